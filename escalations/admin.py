@@ -1,0 +1,46 @@
+"""Read-mostly: escalations change only through the services (the chair's and manager's screens)."""
+
+from typing import Any
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from escalations.models import Escalation, Step
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Escalation)
+class EscalationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "reference",
+        "authority",
+        "policy",
+        "state",
+        "current_stage",
+        "raised_by",
+        "raised_at",
+    ]
+    list_filter = ["authority", "state", "policy"]
+    list_select_related = ["authority", "policy", "current_stage", "raised_by__user"]
+    date_hierarchy = "raised_at"
+    inlines = [StepInline]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

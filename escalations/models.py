@@ -1,0 +1,235 @@
+"""An escalation walks its policy's ladder; one Step records each stage visited.
+
+Transitions are code (django-fsm on Escalation.state); the ladder is data (the stage
+pointer). Business rules live in escalations/services.py: these transitions only say
+which state may follow which.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from children.models import Child, Conference
+from policies.models import (
+    ConcernCategory,
+    DayType,
+    LocalAuthority,
+    Policy,
+    Stage,
+    StageMode,
+)
+from policies.working_days import earliest
+from staff.models import StaffMember
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    INFORMAL = "informal", "Informal discussion"
+    AWAITING_RESPONSE = "awaiting_response", "Awaiting response"
+    RESPONSE_RECEIVED = "response_received", "Response received"
+    RESOLVED = "resolved", "Resolved"
+    FINAL_DECISION = "final_decision", "Closed with a final decision"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+OPEN_STATES = (State.INFORMAL, State.AWAITING_RESPONSE, State.RESPONSE_RECEIVED)
+CLOSED_STATES = (State.RESOLVED, State.FINAL_DECISION, State.WITHDRAWN)
+
+
+class Nature(models.TextChoices):
+    CONCERN = "concern", "A concern"
+    GOOD_PRACTICE = "good_practice", "Good practice"
+
+
+class Escalation(ConcurrentTransitionMixin, models.Model):
+    authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.PROTECT, related_name="escalations"
+    )
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="escalations")
+    children = models.ManyToManyField(Child, related_name="escalations")
+    conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.SET_NULL, related_name="escalations"
+    )
+    raised_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="escalations_raised"
+    )
+    about_staff = models.ForeignKey(
+        StaffMember,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="escalations_about",
+        help_text="The chair a reverse-procedure concern is about.",
+    )
+    categories = models.ManyToManyField(ConcernCategory, blank=True, related_name="escalations")
+    nature = models.CharField(max_length=20, choices=Nature.choices, default=Nature.CONCERN)
+    summary = models.TextField(help_text="The issue, in words.")
+    desired_outcome = models.TextField(blank=True)
+    immediate_safety = models.BooleanField(default=False)
+
+    state = FSMField(default=State.DRAFT, choices=State.choices, protected=True)
+    current_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    raised_at = models.DateTimeField()
+    formal_started_at = models.DateTimeField(null=True, blank=True)
+    # Snapshot: the cap's date is fixed when the formal process starts.
+    formal_cap_due_on = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    outcome_for_child = models.TextField(blank=True, help_text="What changed for the child.")
+    history = HistoricalRecords(m2m_fields=[children, categories])
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [models.Index(fields=["authority", "state"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"ESC-{self.pk:06d}" if self.pk else "ESC-(new)"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def is_formal(self) -> bool:
+        return self.formal_started_at is not None
+
+    def at_final_stage(self) -> bool:
+        return self.current_stage is not None and self.current_stage.final
+
+    # Transitions: state only. The services create and close steps around them.
+    @transition(field=state, source=State.DRAFT, target=State.INFORMAL)
+    def open_informal(self) -> None:
+        pass
+
+    @transition(field=state, source=State.DRAFT, target=State.AWAITING_RESPONSE)
+    def open_formal(self) -> None:
+        pass
+
+    @transition(field=state, source=list(OPEN_STATES), target=State.AWAITING_RESPONSE)
+    def move_to_stage(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.INFORMAL, State.AWAITING_RESPONSE],
+        target=State.RESPONSE_RECEIVED,
+    )
+    def receive_response(self) -> None:
+        pass
+
+    @transition(field=state, source=list(OPEN_STATES), target=State.RESOLVED)
+    def resolve(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.AWAITING_RESPONSE, State.RESPONSE_RECEIVED],
+        target=State.FINAL_DECISION,
+        conditions=[at_final_stage],
+    )
+    def record_final_decision(self) -> None:
+        pass
+
+    @transition(field=state, source=[State.DRAFT, *OPEN_STATES], target=State.WITHDRAWN)
+    def withdraw(self) -> None:
+        pass
+
+
+class Verdict(models.TextChoices):
+    SATISFACTORY = "satisfactory", "Satisfactory"
+    UNSATISFACTORY = "unsatisfactory", "Not satisfactory"
+    NO_RESPONSE = "no_response", "No response in time"
+    WITHDRAWN = "withdrawn", "Escalation withdrawn"
+
+
+class Step(models.Model):
+    """One stage visited: who was asked, when, the due date, the response, the verdict."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="steps")
+    sequence = models.PositiveSmallIntegerField()
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="steps")
+    responder = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="steps_to_answer"
+    )
+    raised_by = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="steps_raised"
+    )
+    raised_at = models.DateTimeField()
+
+    # Snapshot of the stage as it stood when raised: later policy edits never move it.
+    stage_name = models.CharField(max_length=200)
+    stage_order = models.PositiveSmallIntegerField()
+    mode = models.CharField(max_length=20, choices=StageMode.choices)
+    response_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    day_type = models.CharField(max_length=10, choices=DayType.choices)
+    is_final = models.BooleanField(default=False)
+    received_on = models.DateField(help_text="The deemed day of receipt (a working day).")
+    due_on = models.DateField(null=True, blank=True, help_text="The stage's own deadline.")
+    cap_due_on = models.DateField(null=True, blank=True, help_text="The formal process's cap.")
+
+    skipped_stage_names = models.TextField(blank=True)
+    skip_reason = models.TextField(blank=True)
+
+    # The chair's written statement (written-statement stages).
+    statement_issue = models.TextField(blank=True)
+    statement_actions = models.TextField(blank=True)
+    statement_wanted = models.TextField(blank=True)
+
+    response = models.TextField(blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    meeting_date = models.DateField(null=True, blank=True)
+    meeting_attendees = models.TextField(blank=True)
+
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    verdict_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["escalation", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["escalation", "sequence"], name="unique_step_sequence"),
+            # The last line of defence against a race: never two open steps at once.
+            models.UniqueConstraint(
+                fields=["escalation"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_step_per_escalation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.escalation.reference} step {self.sequence}: {self.stage_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def is_informal(self) -> bool:
+        return self.stage_order == 0
+
+    @property
+    def effective_due_on(self) -> date | None:
+        return earliest(self.due_on, self.cap_due_on)
+
+    @property
+    def binding_clock(self) -> str:
+        """Which deadline bites: 'stage', 'cap', or '' when neither is set."""
+        if self.due_on is None and self.cap_due_on is None:
+            return ""
+        if self.cap_due_on is not None and (self.due_on is None or self.cap_due_on < self.due_on):
+            return "cap"
+        return "stage"

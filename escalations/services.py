@@ -1,0 +1,516 @@
+"""Every write to an escalation goes through these functions.
+
+Views, admin, commands, tasks and tests call them alike. Each one locks the
+escalation row, checks who is acting and the state, applies the django-fsm transition
+and saves inside one transaction, so two people acting at once never produce two
+steps or lose a response: the second gets a plain ActionRefused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from children.models import Child, Conference
+from escalations.models import (
+    OPEN_STATES,
+    Escalation,
+    Nature,
+    State,
+    Step,
+    Verdict,
+)
+from policies.deadlines import formal_cap_deadline, stage_deadline
+from policies.models import (
+    BypassRule,
+    ConcernCategory,
+    Policy,
+    PolicyKind,
+    RaisedBy,
+    Stage,
+)
+from staff.models import StaffMember
+
+
+class ActionRefused(Exception):
+    """The action cannot be done; the message says why in plain words."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@contextmanager
+def _refuse_races() -> Iterator[None]:
+    try:
+        yield
+    except (ConcurrentTransition, IntegrityError):
+        raise ActionRefused(
+            "Someone else changed this escalation at the same moment. "
+            "Nothing you entered was saved twice: reload the page to see where it stands."
+        ) from None
+    except TransitionNotAllowed:
+        raise ActionRefused(
+            "This escalation has moved on since you opened it, so that action is no longer "
+            "possible. Reload the page to see where it stands."
+        ) from None
+
+
+def _lock(escalation: Escalation) -> Escalation:
+    """Re-read the escalation under a row lock (PostgreSQL); the state is then current."""
+    return (
+        Escalation.objects.select_for_update()
+        .select_related("policy", "authority", "current_stage")
+        .get(pk=escalation.pk)
+    )
+
+
+def _open_step(escalation: Escalation) -> Step | None:
+    return escalation.steps.select_for_update().filter(closed_at__isnull=True).first()
+
+
+def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authority_id: int) -> None:
+    if responder.authority_id != escalation_authority_id or not responder.is_active:
+        raise ActionRefused("Choose a responder from this authority's staff.", field="responder")
+    if not stage.external_responders and responder.role_id != stage.role_id:
+        raise ActionRefused(
+            f"{stage.name} is addressed to a {stage.role.name}; "
+            f"{responder.display_name} is a {responder.role.name}.",
+            field="responder",
+        )
+
+
+def _may_drive(actor: StaffMember, escalation: Escalation) -> bool:
+    """The person who raised it drives it; a QA manager of the authority may stand in."""
+    if actor.authority_id != escalation.authority_id:
+        return False
+    return actor.pk == escalation.raised_by_id or actor.is_quality_assurance
+
+
+def _require_driver(actor: StaffMember, escalation: Escalation) -> None:
+    if not _may_drive(actor, escalation):
+        raise ActionRefused(
+            "Only the person who raised this escalation (or a QA manager) can do that."
+        )
+
+
+def _require_open(escalation: Escalation) -> None:
+    if escalation.state not in OPEN_STATES:
+        raise ActionRefused(
+            f"This escalation is {escalation.get_state_display().lower()}: it can no longer change."
+        )
+
+
+def _skipped_between(policy: Policy, from_order: int | None, target: Stage) -> list[Stage]:
+    start = -1 if from_order is None else from_order
+    return [s for s in policy.stages.all() if start < s.order < target.order]
+
+
+def _check_target(
+    *,
+    escalation: Escalation,
+    target: Stage,
+    actor: StaffMember,
+    reason: str,
+    immediate_safety: bool = False,
+) -> list[Stage]:
+    """Check the move to `target`; return the stages it skips."""
+    policy = escalation.policy
+    if target.policy_id != policy.pk:
+        raise ActionRefused("That stage belongs to another policy.", field="stage")
+    current_order = escalation.current_stage.order if escalation.current_stage else None
+    if target.is_informal and current_order is not None:
+        raise ActionRefused("An escalation cannot go back to the informal stage.", field="stage")
+    if current_order is not None and target.order <= current_order:
+        raise ActionRefused("Choose a later stage than the current one.", field="stage")
+    if (
+        escalation.current_stage is not None
+        and escalation.current_stage.final
+        and not target.referral
+    ):
+        raise ActionRefused(
+            f"The decision at {escalation.current_stage.name} is final: record it rather than "
+            "escalating.",
+            field="stage",
+        )
+    if target.raised_by == RaisedBy.QA_MANAGER and not actor.is_quality_assurance:
+        raise ActionRefused(f"{target.name} is raised by a QA manager.", field="stage")
+    if target.raised_by == RaisedBy.RAISER and not _may_drive(actor, escalation):
+        raise ActionRefused("Only the person who raised this escalation can move it to that stage.")
+
+    skipped = _skipped_between(policy, current_order, target)
+    # A policy with no informal stage starts at Stage 1 without skipping anything.
+    if skipped and not (target.referral or immediate_safety):
+        rule = policy.bypass_rule
+        allowed = rule == BypassRule.ANY or (
+            rule == BypassRule.DIRECT_ENTRY_ONLY and target.direct_entry
+        )
+        if not allowed:
+            names = ", ".join(s.name for s in skipped)
+            raise ActionRefused(
+                f"This policy does not allow going straight to {target.name} (it would skip {names}).",
+                field="stage",
+            )
+        if policy.bypass_reason_required and not reason.strip():
+            raise ActionRefused(
+                "The policy asks you to record why stages are being skipped.", field="reason"
+            )
+    return skipped
+
+
+def _raise_step(
+    *,
+    escalation: Escalation,
+    stage: Stage,
+    responder: StaffMember,
+    actor: StaffMember,
+    now: datetime,
+    skipped: list[Stage],
+    reason: str,
+    response_days: int | None,
+    statement: dict[str, str] | None = None,
+) -> Step:
+    _check_responder(
+        stage=stage, responder=responder, escalation_authority_id=escalation.authority_id
+    )
+    if response_days is not None and not stage.chair_sets_timescale:
+        raise ActionRefused(
+            f"The policy sets the timescale for {stage.name}.", field="response_days"
+        )
+    if response_days is not None and not 0 < response_days <= 365:
+        raise ActionRefused("Give a timescale between 1 and 365 days.", field="response_days")
+    if stage.statement_required:
+        statement = statement or {}
+        for key, label in (
+            ("issue", "the issue"),
+            ("actions", "what you have done to resolve it"),
+            ("wanted", "what you want to happen"),
+        ):
+            if not statement.get(key, "").strip():
+                raise ActionRefused(
+                    f"The written statement must say {label}.", field=f"statement_{key}"
+                )
+
+    closures = escalation.authority.closure_dates()
+    if not stage.is_informal and escalation.formal_started_at is None:
+        escalation.formal_started_at = now
+        escalation.formal_cap_due_on = formal_cap_deadline(
+            policy=escalation.policy,
+            authority=escalation.authority,
+            started_at=now,
+            closures=closures,
+        )
+    received_on, due_on = stage_deadline(
+        stage=stage,
+        authority=escalation.authority,
+        received_at=now,
+        response_days=response_days,
+        closures=closures,
+    )
+    escalation.current_stage = stage
+    sequence = escalation.steps.count() + 1
+    statement = statement or {}
+    return Step.objects.create(
+        escalation=escalation,
+        sequence=sequence,
+        stage=stage,
+        responder=responder,
+        raised_by=actor,
+        raised_at=now,
+        stage_name=stage.name,
+        stage_order=stage.order,
+        mode=stage.mode,
+        response_days=response_days if response_days is not None else stage.response_days,
+        day_type=stage.day_type,
+        is_final=stage.final,
+        received_on=received_on,
+        due_on=due_on,
+        cap_due_on=None if stage.is_informal else escalation.formal_cap_due_on,
+        skipped_stage_names=", ".join(s.name for s in skipped),
+        skip_reason=reason.strip() if skipped else "",
+        statement_issue=statement.get("issue", "").strip(),
+        statement_actions=statement.get("actions", "").strip(),
+        statement_wanted=statement.get("wanted", "").strip(),
+    )
+
+
+def _close_step(step: Step, *, verdict: str, now: datetime) -> None:
+    step.verdict = verdict
+    step.verdict_at = now
+    step.closed_at = now
+    step.save()
+
+
+# --- the public services -------------------------------------------------------------
+
+
+def escalation_raise(
+    *,
+    actor: StaffMember,
+    policy: Policy,
+    children: Iterable[Child],
+    summary: str,
+    responder: StaffMember,
+    stage: Stage | None = None,
+    categories: Iterable[ConcernCategory] = (),
+    desired_outcome: str = "",
+    reason: str = "",
+    immediate_safety: bool = False,
+    nature: str = Nature.CONCERN,
+    about_staff: StaffMember | None = None,
+    conference: Conference | None = None,
+    response_days: int | None = None,
+    statement: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> Escalation:
+    """Raise a concern: at the informal stage, or straight to a formal one where allowed."""
+    now = now or timezone.now()
+    children = list(children)
+    categories = list(categories)
+    if actor.authority_id != policy.authority_id:
+        raise ActionRefused("You can only raise escalations under your own authority's policy.")
+    if not policy.is_active:
+        raise ActionRefused("That policy is no longer in use.")
+    if not policy.raisers.filter(pk=actor.role_id).exists():
+        raise ActionRefused(f"Under this policy a {actor.role.name} cannot raise a concern.")
+    if not children:
+        raise ActionRefused("Choose at least one child.", field="children")
+    if any(child.authority_id != policy.authority_id for child in children):
+        raise ActionRefused("Choose children from your own authority.", field="children")
+    if not summary.strip():
+        raise ActionRefused("Describe the issue.", field="summary")
+    if any(cat.policy_id != policy.pk for cat in categories):
+        raise ActionRefused("Choose categories from this policy.", field="categories")
+    if policy.kind == PolicyKind.ABOUT_CHAIR:
+        if (
+            about_staff is None
+            or not about_staff.is_chair
+            or about_staff.authority_id != policy.authority_id
+        ):
+            raise ActionRefused(
+                "Choose the conference chair the concern is about.", field="about_staff"
+            )
+    elif about_staff is not None:
+        raise ActionRefused(
+            "Only a concern about a chair names a member of staff.", field="about_staff"
+        )
+    if conference is not None and conference.child not in children:
+        raise ActionRefused(
+            "That conference is not one of the chosen children's.", field="conference"
+        )
+    if responder.pk == actor.pk:
+        raise ActionRefused("You cannot ask yourself to respond.", field="responder")
+
+    stages = list(policy.stages.select_related("role"))
+    if stage is None and immediate_safety and policy.immediate_safety_role_id:
+        # The policy's immediate-safety route: straight to the stage addressed to that role.
+        stage = next((s for s in stages if s.role_id == policy.immediate_safety_role_id), None)
+        reason = reason or "Concern about the immediate safety of a child."
+    if stage is None:
+        stage = next((s for s in stages if s.is_informal), None) or (stages[0] if stages else None)
+    if stage is None:
+        raise ActionRefused("This policy has no stages yet: ask an administrator to set it up.")
+
+    with transaction.atomic(), _refuse_races():
+        escalation = Escalation.objects.create(
+            authority=policy.authority,
+            policy=policy,
+            raised_by=actor,
+            about_staff=about_staff,
+            conference=conference,
+            nature=nature,
+            summary=summary.strip(),
+            desired_outcome=desired_outcome.strip(),
+            immediate_safety=immediate_safety,
+            raised_at=now,
+        )
+        escalation.children.set(children)
+        escalation.categories.set(categories)
+        skipped = _check_target(
+            escalation=escalation,
+            target=stage,
+            actor=actor,
+            reason=reason,
+            immediate_safety=immediate_safety,
+        )
+        _raise_step(
+            escalation=escalation,
+            stage=stage,
+            responder=responder,
+            actor=actor,
+            now=now,
+            skipped=skipped,
+            reason=reason,
+            response_days=response_days,
+            statement=statement,
+        )
+        if stage.is_informal:
+            escalation.open_informal()
+        else:
+            escalation.open_formal()
+        escalation.save()
+    return escalation
+
+
+def step_respond(
+    *,
+    actor: StaffMember,
+    step: Step,
+    response: str,
+    meeting_date: date | None = None,
+    meeting_attendees: str = "",
+    now: datetime | None = None,
+) -> Step:
+    """The responder's answer (or the record of the meeting) for their step. Once only."""
+    now = now or timezone.now()
+    if not response.strip():
+        raise ActionRefused("Write the response.", field="response")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(step.escalation)
+        step = Step.objects.select_for_update().get(pk=step.pk)
+        if actor.pk != step.responder_id:
+            raise ActionRefused("This step is addressed to someone else.")
+        if step.closed_at is not None or step.responded_at is not None:
+            raise ActionRefused("A response to this step has already been recorded.")
+        _require_open(escalation)
+        if step.mode == "meeting" and meeting_date is None:
+            raise ActionRefused("Give the date of the meeting.", field="meeting_date")
+        if meeting_date is not None and meeting_date > timezone.localdate(now):
+            raise ActionRefused("The meeting date cannot be in the future.", field="meeting_date")
+        step.response = response.strip()
+        step.responded_at = now
+        step.responded_by = actor
+        step.meeting_date = meeting_date
+        step.meeting_attendees = meeting_attendees.strip()
+        step.save()
+        escalation.receive_response()
+        escalation.save()
+    return step
+
+
+def escalation_escalate(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    responder: StaffMember,
+    stage: Stage | None = None,
+    reason: str = "",
+    response_days: int | None = None,
+    statement: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> Step:
+    """Not satisfied (or no response in time): raise the next stage, or skip to a later one."""
+    now = now or timezone.now()
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _require_open(escalation)
+        if stage is None:
+            current = escalation.current_stage.order if escalation.current_stage else -1
+            stage = escalation.policy.stages.filter(order__gt=current, referral=False).first()
+            if stage is None:
+                raise ActionRefused("This is the last stage of the policy: there is no next stage.")
+        skipped = _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
+        open_step = _open_step(escalation)
+        if open_step is not None:
+            verdict = Verdict.UNSATISFACTORY if open_step.responded_at else Verdict.NO_RESPONSE
+            _close_step(open_step, verdict=verdict, now=now)
+        step = _raise_step(
+            escalation=escalation,
+            stage=stage,
+            responder=responder,
+            actor=actor,
+            now=now,
+            skipped=skipped,
+            reason=reason,
+            response_days=response_days,
+            statement=statement,
+        )
+        escalation.move_to_stage()
+        escalation.save()
+    return step
+
+
+def escalation_resolve(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    outcome: str,
+    outcome_for_child: str = "",
+    now: datetime | None = None,
+) -> Escalation:
+    """The chair is satisfied: close the escalation with its outcome."""
+    now = now or timezone.now()
+    if not outcome.strip():
+        raise ActionRefused("Record the outcome.", field="outcome")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _require_driver(actor, escalation)
+        _require_open(escalation)
+        open_step = _open_step(escalation)
+        if open_step is not None:
+            _close_step(open_step, verdict=Verdict.SATISFACTORY, now=now)
+        escalation.resolve()
+        escalation.outcome = outcome.strip()
+        escalation.outcome_for_child = outcome_for_child.strip()
+        escalation.closed_at = now
+        escalation.save()
+    return escalation
+
+
+def escalation_record_final_decision(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    decision: str,
+    outcome_for_child: str = "",
+    now: datetime | None = None,
+) -> Escalation:
+    """At a stage whose decision is final: record it and close the escalation."""
+    now = now or timezone.now()
+    if not decision.strip():
+        raise ActionRefused("Record the decision.", field="decision")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _require_driver(actor, escalation)
+        _require_open(escalation)
+        if not escalation.at_final_stage():
+            raise ActionRefused(
+                "Only a stage whose decision is final can close with a final decision."
+            )
+        open_step = _open_step(escalation)
+        if open_step is not None:
+            verdict = Verdict.SATISFACTORY if open_step.responded_at else Verdict.NO_RESPONSE
+            _close_step(open_step, verdict=verdict, now=now)
+        escalation.record_final_decision()
+        escalation.outcome = decision.strip()
+        escalation.outcome_for_child = outcome_for_child.strip()
+        escalation.closed_at = now
+        escalation.save()
+    return escalation
+
+
+def escalation_withdraw(
+    *, actor: StaffMember, escalation: Escalation, reason: str, now: datetime | None = None
+) -> Escalation:
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ActionRefused("Say why the escalation is being withdrawn.", field="reason")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _require_driver(actor, escalation)
+        if escalation.state not in (State.DRAFT, *OPEN_STATES):
+            _require_open(escalation)
+        open_step = _open_step(escalation)
+        if open_step is not None:
+            _close_step(open_step, verdict=Verdict.WITHDRAWN, now=now)
+        escalation.withdraw()
+        escalation.outcome = reason.strip()
+        escalation.closed_at = now
+        escalation.save()
+    return escalation

@@ -1,0 +1,192 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from simple_history.admin import SimpleHistoryAdmin
+
+from policies.models import ClosureDay, ConcernCategory, LocalAuthority, Policy, Role, Stage
+
+CONFIRM_FIELD = "confirm_change_in_use"
+
+
+def _in_use_unconfirmed(policy: Policy | None, data: Any) -> bool:
+    return bool(policy and policy.pk and policy.is_in_use() and not data.get(CONFIRM_FIELD))
+
+
+IN_USE_MESSAGE = (
+    "Escalations already use this policy. Tick the confirmation box to change it: running "
+    "escalations keep the deadlines they were given, and new steps use the new values."
+)
+
+
+class StageFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        orders = []
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None):
+                continue
+            stage = form.instance
+            if form.cleaned_data.get("DELETE"):
+                if stage.pk and stage.steps.exists():
+                    raise ValidationError(
+                        f"“{stage.name}” has been used by escalations and cannot be deleted. "
+                        "Mark the policy inactive and create a new one instead."
+                    )
+                continue
+            orders.append(form.cleaned_data["order"])
+        formal = sorted(o for o in orders if o != 0)
+        if len(set(orders)) != len(orders):
+            raise ValidationError(
+                "Two stages have the same number. Give each stage its own number."
+            )
+        if formal != list(range(1, len(formal) + 1)):
+            missing = sorted(set(range(1, max(formal, default=0) + 1)) - set(formal))
+            raise ValidationError(
+                "Formal stages must be numbered 1, 2, 3 … without gaps"
+                + (f" (missing: {', '.join(map(str, missing))})." if missing else ".")
+            )
+        if any(form.has_changed() for form in self.forms) and _in_use_unconfirmed(
+            self.instance, self.data
+        ):
+            raise ValidationError(IN_USE_MESSAGE)
+
+
+class CategoryFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("DELETE") and form.instance.pk and form.instance.escalations.exists():
+                raise ValidationError(
+                    f"“{form.instance}” is recorded on escalations and cannot be deleted."
+                )
+        if any(form.has_changed() for form in self.forms) and _in_use_unconfirmed(
+            self.instance, self.data
+        ):
+            raise ValidationError(IN_USE_MESSAGE)
+
+
+class StageInline(admin.StackedInline):
+    model = Stage
+    formset = StageFormSet
+    extra = 0
+    ordering = ["order"]
+    filter_horizontal = ["cc_roles"]
+    fields = [
+        ("order", "name"),
+        ("role", "mode", "raised_by", "statement_required"),
+        ("response_days", "day_type", "chair_sets_timescale"),
+        ("direct_entry", "final", "referral", "external_responders"),
+        ("cc_roles", "cc_previous_recipients"),
+        "guidance",
+    ]
+
+
+class CategoryInline(admin.TabularInline):
+    model = ConcernCategory
+    formset = CategoryFormSet
+    extra = 0
+    fields = ["parent", "name", "order", "good_practice"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if db_field.name == "parent":
+            policy_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = ConcernCategory.objects.filter(
+                policy_id=policy_id, parent__isnull=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PolicyForm(forms.ModelForm):
+    confirm_change_in_use = forms.BooleanField(
+        required=False,
+        label="I understand escalations already use this policy",
+        help_text="Needed to change a policy in use. Running escalations keep their deadlines.",
+    )
+
+    class Meta:
+        model = Policy
+        fields = "__all__"  # noqa: DJ007 - the admin lays the fields out itself
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            self.has_changed()
+            and set(self.changed_data) - {CONFIRM_FIELD}
+            and _in_use_unconfirmed(self.instance, self.data)
+        ):
+            raise ValidationError(IN_USE_MESSAGE)
+        return data
+
+
+@admin.register(Policy)
+class PolicyAdmin(SimpleHistoryAdmin):
+    form = PolicyForm
+    list_display = ["name", "authority", "kind", "effective_from", "is_active"]
+    list_filter = ["authority", "kind", "is_active"]
+    search_fields = ["name", "slug"]
+    filter_horizontal = ["raisers"]
+    inlines = [StageInline, CategoryInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "authority",
+                    "name",
+                    "slug",
+                    "kind",
+                    "source",
+                    "effective_from",
+                    "is_active",
+                    "chair_title",
+                    "raisers",
+                    "raise_window_working_days",
+                ]
+            },
+        ),
+        (
+            "The formal process",
+            {"fields": ["formal_cap_working_days", "bypass_rule", "bypass_reason_required"]},
+        ),
+        ("Immediate safety", {"fields": ["immediate_safety_role", "immediate_safety_route"]}),
+        ("Changing a policy in use", {"fields": [CONFIRM_FIELD]}),
+    ]
+
+
+class ClosureDayInline(admin.TabularInline):
+    model = ClosureDay
+    extra = 1
+
+
+@admin.register(LocalAuthority)
+class LocalAuthorityAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "nation"]
+    search_fields = ["name"]
+    inlines = [ClosureDayInline]
+
+
+@admin.register(Role)
+class RoleAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "is_chair", "is_quality_assurance"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Stage)
+class StageAdmin(SimpleHistoryAdmin):
+    """Read-only here: stages are edited within their policy so the ladder stays whole."""
+
+    list_display = ["name", "policy", "order", "role", "response_days", "day_type"]
+    list_filter = ["policy"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

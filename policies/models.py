@@ -1,0 +1,291 @@
+"""Authorities, their escalation policies and ladders (DESIGN §3).
+
+Ladders are data: admins edit them, `load_policies` loads the shipped files. Running
+escalations never read a stage's timescale again after a step is raised: the step
+snapshots it (escalations.Step).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$", "Use lower-case letters, digits and hyphens."
+)
+
+
+class Nation(models.TextChoices):
+    ENGLAND = "ENG", "England"
+    WALES = "WLS", "Wales"
+    SCOTLAND = "SCT", "Scotland"
+    NORTHERN_IRELAND = "NIR", "Northern Ireland"
+
+
+class LocalAuthority(models.Model):
+    slug = models.SlugField(unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    nation = models.CharField(
+        max_length=3,
+        choices=Nation.choices,
+        default=Nation.ENGLAND,
+        help_text="Decides which bank holidays are not working days.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "local authorities"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def closure_dates(self) -> frozenset[date]:
+        return frozenset(self.closure_days.values_list("date", flat=True))
+
+
+class ClosureDay(models.Model):
+    """A day the authority's offices are shut beyond bank holidays (e.g. Christmas)."""
+
+    authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.CASCADE, related_name="closure_days"
+    )
+    date = models.DateField()
+    description = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["authority", "date"], name="unique_closure_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d %b %Y} {self.description}".strip()
+
+
+class Role(models.Model):
+    """A job that stages are addressed to and staff hold (Team Manager, CAFCASS, …)."""
+
+    slug = models.SlugField(unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    is_chair = models.BooleanField(
+        default=False, help_text="Chairs conferences: raises and drives escalations."
+    )
+    is_quality_assurance = models.BooleanField(
+        default=False,
+        help_text="Sees the authority's dashboards and reports; may raise QA-manager stages.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyKind(models.TextChoices):
+    CHAIR_RAISED = "chair_raised", "Concerns raised by a conference chair"
+    ABOUT_CHAIR = "about_chair", "Concerns about a conference chair (reverse procedure)"
+
+
+class BypassRule(models.TextChoices):
+    NONE = "none", "Stages may not be skipped"
+    DIRECT_ENTRY_ONLY = (
+        "direct_entry_only",
+        "Only stages marked for direct entry may be entered early",
+    )
+    ANY = "any", "Any stage may be bypassed"
+
+
+class DayType(models.TextChoices):
+    WORKING = "working", "Working days"
+    CALENDAR = "calendar", "Calendar days"
+
+
+class StageMode(models.TextChoices):
+    WRITTEN_RESPONSE = "written_response", "Written response"
+    MEETING = "meeting", "Meeting"
+    WRITTEN_STATEMENT = "written_statement", "Written statement"
+    DISCUSSION = "discussion", "Discussion"
+    HANDOVER = "handover", "Hand-over"
+
+
+class RaisedBy(models.TextChoices):
+    RAISER = "raiser", "Whoever raised the escalation (usually the chair)"
+    QA_MANAGER = "qa_manager", "A quality assurance manager"
+
+
+class PolicyQuerySet(models.QuerySet["Policy"]):
+    def current_for(self, authority: LocalAuthority, kind: str, on: date) -> Policy | None:
+        """The policy in force on `on`: the latest effective date not after it."""
+        candidates = self.filter(authority=authority, kind=kind, is_active=True).filter(
+            models.Q(effective_from__isnull=True) | models.Q(effective_from__lte=on)
+        )
+        return candidates.order_by(models.F("effective_from").desc(nulls_last=True), "-pk").first()
+
+
+class Policy(models.Model):
+    authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="policies")
+    slug = models.SlugField(unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=300)
+    kind = models.CharField(
+        max_length=20, choices=PolicyKind.choices, default=PolicyKind.CHAIR_RAISED
+    )
+    source = models.CharField(max_length=300, help_text="The source document and section.")
+    effective_from = models.DateField(
+        null=True, blank=True, help_text="Leave blank where the source gives no date."
+    )
+    is_active = models.BooleanField(default=True)
+    chair_title = models.CharField(
+        max_length=200,
+        default="Child Protection Conference Chair",
+        help_text="What this policy calls the person who raises concerns.",
+    )
+    raisers = models.ManyToManyField(
+        Role, related_name="policies_raised", help_text="Roles allowed to raise under this policy."
+    )
+    raise_window_working_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Concerns must be raised within this many working days of the conference.",
+    )
+    formal_cap_working_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The whole formal process must finish within this many working days of its start.",
+    )
+    bypass_rule = models.CharField(
+        max_length=20, choices=BypassRule.choices, default=BypassRule.NONE
+    )
+    bypass_reason_required = models.BooleanField(default=True)
+    immediate_safety_role = models.ForeignKey(
+        Role,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Immediate-safety concerns go at once to this role.",
+    )
+    immediate_safety_route = models.TextField(blank=True)
+    history = HistoricalRecords(m2m_fields=[raisers])
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["authority__name", "name"]
+        verbose_name_plural = "policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def informal_stage(self) -> Stage | None:
+        return next((s for s in self.stages.all() if s.is_informal), None)
+
+    @property
+    def formal_stages(self) -> list[Stage]:
+        return [s for s in self.stages.all() if not s.is_informal]
+
+    def is_in_use(self) -> bool:
+        return self.escalations.exists()
+
+
+class Stage(models.Model):
+    """One rung of a ladder. Order 0 is the informal stage; formal rungs count from 1."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="stages")
+    order = models.PositiveSmallIntegerField(help_text="0 for the informal stage, then 1, 2, 3 …")
+    name = models.CharField(max_length=200)
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="stages")
+    response_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave blank where the policy sets no timescale.",
+    )
+    day_type = models.CharField(max_length=10, choices=DayType.choices, default=DayType.WORKING)
+    chair_sets_timescale = models.BooleanField(
+        default=False, help_text="The chair sets the timescale for each case."
+    )
+    mode = models.CharField(
+        max_length=20, choices=StageMode.choices, default=StageMode.WRITTEN_RESPONSE
+    )
+    statement_required = models.BooleanField(
+        default=False,
+        help_text="The chair sends a written statement (the issue, what has been done, what is "
+        "wanted) with the earlier steps attached.",
+    )
+    raised_by = models.CharField(max_length=20, choices=RaisedBy.choices, default=RaisedBy.RAISER)
+    cc_roles = models.ManyToManyField(Role, blank=True, related_name="stages_copied")
+    cc_previous_recipients = models.BooleanField(
+        default=False, help_text="Copy everyone who was asked at an earlier stage."
+    )
+    external_responders = models.BooleanField(
+        default=False, help_text="The responder may work for another agency (health, police …)."
+    )
+    direct_entry = models.BooleanField(default=False, help_text="May be entered directly.")
+    final = models.BooleanField(default=False, help_text="The decision at this stage is final.")
+    referral = models.BooleanField(
+        default=False, help_text="A referral available at any point, not only as the last rung."
+    )
+    guidance = models.TextField(blank=True)
+    history = HistoricalRecords(m2m_fields=[cc_roles])
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "order"], name="unique_stage_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_informal(self) -> bool:
+        return self.order == 0
+
+    @property
+    def timescale_label(self) -> str:
+        if self.response_days is None:
+            if self.chair_sets_timescale:
+                return "set by the chair for each case"
+            return "no timescale set by the policy"
+        unit = "working day" if self.day_type == DayType.WORKING else "calendar day"
+        return f"{self.response_days} {unit}{'s' if self.response_days != 1 else ''}"
+
+
+class ConcernCategory(models.Model):
+    """Two levels: a theme (parent is empty) and its items."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="categories")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+    )
+    name = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+    good_practice = models.BooleanField(
+        default=False, help_text="Records good practice rather than a problem."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "parent_id", "order", "pk"]
+        verbose_name_plural = "concern categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "parent", "name"], name="unique_category_name"
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="unique_theme_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent.name}: {self.name}" if self.parent_id else self.name
