@@ -14,7 +14,7 @@ from config.env import env_bool, env_choice, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ESCALATION_VAR_DIR", str(BASE_DIR / "var")))
 
-ENVIRONMENT = env_choice("DJANGO_ENV", "development", ("development", "production", "test"))
+ENVIRONMENT = env_choice("DJANGO_ENV", "development", ("development", "production"))
 PRODUCTION = ENVIRONMENT == "production"
 
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
@@ -58,7 +58,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,6 +66,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+
+if PRODUCTION:
+    # Serves the collected static files from gunicorn: no CDN, no separate web server.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -142,7 +145,6 @@ STORAGES = {
 }
 # Attachments live outside the web root and are served only through a permission check.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "uploads")))
-WHITENOISE_USE_FINDERS = not PRODUCTION
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

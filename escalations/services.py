@@ -65,7 +65,7 @@ def _refuse_races() -> Iterator[None]:
 def _lock(escalation: Escalation) -> Escalation:
     """Re-read the escalation under a row lock (PostgreSQL); the state is then current."""
     return (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("policy", "authority", "current_stage")
         .get(pk=escalation.pk)
     )
@@ -139,14 +139,20 @@ def _check_target(
             "escalating.",
             field="stage",
         )
-    if target.raised_by == RaisedBy.QA_MANAGER and not actor.is_quality_assurance:
+    if target.raised_by == RaisedBy.QA_MANAGER and not (
+        actor.is_quality_assurance and actor.authority_id == escalation.authority_id
+    ):
         raise ActionRefused(f"{target.name} is raised by a QA manager.", field="stage")
     if target.raised_by == RaisedBy.RAISER and not _may_drive(actor, escalation):
         raise ActionRefused("Only the person who raised this escalation can move it to that stage.")
 
     skipped = _skipped_between(policy, current_order, target)
+    # The immediate-safety route lifts the bypass rule only for the stage it leads to.
+    safety_route = immediate_safety and target == next(
+        (s for s in policy.stages.all() if s.role_id == policy.immediate_safety_role_id), None
+    )
     # A policy with no informal stage starts at Stage 1 without skipping anything.
-    if skipped and not (target.referral or immediate_safety):
+    if skipped and not (target.referral or safety_route):
         rule = policy.bypass_rule
         allowed = rule == BypassRule.ANY or (
             rule == BypassRule.DIRECT_ENTRY_ONLY and target.direct_entry
@@ -238,6 +244,15 @@ def _raise_step(
         statement_actions=statement.get("actions", "").strip(),
         statement_wanted=statement.get("wanted", "").strip(),
     )
+
+
+def _require_unchanged(open_step: Step | None, from_step: Step | None) -> None:
+    """The screen said which step it acted on; refuse if another action got there first."""
+    if from_step is not None and (open_step is None or open_step.pk != from_step.pk):
+        raise ActionRefused(
+            "This escalation has moved on since you opened it (someone else acted on it). "
+            "Reload the page to see where it stands."
+        )
 
 
 def _close_step(step: Step, *, verdict: str, now: datetime) -> None:
@@ -403,13 +418,19 @@ def escalation_escalate(
     reason: str = "",
     response_days: int | None = None,
     statement: dict[str, str] | None = None,
+    from_step: Step | None = None,
     now: datetime | None = None,
 ) -> Step:
-    """Not satisfied (or no response in time): raise the next stage, or skip to a later one."""
+    """Not satisfied (or no response in time): raise the next stage, or skip to a later one.
+
+    `from_step` is the step the person was looking at; if the escalation has moved on
+    since, nothing happens and they are told so.
+    """
     now = now or timezone.now()
     with transaction.atomic(), _refuse_races():
         escalation = _lock(escalation)
         _require_open(escalation)
+        _require_unchanged(_open_step(escalation), from_step)
         if stage is None:
             current = escalation.current_stage.order if escalation.current_stage else -1
             stage = escalation.policy.stages.filter(order__gt=current, referral=False).first()

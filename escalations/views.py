@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from escalations import selectors
@@ -11,6 +11,8 @@ from policies.working_days import working_days_between
 def my_escalations(request: HttpRequest) -> HttpResponse:
     staff = selectors.staff_for(request.user)
     if staff is None:
+        if request.user.is_staff:
+            return redirect("admin:index")
         return render(request, "escalations/no_staff_record.html", status=403)
     today = timezone.localdate()
     closures = staff.authority.closure_dates()

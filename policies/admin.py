@@ -28,13 +28,8 @@ class StageFormSet(BaseInlineFormSet):
         for form in self.forms:
             if not getattr(form, "cleaned_data", None):
                 continue
-            stage = form.instance
+            # Deleting a stage that steps use is refused by the admin's own PROTECT check.
             if form.cleaned_data.get("DELETE"):
-                if stage.pk and stage.steps.exists():
-                    raise ValidationError(
-                        f"“{stage.name}” has been used by escalations and cannot be deleted. "
-                        "Mark the policy inactive and create a new one instead."
-                    )
                 continue
             orders.append(form.cleaned_data["order"])
         formal = sorted(o for o in orders if o != 0)

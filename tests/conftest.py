@@ -1,0 +1,51 @@
+"""Shared fixtures: the shipped ladders loaded into the test database, and staff for them."""
+
+import copy
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+
+from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
+from policies.models import Policy
+from staff.models import StaffMember
+from tests.children.factories import ChildFactory
+from tests.staff.factories import StaffMemberFactory
+
+# Real password hashing costs ~0.2 s a user; tests create hundreds.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def shipped_ladders() -> list[dict]:
+    return read_ladders(LADDER_DIR.glob("*.yaml"))
+
+
+@pytest.fixture
+def ladders(db, shipped_ladders) -> dict[str, Policy]:
+    load_ladders(copy.deepcopy(shipped_ladders))
+    return {p.slug: p for p in Policy.objects.select_related("authority")}
+
+
+@pytest.fixture
+def staff_of(ladders) -> Callable[..., StaffMember]:
+    """staff_of("rutland", "team-manager") -> a new staff member of that authority and role."""
+
+    def make(authority_slug: str, role: str, **kwargs) -> StaffMember:
+        authority = next(
+            p.authority for p in ladders.values() if p.authority.slug == authority_slug
+        )
+        return StaffMemberFactory(authority=authority, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def child_of(ladders) -> Callable[..., object]:
+    def make(authority_slug: str, **kwargs):
+        authority = next(
+            p.authority for p in ladders.values() if p.authority.slug == authority_slug
+        )
+        return ChildFactory(authority=authority, **kwargs)
+
+    return make

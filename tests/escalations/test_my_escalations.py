@@ -1,0 +1,79 @@
+"""Signing in lands on the list of the user's own escalations."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+
+from escalations import services
+from tests.staff.factories import PASSWORD, UserFactory
+
+NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.fixture
+def raised(ladders, staff_of, child_of):
+    chair = staff_of("rutland", "cp-chair")
+    manager = staff_of("rutland", "service-manager")
+    child = child_of("rutland", first_name="Poppy", last_name="Example")
+    escalation = services.escalation_raise(
+        actor=chair,
+        policy=ladders["rutland"],
+        children=[child],
+        summary="Visits not done.",
+        responder=manager,
+        now=NOW,
+    )
+    return chair, manager, escalation
+
+
+def test_signing_in_lands_on_my_escalations(client, raised):
+    chair, _manager, escalation = raised
+    response = client.post(
+        reverse("login"), {"username": chair.user.username, "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("escalations:mine")
+    page = response.content.decode()
+    assert "My escalations" in page
+    assert escalation.reference in page
+    assert "Poppy Example" in page
+
+
+def test_the_responder_sees_the_escalation_addressed_to_them(client, raised):
+    _chair, manager, escalation = raised
+    client.force_login(manager.user)
+    assert escalation.reference in client.get(reverse("escalations:mine")).content.decode()
+
+
+def test_a_chair_of_another_authority_does_not_see_it(client, raised, staff_of):
+    _chair, _manager, escalation = raised
+    client.force_login(staff_of("gloucestershire", "cp-chair").user)
+    page = client.get(reverse("escalations:mine")).content.decode()
+    assert escalation.reference not in page
+    assert "Poppy" not in page
+
+
+def test_a_wrong_password_is_refused_with_a_plain_message(client, raised):
+    chair, _manager, _escalation = raised
+    response = client.post(reverse("login"), {"username": chair.user.username, "password": "nope"})
+    assert response.status_code == 200
+    assert "Enter a correct username and password" in response.content.decode()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, db):
+    response = client.get(reverse("escalations:mine"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_an_account_without_a_staff_record_is_told_so(client, db):
+    client.force_login(UserFactory())
+    response = client.get(reverse("escalations:mine"))
+    assert response.status_code == 403
+    assert "not linked to a staff record" in response.content.decode()
+
+
+def test_an_administrator_without_a_staff_record_goes_to_admin(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get(reverse("escalations:mine"))["Location"] == reverse("admin:index")
