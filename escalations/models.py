@@ -150,6 +150,7 @@ class Verdict(models.TextChoices):
     UNSATISFACTORY = "unsatisfactory", "Not satisfactory"
     NO_RESPONSE = "no_response", "No response in time"
     WITHDRAWN = "withdrawn", "Escalation withdrawn"
+    FINAL_DECISION = "final_decision", "Final decision recorded"
 
 
 class Step(models.Model):

@@ -78,9 +78,11 @@ def _open_step(escalation: Escalation) -> Step | None:
 def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authority_id: int) -> None:
     if responder.authority_id != escalation_authority_id or not responder.is_active:
         raise ActionRefused("Choose a responder from this authority's staff.", field="responder")
-    if not stage.external_responders and responder.role_id != stage.role_id:
+    allowed = {stage.role_id, *(r.pk for r in stage.also_roles.all())}
+    if not stage.external_responders and responder.role_id not in allowed:
+        names = " or ".join([stage.role.name, *(r.name for r in stage.also_roles.all())])
         raise ActionRefused(
-            f"{stage.name} is addressed to a {stage.role.name}; "
+            f"{stage.name} is addressed to a {names}; "
             f"{responder.display_name} is a {responder.role.name}.",
             field="responder",
         )
@@ -391,8 +393,13 @@ def step_respond(
         step = Step.objects.select_for_update().get(pk=step.pk)
         if actor.pk != step.responder_id:
             raise ActionRefused("This step is addressed to someone else.")
-        if step.closed_at is not None or step.responded_at is not None:
+        if step.responded_at is not None:
             raise ActionRefused("A response to this step has already been recorded.")
+        if step.closed_at is not None:
+            raise ActionRefused(
+                "This step has closed (the escalation has moved on), so a response can no "
+                "longer be recorded here."
+            )
         _require_open(escalation)
         if step.mode == "meeting" and meeting_date is None:
             raise ActionRefused("Give the date of the meeting.", field="meeting_date")
@@ -506,8 +513,7 @@ def escalation_record_final_decision(
             )
         open_step = _open_step(escalation)
         if open_step is not None:
-            verdict = Verdict.SATISFACTORY if open_step.responded_at else Verdict.NO_RESPONSE
-            _close_step(open_step, verdict=verdict, now=now)
+            _close_step(open_step, verdict=Verdict.FINAL_DECISION, now=now)
         escalation.record_final_decision()
         escalation.outcome = decision.strip()
         escalation.outcome_for_child = outcome_for_child.strip()

@@ -69,10 +69,11 @@ class StageInline(admin.StackedInline):
     formset = StageFormSet
     extra = 0
     ordering = ["order"]
-    filter_horizontal = ["cc_roles"]
+    filter_horizontal = ["cc_roles", "also_roles"]
     fields = [
         ("order", "name"),
         ("role", "mode", "raised_by", "statement_required"),
+        "also_roles",
         ("response_days", "day_type", "chair_sets_timescale"),
         ("direct_entry", "final", "referral", "external_responders"),
         ("cc_roles", "cc_previous_recipients"),

@@ -168,13 +168,14 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             "order": order,
             "name": c.text(s, "name", w),
             "role": c.role(s, "role", w, roles),
+            "also_roles": _role_list(c, s, "also_roles", w, roles),
             "response_days": c.days(s, "response_days", w),
             "day_type": c.choice(s, "day_type", w, DayType.values),
             "chair_sets_timescale": bool(s.get("chair_sets_timescale", False)),
             "mode": c.choice(s, "mode", w, StageMode.values),
             "statement_required": c.flag(s, "statement_required", w) if order else False,
             "raised_by": c.choice(s, "raised_by", w, RaisedBy.values) if order else RaisedBy.RAISER,
-            "cc": [_cc(c, s, w, roles)][0] if order else [],
+            "cc": _role_list(c, s, "cc", w, roles) if order else [],
             "cc_previous_recipients": c.flag(s, "cc_previous_recipients", w) if order else False,
             "external_responders": c.flag(s, "external_responders", w),
             "direct_entry": c.flag(s, "direct_entry", w) if order else False,
@@ -241,14 +242,16 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
     }
 
 
-def _cc(c: _Checker, s: dict[str, Any], w: str, roles: dict[str, str]) -> list[str]:
-    cc = c.get(s, "cc", w)
-    if not isinstance(cc, list):
-        raise c.fail(f"{w}cc", "must be a list of role slugs (empty for none)")
-    for i, slug in enumerate(cc):
+def _role_list(
+    c: _Checker, s: dict[str, Any], key: str, w: str, roles: dict[str, str]
+) -> list[str]:
+    value = c.get(s, key, w)
+    if not isinstance(value, list):
+        raise c.fail(f"{w}{key}", "must be a list of role slugs (empty for none)")
+    for i, slug in enumerate(value):
         if slug not in roles:
-            raise c.fail(f"{w}cc[{i}]", f"role {slug!r} is not listed under roles")
-    return list(cc)
+            raise c.fail(f"{w}{key}[{i}]", f"role {slug!r} is not listed under roles")
+    return list(value)
 
 
 def read_ladder(path: Path) -> dict[str, Any]:
@@ -370,12 +373,13 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
     existing = {s.order: s for s in policy.stages.all()}
     for s in ladder["stages"]:
         stage = existing.pop(s["order"], None) or Stage(policy=policy, order=s["order"])
-        values = {k: v for k, v in s.items() if k not in ("order", "role", "cc")}
+        values = {k: v for k, v in s.items() if k not in ("order", "role", "cc", "also_roles")}
         values["role"] = roles[s["role"]]
         _sync(stage, values, report, f"{label} stage {s['order']}")
-        _sync_m2m(
-            stage.cc_roles, [roles[r] for r in s["cc"]], report, f"{label} stage {s['order']} cc"
-        )
+        for key, manager in (("cc", stage.cc_roles), ("also_roles", stage.also_roles)):
+            _sync_m2m(
+                manager, [roles[r] for r in s[key]], report, f"{label} stage {s['order']} {key}"
+            )
     for stage in existing.values():
         stage.delete()
         report.deleted.append(f"{label} stage {stage.order}")
@@ -428,7 +432,7 @@ def load_directory(directory: Path = LADDER_DIR) -> LoadReport:
 
 def export_policy(policy: Policy) -> str:
     """The policy as a ladder file (comments are not kept: they live in the shipped file)."""
-    stages = list(policy.stages.select_related("role").prefetch_related("cc_roles"))
+    stages = list(policy.stages.select_related("role").prefetch_related("cc_roles", "also_roles"))
     roles: dict[str, str] = {}
 
     def role(r: Role) -> str:
@@ -439,6 +443,7 @@ def export_policy(policy: Policy) -> str:
         out: dict[str, Any] = {
             "name": s.name,
             "role": role(s.role),
+            "also_roles": [role(r) for r in s.also_roles.all()],
             "response_days": s.response_days,
             "day_type": s.day_type,
             "chair_sets_timescale": s.chair_sets_timescale,

@@ -202,6 +202,12 @@ class Stage(models.Model):
     order = models.PositiveSmallIntegerField(help_text="0 for the informal stage, then 1, 2, 3 …")
     name = models.CharField(max_length=200)
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="stages")
+    also_roles = models.ManyToManyField(
+        Role,
+        blank=True,
+        related_name="stages_also",
+        help_text="Other roles this stage may be addressed to (e.g. Social Worker / Team Manager).",
+    )
     response_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
@@ -234,7 +240,7 @@ class Stage(models.Model):
         default=False, help_text="A referral available at any point, not only as the last rung."
     )
     guidance = models.TextField(blank=True)
-    history = HistoricalRecords(m2m_fields=[cc_roles])
+    history = HistoricalRecords(m2m_fields=[cc_roles, also_roles])
 
     class Meta:
         ordering = ["policy", "order"]

@@ -21,9 +21,18 @@ def shipped_ladders() -> list[dict]:
     return read_ladders(LADDER_DIR.glob("*.yaml"))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, shipped_ladders):
+    """Load the shipped ladders once into the test database; tests roll back over them."""
+    with django_db_blocker.unblock():
+        load_ladders(copy.deepcopy(shipped_ladders))
+
+
 @pytest.fixture
 def ladders(db, shipped_ladders) -> dict[str, Policy]:
-    load_ladders(copy.deepcopy(shipped_ladders))
+    # Transactional tests flush the database afterwards: load again when that happened.
+    if not Policy.objects.exists():
+        load_ladders(copy.deepcopy(shipped_ladders))
     return {p.slug: p for p in Policy.objects.select_related("authority")}
 
 

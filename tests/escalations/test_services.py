@@ -265,7 +265,7 @@ def test_chair_raises_straight_to_rutland_stage_3_by_direct_entry(raise_concern)
     assert escalation.formal_cap_due_on is None
 
 
-def test_chair_may_not_raise_straight_to_rutland_stage_2(raise_concern, ladders):
+def test_chair_may_not_raise_straight_to_rutland_stage_2(raise_concern):
     with pytest.raises(ActionRefused) as refused:
         raise_concern(RUTLAND, stage_order=2)
 
@@ -784,7 +784,7 @@ def test_escalating_refuses_going_back_to_the_informal_stage(raise_concern, esca
     assert len(steps_of(escalation)) == 1
 
 
-def test_escalating_past_the_last_stage_is_refused(raise_concern, escalate_to):
+def test_escalating_past_the_last_stage_is_refused(raise_concern):
     escalation = raise_concern(STOKE, stage_order=4, reason="Serious and urgent.")
 
     with pytest.raises(ActionRefused) as refused:
@@ -948,7 +948,7 @@ def test_resolving_refuses_an_empty_outcome(raise_concern):
     assert open_step(escalation).verdict == ""
 
 
-def test_only_the_raiser_or_a_qa_manager_may_resolve(raise_concern, staff_of):
+def test_only_the_raiser_or_a_qa_manager_may_resolve(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE)
     responder = open_step(escalation).responder
 
@@ -995,10 +995,10 @@ def test_chair_records_the_chief_executives_final_decision_in_gloucestershire(ra
     assert escalation.closed_at == at(6)
     [step] = steps_of(escalation)
     assert step.is_final
-    assert (step.verdict, step.closed_at) == (Verdict.SATISFACTORY, at(6))
+    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(6))
 
 
-def test_final_decision_without_a_response_closes_the_step_as_no_response(raise_concern):
+def test_final_decision_without_a_response_closes_the_step_with_the_decision(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=6)
 
     escalation_record_final_decision(
@@ -1007,7 +1007,7 @@ def test_final_decision_without_a_response_closes_the_step_as_no_response(raise_
 
     assert reload(escalation).state == State.FINAL_DECISION
     [step] = steps_of(escalation)
-    assert (step.verdict, step.closed_at) == (Verdict.NO_RESPONSE, at(9))
+    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(9))
 
 
 def test_chair_climbs_the_mosaic_ladder_to_the_divisional_directors_final_decision(
@@ -1036,7 +1036,7 @@ def test_chair_climbs_the_mosaic_ladder_to_the_divisional_directors_final_decisi
         Verdict.NO_RESPONSE,
         Verdict.NO_RESPONSE,
         Verdict.NO_RESPONSE,
-        Verdict.SATISFACTORY,
+        Verdict.FINAL_DECISION,
     ]
 
 
@@ -1169,3 +1169,29 @@ def test_every_change_to_an_escalation_is_recorded_in_its_history(raise_concern,
         State.AWAITING_RESPONSE,
         State.RESOLVED,
     ]
+
+
+def test_stoke_informal_stage_may_go_to_the_team_manager_instead_of_the_social_worker(
+    raise_concern, staff_of
+):
+    team_manager = staff_of(STOKE, "team-manager")
+    escalation = raise_concern(STOKE, responder=team_manager)
+    assert open_step(escalation).responder == team_manager
+
+
+def test_stoke_informal_stage_refuses_a_service_manager_and_names_both_roles(
+    raise_concern, staff_of
+):
+    with pytest.raises(ActionRefused) as exc:
+        raise_concern(STOKE, responder=staff_of(STOKE, "service-manager"))
+    assert "Social Worker or Team Manager" in exc.value.message
+    assert exc.value.field == "responder"
+
+
+def test_a_responder_too_late_is_told_the_step_has_closed(raise_concern, escalate_to):
+    escalation = raise_concern(RUTLAND)
+    informal = open_step(escalation)
+    escalate_to(escalation, now=at(9))
+
+    with pytest.raises(ActionRefused, match="step has closed"):
+        step_respond(actor=informal.responder, step=informal, response="Late.", now=at(10))

@@ -51,6 +51,7 @@ AUTHORITY_KEYS = {"slug", "name", "nation"}
 INFORMAL_KEYS = {
     "name",
     "role",
+    "also_roles",
     "response_days",
     "day_type",
     "mode",
@@ -63,6 +64,7 @@ CATEGORY_KEYS = {"name", "good_practice", "items"}
 STAGE_KEYS = {
     "name",
     "role",
+    "also_roles",
     "response_days",
     "day_type",
     "chair_sets_timescale",
@@ -112,10 +114,12 @@ def roles_used(policy: dict) -> set[str]:
     used = set(policy["raisers"])
     if policy["informal"] is not None:
         used.add(policy["informal"]["role"])
+        used.update(policy["informal"]["also_roles"])
     if policy["immediate_safety"] is not None:
         used.add(policy["immediate_safety"]["role"])
     for stage in policy["stages"]:
         used.add(stage["role"])
+        used.update(stage["also_roles"])
         used.update(stage["cc"])
     return used
 
@@ -883,3 +887,18 @@ def test_gloucestershire_about_chair_goes_to_cp_service_manager_then_head_of_ser
 
 def test_gloucestershire_about_chair_shares_the_gloucestershire_authority():
     assert load(GLOS_CHAIR)["authority"] == load(GLOS)["authority"]
+
+
+def test_stoke_and_gloucestershire_informal_stages_go_to_social_worker_or_team_manager():
+    # Stoke Table 1: "Informal  Social Worker/Team Manager  5"; Gloucestershire: "the Social
+    # Worker / Team Manager has two working days to respond to the alert".
+    for slug in ("stoke-on-trent", "gloucestershire"):
+        informal = load(slug)["informal"]
+        assert (informal["role"], informal["also_roles"]) == ("social-worker", ["team-manager"])
+
+
+def test_rutland_stage_4_asks_the_chair_for_a_written_statement_at_a_meeting():
+    # "The Independent Chair will not attend the meeting, but is required to provide a
+    # written statement of the alert (using Appendix 5)".
+    stage = load("rutland")["stages"][3]
+    assert (stage["mode"], stage["statement_required"]) == ("meeting", True)

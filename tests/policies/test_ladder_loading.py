@@ -8,13 +8,25 @@ import yaml
 from django.core.management import CommandError, call_command
 
 from policies.ladder_files import LADDER_DIR, check_ladder, export_policy, read_ladder
-from policies.models import LocalAuthority, Policy, Stage
+from policies.models import ConcernCategory, LocalAuthority, Policy, Role, Stage
 
 SHIPPED = sorted(LADDER_DIR.glob("*.yaml"))
 
 
 def history_rows() -> int:
     return sum(m.history.count() for m in (Policy, Stage, LocalAuthority))
+
+
+@pytest.fixture(autouse=True)
+def empty_database(django_db_blocker, request):
+    """Start from no policies at all (rolled back after each test), to see what a load writes."""
+    if "db" not in request.fixturenames and "ladders" not in request.fixturenames:
+        request.getfixturevalue("db")
+    ConcernCategory.objects.all().delete()
+    Stage.objects.all().delete()
+    Policy.objects.all().delete()
+    LocalAuthority.objects.all().delete()
+    Role.objects.all().delete()
 
 
 @pytest.fixture
