@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "simple_history",
     "django_fsm",
     "policies",
@@ -88,6 +89,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "config.forms.GovukRenderer"
 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if not DATABASE_URL:
@@ -145,6 +148,9 @@ STORAGES = {
 }
 # Attachments live outside the web root and are served only through a permission check.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "uploads")))
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -7,6 +7,7 @@ which state may follow which.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from django.db import models
@@ -234,3 +235,27 @@ class Step(models.Model):
         if self.cap_due_on is not None and (self.due_on is None or self.cap_due_on < self.due_on):
             return "cap"
         return "stage"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # A random name on disk: the uploader's file name is kept only in the database.
+    return f"attachments/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file sent with a response; stored outside the web root, served after a permission check."""
+
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name

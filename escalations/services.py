@@ -12,13 +12,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from children.models import Child, Conference
+from escalations.attachments import AttachmentRefused, check_upload
 from escalations.models import (
     OPEN_STATES,
+    Attachment,
     Escalation,
     Nature,
     State,
@@ -35,6 +38,8 @@ from policies.models import (
     Stage,
 )
 from staff.models import StaffMember
+
+MAX_ATTACHMENTS = 5
 
 
 class ActionRefused(Exception):
@@ -382,12 +387,22 @@ def step_respond(
     response: str,
     meeting_date: date | None = None,
     meeting_attendees: str = "",
+    attachments: Iterable[UploadedFile] = (),
     now: datetime | None = None,
 ) -> Step:
     """The responder's answer (or the record of the meeting) for their step. Once only."""
     now = now or timezone.now()
     if not response.strip():
         raise ActionRefused("Write the response.", field="response")
+    attachments = list(attachments)
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ActionRefused(f"Attach at most {MAX_ATTACHMENTS} files.", field="attachments")
+    checked = []
+    for upload in attachments:
+        try:
+            checked.append((upload, *check_upload(upload)))
+        except AttachmentRefused as exc:
+            raise ActionRefused(str(exc), field="attachments") from None
     with transaction.atomic(), _refuse_races():
         escalation = _lock(step.escalation)
         step = Step.objects.select_for_update().get(pk=step.pk)
@@ -411,6 +426,16 @@ def step_respond(
         step.meeting_date = meeting_date
         step.meeting_attendees = meeting_attendees.strip()
         step.save()
+        for upload, name, content_type in checked:
+            Attachment.objects.create(
+                step=step,
+                file=upload,
+                original_name=name,
+                content_type=content_type,
+                size=upload.size,
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
         escalation.receive_response()
         escalation.save()
     return step

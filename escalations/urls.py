@@ -5,4 +5,15 @@ from escalations import views
 app_name = "escalations"
 urlpatterns = [
     path("", views.my_escalations, name="mine"),
+    path("awaiting/", views.awaiting_my_response, name="awaiting"),
+    path("raise/<int:child_pk>/", views.escalation_raise, name="raise"),
+    path("<int:pk>/", views.escalation_detail, name="detail"),
+    path("<int:pk>/record/", views.escalation_record, name="record"),
+    path("<int:pk>/escalate/", views.escalation_escalate, name="escalate"),
+    path("<int:pk>/resolve/", views.escalation_resolve, name="resolve"),
+    path("<int:pk>/final-decision/", views.escalation_final_decision, name="final_decision"),
+    path("<int:pk>/withdraw/", views.escalation_withdraw, name="withdraw"),
+    path("steps/<int:pk>/", views.step_respond, name="respond"),
+    path("link/<str:token>/", views.step_link, name="step_link"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -1,39 +1,367 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+"""Thin views: find the object the user may see (else 404), show a form, call a service."""
 
-from escalations import selectors
-from policies.working_days import working_days_between
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from children.selectors import visible_children
+from children.services import access_log_record
+from escalations import selectors, services
+from escalations.forms import (
+    EscalateForm,
+    FinalDecisionForm,
+    RaiseForm,
+    ResolveForm,
+    RespondForm,
+    WithdrawForm,
+    statement_from,
+)
+from escalations.models import Attachment, Escalation, Step
+from notifications.links import step_pk_from_token
+from staff.models import StaffMember
+
+View = Callable[..., HttpResponse]
+
+
+def staff_view(view: View) -> View:
+    """Signed in, with a staff record: the view gets `staff` after the request."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        staff = selectors.staff_for(request.user)
+        if staff is None:
+            if request.user.is_staff:
+                return redirect("admin:index")
+            return render(request, "escalations/no_staff_record.html", status=403)
+        return view(request, staff, *args, **kwargs)
+
+    return wrapper
+
+
+def _refused(form: Any, exc: services.ActionRefused) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _escalation_or_404(staff: StaffMember, pk: int) -> Escalation:
+    return get_object_or_404(
+        selectors.visible_escalations(staff).select_related(
+            "policy", "authority", "current_stage", "raised_by__user", "about_staff__user"
+        ),
+        pk=pk,
+    )
+
+
+def _open_step_or_none(escalation: Escalation) -> Step | None:
+    return escalation.steps.filter(closed_at__isnull=True).first()
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+@staff_view
+def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
+    return render(request, "escalations/mine.html", {"staff": staff, "rows": rows})
+
+
+@staff_view
+def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    rows = selectors.awaiting_rows(staff, timezone.localdate())
+    return render(request, "escalations/awaiting.html", {"staff": staff, "rows": rows})
+
+
+# --- one escalation --------------------------------------------------------------------
+
+
+@staff_view
+def escalation_detail(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    escalation = _escalation_or_404(staff, pk)
+    children = list(escalation.children.all())
+    access_log_record(
+        user=request.user, action="view escalation", children=children, escalation=escalation
+    )
+    context = selectors.escalation_context(staff, escalation, timezone.localdate())
+    return render(request, "escalations/detail.html", context)
+
+
+@staff_view
+def escalation_record(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    """The full record for the child's file, laid out for printing."""
+    escalation = _escalation_or_404(staff, pk)
+    children = list(escalation.children.all())
+    access_log_record(
+        user=request.user, action="print escalation", children=children, escalation=escalation
+    )
+    context = selectors.escalation_context(staff, escalation, timezone.localdate())
+    context["printed_at"] = timezone.localtime()
+    return render(request, "escalations/record.html", context)
+
+
+def _action(
+    request: HttpRequest,
+    staff: StaffMember,
+    pk: int,
+    *,
+    form_class: type,
+    title: str,
+    button: str,
+    perform: Callable[[Escalation, dict[str, Any], Step | None], object],
+    success: str,
+    form_kwargs: Callable[[Escalation], dict[str, Any]] | None = None,
+) -> HttpResponse:
+    escalation = _escalation_or_404(staff, pk)
+    step = _open_step_or_none(escalation)
+    extra = form_kwargs(escalation) if form_kwargs else {}
+    if request.method == "POST":
+        form = form_class(request.POST, **extra)
+        if form.is_valid():
+            try:
+                perform(escalation, form.cleaned_data, step)
+            except services.ActionRefused as exc:
+                _refused(form, exc)
+            else:
+                messages.success(request, success)
+                return redirect("escalations:detail", pk=escalation.pk)
+    else:
+        form = form_class(initial={"from_step": step.pk if step else None}, **extra)
+    context = selectors.escalation_context(staff, escalation, timezone.localdate())
+    context |= {"form": form, "title": title, "button": button}
+    return render(request, "escalations/action.html", context)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    def perform(escalation: Escalation, data: dict[str, Any], step: Step | None) -> object:
+        from_step = escalation.steps.filter(pk=data.get("from_step")).first()
+        return services.escalation_escalate(
+            actor=staff,
+            escalation=escalation,
+            stage=data["stage"],
+            responder=data["responder"],
+            reason=data.get("reason", ""),
+            response_days=data.get("response_days"),
+            statement=statement_from(data),
+            from_step=from_step if data.get("from_step") else None,
+        )
+
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=EscalateForm,
+        title="Escalate to a later stage",
+        button="Escalate",
+        perform=perform,
+        success="Escalated. The responder has been notified.",
+        form_kwargs=lambda e: {"staff": staff, "escalation": e},
+    )
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def escalation_resolve(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=ResolveForm,
+        title="Resolve: the response is satisfactory",
+        button="Resolve escalation",
+        perform=lambda e, d, s: services.escalation_resolve(
+            actor=staff,
+            escalation=e,
+            outcome=d["outcome"],
+            outcome_for_child=d["outcome_for_child"],
+        ),
+        success="Resolved.",
+    )
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def escalation_final_decision(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=FinalDecisionForm,
+        title="Record the final decision",
+        button="Record final decision",
+        perform=lambda e, d, s: services.escalation_record_final_decision(
+            actor=staff,
+            escalation=e,
+            decision=d["decision"],
+            outcome_for_child=d["outcome_for_child"],
+        ),
+        success="Final decision recorded. The escalation is closed.",
+    )
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def escalation_withdraw(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=WithdrawForm,
+        title="Withdraw this escalation",
+        button="Withdraw escalation",
+        perform=lambda e, d, s: services.escalation_withdraw(
+            actor=staff, escalation=e, reason=d["reason"]
+        ),
+        success="Withdrawn.",
+    )
+
+
+# --- raising ---------------------------------------------------------------------------
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def escalation_raise(request: HttpRequest, staff: StaffMember, child_pk: int) -> HttpResponse:
+    child = get_object_or_404(visible_children(staff).select_related("social_worker"), pk=child_pk)
+    policies = list(selectors.policies_for(staff))
+    if not policies:
+        return render(request, "escalations/cannot_raise.html", {"staff": staff}, status=403)
+    chosen = request.POST.get("policy") or request.GET.get("policy")
+    policy = next((p for p in policies if p.slug == chosen), None)
+    if policy is None:
+        if len(policies) > 1:
+            return render(
+                request, "escalations/choose_policy.html", {"child": child, "policies": policies}
+            )
+        policy = policies[0]
+    if request.method == "POST":
+        form = RaiseForm(request.POST, staff=staff, policy=policy, child=child)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                escalation = services.escalation_raise(
+                    actor=staff,
+                    policy=policy,
+                    children=data["children"],
+                    categories=data.get("categories") or [],
+                    summary=data["summary"],
+                    desired_outcome=data.get("desired_outcome", ""),
+                    stage=None if data.get("immediate_safety") else data["stage"],
+                    responder=data["responder"],
+                    reason=data.get("reason", ""),
+                    immediate_safety=bool(data.get("immediate_safety")),
+                    nature=data.get("nature") or "concern",
+                    about_staff=data.get("about_staff"),
+                    conference=data.get("conference"),
+                    response_days=data.get("response_days"),
+                    statement=statement_from(data),
+                )
+            except services.ActionRefused as exc:
+                _refused(form, exc)
+            else:
+                messages.success(request, f"{escalation.reference} raised.")
+                return redirect("escalations:detail", pk=escalation.pk)
+    else:
+        form = RaiseForm(staff=staff, policy=policy, child=child)
+    return render(
+        request,
+        "escalations/raise.html",
+        {"form": form, "policy": policy, "child": child, "staff": staff},
+    )
+
+
+# --- responding ------------------------------------------------------------------------
 
 
 @login_required
-def my_escalations(request: HttpRequest) -> HttpResponse:
+def step_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The e-mailed link: check it, then move to a clean URL so the token leaves the address bar."""
+    step_pk = step_pk_from_token(token)
     staff = selectors.staff_for(request.user)
-    if staff is None:
-        if request.user.is_staff:
-            return redirect("admin:index")
-        return render(request, "escalations/no_staff_record.html", status=403)
-    today = timezone.localdate()
-    closures = staff.authority.closure_dates()
-    rows = []
-    for escalation in selectors.my_escalations(staff):
-        step = selectors.open_step_of(escalation)
-        due = step.effective_due_on if step else None
-        rows.append(
-            {
-                "escalation": escalation,
-                "step": step,
-                "due": due,
-                "days_left": (
-                    working_days_between(
-                        today, due, nation=staff.authority.nation, closures=closures
+    step = Step.objects.filter(pk=step_pk).first() if step_pk else None
+    if step is None or staff is None or step.responder_id != staff.pk:
+        return render(request, "escalations/link_refused.html", status=403)
+    return redirect("escalations:respond", pk=step.pk)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    step = Step.objects.filter(pk=pk, escalation__authority=staff.authority).first()
+    if step is None:
+        raise Http404
+    if step.responder_id != staff.pk:
+        return render(request, "escalations/link_refused.html", status=403)
+    escalation = step.escalation
+    can_respond = step.is_open and step.responded_at is None and escalation.is_open
+    form = None
+    if can_respond:
+        if request.method == "POST":
+            form = RespondForm(request.POST, request.FILES, step=step)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    services.step_respond(
+                        actor=staff,
+                        step=step,
+                        response=data["response"],
+                        meeting_date=data.get("meeting_date"),
+                        meeting_attendees=data.get("meeting_attendees", ""),
+                        attachments=data.get("attachments") or [],
                     )
-                    if due
-                    else None
-                ),
-                "overdue": bool(due and due < today),
-            }
-        )
-    rows.sort(key=lambda r: (not r["escalation"].is_open, not r["overdue"]))
-    return render(request, "escalations/mine.html", {"staff": staff, "rows": rows})
+                except services.ActionRefused as exc:
+                    _refused(form, exc)
+                else:
+                    messages.success(request, "Your response has been recorded. Thank you.")
+                    return redirect("escalations:respond", pk=step.pk)
+        else:
+            form = RespondForm(step=step)
+    elif request.method == "POST":
+        messages.info(request, "This step is closed: your response could not be recorded.")
+    access_log_record(
+        user=request.user,
+        action="view step",
+        children=list(escalation.children.all()),
+        escalation=escalation,
+    )
+    context = selectors.escalation_context(staff, escalation, timezone.localdate())
+    context |= {"step": step, "form": form}
+    return render(request, "escalations/respond.html", context)
+
+
+@staff_view
+def attachment_download(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(
+        Attachment.objects.filter(
+            step__escalation__in=selectors.visible_escalations(staff).values("pk")
+        ).select_related("step__escalation"),
+        pk=pk,
+    )
+    escalation = attachment.step.escalation
+    access_log_record(
+        user=request.user,
+        action="download attachment",
+        children=list(escalation.children.all()),
+        escalation=escalation,
+    )
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -51,6 +51,32 @@ LAST_NAMES = [
     "Walsh",
     "Doyle",
 ]
+STAFF_FIRST_NAMES = [
+    "Aisha",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ella",
+    "Farid",
+    "Grace",
+    "Harry",
+    "Imogen",
+    "Jack",
+    "Kiran",
+    "Laura",
+    "Mohammed",
+    "Nadia",
+    "Owen",
+    "Priya",
+    "Rhys",
+    "Sarah",
+    "Tom",
+    "Uma",
+    "Victor",
+    "Wendy",
+    "Yusuf",
+    "Zara",
+]
 STAFF_SURNAMES = [
     "Ahmed",
     "Baker",
@@ -101,6 +127,7 @@ class Command(BaseCommand):
             raise CommandError("No policies yet: run `python manage.py load_policies` first.")
         with transaction.atomic():
             self._surname = iter(STAFF_SURNAMES * 10)
+            self._first_name = iter(STAFF_FIRST_NAMES[::-1] * 10)
             User.objects.create_superuser(
                 "admin",
                 "admin@example.invalid",
@@ -169,7 +196,7 @@ class Command(BaseCommand):
             username,
             f"{username}@example.invalid",
             DEMO_PASSWORD,
-            first_name=role.name.split()[0][:30],
+            first_name=next(self._first_name),
             last_name=next(self._surname),
         )
         return StaffMember.objects.create(
