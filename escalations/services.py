@@ -28,6 +28,7 @@ from escalations.models import (
     Step,
     Verdict,
 )
+from notifications import services as notifications
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
     BypassRule,
@@ -229,7 +230,7 @@ def _raise_step(
     escalation.current_stage = stage
     sequence = escalation.steps.count() + 1
     statement = statement or {}
-    return Step.objects.create(
+    step = Step.objects.create(
         escalation=escalation,
         sequence=sequence,
         stage=stage,
@@ -251,6 +252,8 @@ def _raise_step(
         statement_actions=statement.get("actions", "").strip(),
         statement_wanted=statement.get("wanted", "").strip(),
     )
+    notifications.notify_step_raised(step=step, now=now)
+    return step
 
 
 def _require_unchanged(open_step: Step | None, from_step: Step | None) -> None:
@@ -438,6 +441,7 @@ def step_respond(
             )
         escalation.receive_response()
         escalation.save()
+        notifications.notify_response_received(step=step, now=now)
     return step
 
 

@@ -1,0 +1,63 @@
+"""The outbox: one row per notification, created with the change that caused it.
+
+A uniqueness rule on (step, kind, recipient, occurrence) means a retried or duplicated
+job can never create — or e-mail — the same notification twice. The same rows are the
+in-app list (read_at).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from escalations.models import Escalation, Step
+from staff.models import StaffMember
+
+
+class Kind(models.TextChoices):
+    STEP_RAISED = "step_raised", "A step was raised for you to answer"
+    STEP_COPIED = "step_copied", "You were copied on a step"
+    RESPONSE_RECEIVED = "response_received", "A response was received"
+    REMINDER = "reminder", "A response is due soon"
+    OVERDUE = "overdue", "A response is overdue"
+    CAP_BREACHED = "cap_breached", "The formal process passed its time limit"
+    INFORMAL_DISPUTE = "informal_dispute", "An informal concern is now a dispute"
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed after retries"
+
+
+class Notification(models.Model):
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    escalation = models.ForeignKey(
+        Escalation, on_delete=models.PROTECT, related_name="notifications"
+    )
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="notifications"
+    )
+    occurrence = models.PositiveSmallIntegerField(
+        default=0, help_text="Repeated alerts (e.g. overdue every few days) count up from 0."
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "kind", "recipient", "occurrence"], name="notification_sent_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["email_status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.escalation.reference})"

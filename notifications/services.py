@@ -1,0 +1,168 @@
+"""Creating notifications (in the caller's transaction) and delivering them by e-mail.
+
+Only IDs leave the database for the task queue; e-mails carry a case reference, the
+children's initials and a link — no names, no details of the concern.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from escalations.models import Step
+from notifications.links import step_link_url
+from notifications.models import EmailStatus, Kind, Notification
+from staff.models import StaffMember
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def _create(
+    *, kind: str, step: Step, recipients: Iterable[StaffMember], now: datetime, occurrence: int = 0
+) -> list[Notification]:
+    created = []
+    seen: set[int] = set()
+    for person in recipients:
+        if person.pk in seen or not person.is_active:
+            continue
+        seen.add(person.pk)
+        try:
+            # A savepoint, so a duplicate (a re-run sweep) leaves the caller's transaction intact.
+            with transaction.atomic():
+                created.append(
+                    Notification.objects.create(
+                        kind=kind,
+                        escalation=step.escalation,
+                        step=step,
+                        recipient=person,
+                        occurrence=occurrence,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            continue
+    if created:
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: dispatch(ids))
+    return created
+
+
+def notify_step_raised(*, step: Step, now: datetime) -> None:
+    """To the responder (with the link), and to the stage's cc list."""
+    _create(kind=Kind.STEP_RAISED, step=step, recipients=[step.responder], now=now)
+    stage = step.stage
+    copied: list[StaffMember] = list(
+        StaffMember.objects.filter(
+            authority=step.escalation.authority, is_active=True, role__in=stage.cc_roles.all()
+        )
+    )
+    if stage.cc_previous_recipients:
+        copied += [s.responder for s in step.escalation.steps.exclude(pk=step.pk)]
+    copied = [p for p in copied if p.pk not in (step.responder_id, step.raised_by_id)]
+    _create(kind=Kind.STEP_COPIED, step=step, recipients=copied, now=now)
+
+
+def notify_response_received(*, step: Step, now: datetime) -> None:
+    _create(kind=Kind.RESPONSE_RECEIVED, step=step, recipients=[step.escalation.raised_by], now=now)
+
+
+# --- delivery --------------------------------------------------------------------------
+
+
+def dispatch(ids: list[int]) -> None:
+    """After commit: hand the IDs to Celery, or send now when there is no broker.
+
+    Never raises: if the broker is down the rows stay pending and the sweep sends them.
+    """
+    if settings.REDIS_URL:
+        from notifications.tasks import send_notification
+
+        for pk in ids:
+            try:
+                send_notification.apply_async(args=[pk], retry=False)
+            except Exception:  # broker unreachable: the row waits in the outbox
+                logger.warning("Broker unavailable; notification %s left for the sweep", pk)
+                return
+        return
+    for pk in ids:
+        try:
+            deliver(notification_id=pk, now=timezone.now())
+        except Exception:
+            logger.exception("Notification %s could not be sent now; the sweep will retry", pk)
+
+
+def _message(notification: Notification) -> EmailMultiAlternatives:
+    step = notification.step
+    escalation = notification.escalation
+    context = {
+        "notification": notification,
+        "reference": escalation.reference,
+        "initials": ", ".join(c.initials for c in escalation.children.all()),
+        "stage_name": step.stage_name,
+        "due_on": step.effective_due_on,
+        "link": step_link_url(step.pk)
+        if notification.kind in (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE)
+        and notification.recipient_id == step.responder_id
+        else f"{settings.SITE_BASE_URL}/escalations/{escalation.pk}/",
+        "recipient_name": notification.recipient.display_name,
+    }
+    subject = render_to_string("notifications/email/subject.txt", context).strip()
+    text = render_to_string("notifications/email/body.txt", context)
+    html = render_to_string("notifications/email/body.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[notification.recipient.user.email],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def deliver(*, notification_id: int, now: datetime) -> bool:
+    """Send one notification's e-mail unless it has been sent. True when sent now.
+
+    The row is locked while sending, so two workers never send the same one.
+    """
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("step", "escalation", "recipient__user")
+            .filter(pk=notification_id, email_status=EmailStatus.PENDING)
+            .first()
+        )
+        if notification is None:
+            return False
+        if not notification.recipient.user.email:
+            notification.email_status = EmailStatus.FAILED
+            notification.last_error = "The recipient has no e-mail address."
+            notification.save(update_fields=["email_status", "last_error"])
+            return False
+        notification.attempts += 1
+        try:
+            _message(notification).send()
+        except Exception as exc:
+            # The error's type only: messages from mail servers can quote addresses.
+            notification.last_error = f"{type(exc).__name__} on attempt {notification.attempts}"
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.email_status = EmailStatus.FAILED
+            notification.save(update_fields=["attempts", "last_error", "email_status"])
+            raise
+        notification.email_status = EmailStatus.SENT
+        notification.sent_at = now
+        notification.save(update_fields=["attempts", "email_status", "sent_at"])
+        return True
+
+
+def notification_mark_read(*, notification: Notification, now: datetime) -> None:
+    if notification.read_at is None:
+        notification.read_at = now
+        notification.save(update_fields=["read_at"])
