@@ -50,10 +50,11 @@ def run() -> None:
     manage("seed_demo", "--if-empty")
     address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
     print(f"\nOpen http://{address}/ and sign in with a demo account above.\n", flush=True)
-    children = [subprocess.Popen([PY, "manage.py", "runserver", address, "--noreload"], cwd=ROOT)]
-    scheduler = ROOT / "notifications" / "management" / "commands" / "run_scheduler.py"
-    if scheduler.exists():
-        children.append(subprocess.Popen([PY, "manage.py", "run_scheduler", "--loop"], cwd=ROOT))
+    # The web server, and the deadline sweep and e-mail sender that Celery runs in production.
+    children = [
+        subprocess.Popen([PY, "manage.py", "runserver", address, "--noreload"], cwd=ROOT),
+        subprocess.Popen([PY, "manage.py", "run_scheduler", "--loop"], cwd=ROOT),
+    ]
     try:
         children[0].wait()
     except KeyboardInterrupt:

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -181,6 +182,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 3, "socket_connect_timeout": 3}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = TIME_ZONE
+# Static and reviewed in code: the deadline sweep (it also re-sends anything the broker
+# missed). Idempotent, so an extra or overlapping run sends nothing twice.
+CELERY_BEAT_SCHEDULE = {
+    "deadline-sweep": {
+        "task": "notifications.tasks.sweep",
+        "schedule": env_int("SWEEP_INTERVAL_SECONDS", 300, minimum=30),
+        "options": {"expires": 240},
+    },
+}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

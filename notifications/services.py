@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-def _create(
+def create_notifications(
     *, kind: str, step: Step, recipients: Iterable[StaffMember], now: datetime, occurrence: int = 0
 ) -> list[Notification]:
     created = []
@@ -57,7 +57,7 @@ def _create(
 
 def notify_step_raised(*, step: Step, now: datetime) -> None:
     """To the responder (with the link), and to the stage's cc list."""
-    _create(kind=Kind.STEP_RAISED, step=step, recipients=[step.responder], now=now)
+    create_notifications(kind=Kind.STEP_RAISED, step=step, recipients=[step.responder], now=now)
     stage = step.stage
     copied: list[StaffMember] = list(
         StaffMember.objects.filter(
@@ -67,11 +67,13 @@ def notify_step_raised(*, step: Step, now: datetime) -> None:
     if stage.cc_previous_recipients:
         copied += [s.responder for s in step.escalation.steps.exclude(pk=step.pk)]
     copied = [p for p in copied if p.pk not in (step.responder_id, step.raised_by_id)]
-    _create(kind=Kind.STEP_COPIED, step=step, recipients=copied, now=now)
+    create_notifications(kind=Kind.STEP_COPIED, step=step, recipients=copied, now=now)
 
 
 def notify_response_received(*, step: Step, now: datetime) -> None:
-    _create(kind=Kind.RESPONSE_RECEIVED, step=step, recipients=[step.escalation.raised_by], now=now)
+    create_notifications(
+        kind=Kind.RESPONSE_RECEIVED, step=step, recipients=[step.escalation.raised_by], now=now
+    )
 
 
 # --- delivery --------------------------------------------------------------------------

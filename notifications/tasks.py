@@ -21,3 +21,11 @@ from notifications import services
 )
 def send_notification(self, notification_id: int) -> bool:
     return services.deliver(notification_id=notification_id, now=timezone.now())
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+def sweep() -> list[str]:
+    """Celery beat runs this every few minutes; see CELERY_BEAT_SCHEDULE."""
+    from notifications.sweep import process_due
+
+    return process_due(timezone.now()).lines()

@@ -146,7 +146,15 @@ class PolicyAdmin(SimpleHistoryAdmin):
         ),
         (
             "The formal process",
-            {"fields": ["formal_cap_working_days", "bypass_rule", "bypass_reason_required"]},
+            {
+                "fields": [
+                    "formal_cap_working_days",
+                    "bypass_rule",
+                    "bypass_reason_required",
+                    "overdue_repeat_working_days",
+                    "auto_escalate_when_overdue",
+                ]
+            },
         ),
         ("Immediate safety", {"fields": ["immediate_safety_role", "immediate_safety_route"]}),
         ("Changing a policy in use", {"fields": [CONFIRM_FIELD]}),

@@ -234,6 +234,13 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
         "raise_window_working_days": c.days(data, "raise_window_working_days", ""),
         "roles": roles,
         "formal_cap_working_days": c.days(data, "formal_cap_working_days", ""),
+        # Product settings the policies are silent on: optional, with these defaults.
+        "overdue_repeat_working_days": c.days(
+            {"overdue_repeat_working_days": 5} | data, "overdue_repeat_working_days", ""
+        ),
+        "auto_escalate_when_overdue": c.flag(
+            {"auto_escalate_when_overdue": False} | data, "auto_escalate_when_overdue", ""
+        ),
         "bypass_rule": c.choice(bypass, "allowed", "bypass.", BypassRule.values),
         "bypass_reason_required": c.flag(bypass, "reason_required", "bypass."),
         "immediate_safety": safety,
@@ -362,6 +369,8 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
             "formal_cap_working_days": ladder["formal_cap_working_days"],
             "bypass_rule": ladder["bypass_rule"],
             "bypass_reason_required": ladder["bypass_reason_required"],
+            "overdue_repeat_working_days": ladder["overdue_repeat_working_days"],
+            "auto_escalate_when_overdue": ladder["auto_escalate_when_overdue"],
             "immediate_safety_role": roles[safety["role"]] if safety["role"] else None,
             "immediate_safety_route": safety["route"],
         },
@@ -497,6 +506,8 @@ def export_policy(policy: Policy) -> str:
         "informal": informal,
         "formal_cap_working_days": policy.formal_cap_working_days,
         "bypass": {"allowed": policy.bypass_rule, "reason_required": policy.bypass_reason_required},
+        "overdue_repeat_working_days": policy.overdue_repeat_working_days,
+        "auto_escalate_when_overdue": policy.auto_escalate_when_overdue,
         "immediate_safety": safety,
         "categories": categories,
         "stages": formal,

@@ -163,6 +163,17 @@ class Policy(models.Model):
         max_length=20, choices=BypassRule.choices, default=BypassRule.NONE
     )
     bypass_reason_required = models.BooleanField(default=True)
+    overdue_repeat_working_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=5,
+        help_text="Repeat the overdue alert every this many working days (blank: alert once).",
+    )
+    auto_escalate_when_overdue = models.BooleanField(
+        default=False,
+        help_text="Escalate to the next stage by itself when a response is overdue. The shipped "
+        "policies leave escalation to the chair.",
+    )
     immediate_safety_role = models.ForeignKey(
         Role,
         null=True,

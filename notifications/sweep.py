@@ -1,0 +1,163 @@
+"""The deadline sweep: one idempotent `process_due(now)`.
+
+Celery beat, `manage.py run_sweep`, `manage.py run_scheduler` and the tests all call
+it. It only creates outbox rows (each unique, so a re-run or a concurrent run adds
+nothing) and never escalates by itself unless a policy says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from escalations.models import OPEN_STATES, Escalation, Step
+from notifications.models import EmailStatus, Kind, Notification
+from notifications.services import MAX_ATTEMPTS, create_notifications, dispatch
+from policies.working_days import is_working_day, working_days_between
+
+
+@dataclass
+class SweepReport:
+    created: Counter[str] = field(default_factory=Counter)
+    auto_escalated: int = 0
+    dispatched: int = 0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{kind}: {n} notification(s) created" for kind, n in sorted(self.created.items()) if n
+        ] or ["no notifications due"]
+        if self.auto_escalated:
+            out.append(f"auto-escalated: {self.auto_escalated}")
+        out.append(f"pending e-mails handed for delivery: {self.dispatched}")
+        return out
+
+
+def _previous_working_day(day: date, nation: str, closures: frozenset[date]) -> date:
+    day -= timedelta(days=1)
+    while not is_working_day(day, nation=nation, closures=closures):
+        day -= timedelta(days=1)
+    return day
+
+
+def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
+    report = SweepReport()
+    today = timezone.localdate(now)
+    closures_by_authority: dict[int, frozenset[date]] = {}
+
+    steps = (
+        Step.objects.filter(
+            closed_at__isnull=True,
+            responded_at__isnull=True,
+            escalation__state__in=OPEN_STATES,
+        )
+        .select_related(
+            "escalation__authority", "escalation__policy", "escalation__raised_by", "responder"
+        )
+        .order_by("pk")
+    )
+    for step in steps.iterator(chunk_size=500):
+        escalation = step.escalation
+        authority = escalation.authority
+        closures = closures_by_authority.get(authority.pk)
+        if closures is None:
+            closures = closures_by_authority[authority.pk] = authority.closure_dates()
+        due = step.effective_due_on
+        if due is None:
+            continue
+        chair, responder = escalation.raised_by, step.responder
+        if today < due:
+            if today >= _previous_working_day(due, authority.nation, closures):
+                _count(report, Kind.REMINDER, step, [responder], now)
+            continue
+        if today == due:
+            continue
+        if step.is_informal:
+            # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
+            _count(report, Kind.INFORMAL_DISPUTE, step, [chair], now)
+            continue
+        late = working_days_between(due, today, nation=authority.nation, closures=closures)
+        repeat = escalation.policy.overdue_repeat_working_days
+        occurrence = (max(late, 1) - 1) // repeat if repeat else 0
+        _count(report, Kind.OVERDUE, step, [chair, responder], now, occurrence=occurrence)
+        if escalation.policy.auto_escalate_when_overdue and _auto_escalate(step, now):
+            report.auto_escalated += 1
+
+    capped = (
+        Escalation.objects.filter(state__in=OPEN_STATES, formal_cap_due_on__lt=today)
+        .exclude(notifications__kind=Kind.CAP_BREACHED)
+        .select_related("raised_by")
+    )
+    for escalation in capped.iterator(chunk_size=500):
+        step = escalation.steps.filter(closed_at__isnull=True).select_related("responder").first()
+        if step is not None:
+            _count(report, Kind.CAP_BREACHED, step, [escalation.raised_by, step.responder], now)
+
+    if deliver:
+        report.dispatched = deliver_pending(now)
+    return report
+
+
+def _count(
+    report: SweepReport,
+    kind: str,
+    step: Step,
+    recipients: list,
+    now: datetime,
+    occurrence: int = 0,
+) -> None:
+    with transaction.atomic():
+        created = create_notifications(
+            kind=kind, step=step, recipients=recipients, now=now, occurrence=occurrence
+        )
+    report.created[kind] += len(created)
+
+
+def _auto_escalate(step: Step, now: datetime) -> bool:
+    """Only where a policy asks for it: the next stage, to the child's line, else nothing."""
+    from escalations import services
+    from escalations.forms import default_responder
+
+    escalation = step.escalation
+    next_stage = escalation.policy.stages.filter(order__gt=step.stage_order, referral=False).first()
+    if next_stage is None:
+        return False
+    responder = default_responder(next_stage, list(escalation.children.all()))
+    if responder is None:
+        return False
+    try:
+        services.escalation_escalate(
+            actor=escalation.raised_by,
+            escalation=escalation,
+            stage=next_stage,
+            responder=responder,
+            reason="Escalated automatically: no response by the deadline.",
+            from_step=step,
+            now=now,
+        )
+    except services.ActionRefused:
+        return False
+    return True
+
+
+# Fresh rows were handed over on commit; give that hand-over time before trying again.
+GRACE = timedelta(minutes=2)
+
+
+def deliver_pending(now: datetime) -> int:
+    """Hand every e-mail still waiting (e.g. the broker was down) to delivery again."""
+    ids = list(
+        Notification.objects.filter(
+            email_status=EmailStatus.PENDING,
+            attempts__lt=MAX_ATTEMPTS,
+            created_at__lte=now - GRACE,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    if ids:
+        dispatch(ids)
+    return len(ids)
