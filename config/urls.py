@@ -10,5 +10,6 @@ urlpatterns = [
     path("escalations/", include("escalations.urls")),
     path("children/", include("children.urls")),
     path("notifications/", include("notifications.urls")),
+    path("reports/", include("escalations.report_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,188 @@
+"""QA reporting: the dashboard, the tracker with its CSV export, the quarterly report."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from children.services import access_log_record
+from escalations import reporting, selectors
+from escalations.models import Escalation, State, Step
+from escalations.views import staff_view
+from policies.models import ConcernCategory, Stage
+from staff.models import StaffMember, Team
+
+SORTS = {
+    "raised": "raised_at",
+    "-raised": "-raised_at",
+    "reference": "pk",
+    "-reference": "-pk",
+    "status": "state",
+    "-status": "-state",
+}
+
+
+def _may_report(staff: StaffMember) -> bool:
+    return staff.is_quality_assurance or staff.user.is_staff
+
+
+def _refuse(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/not_allowed.html", status=403)
+
+
+def _dashboard_context(request: HttpRequest, staff: StaffMember) -> dict[str, Any]:
+    today = timezone.localdate()
+    period, errors = reporting.parse_period(request.GET, today)
+    base = reverse("reports:tracker")
+    data = reporting.dashboard(staff.authority, period, today, base)
+    quarters = reporting.previous_quarters(reporting.financial_quarter(today), 8)
+    return {
+        "staff": staff,
+        "d": data,
+        "errors": errors,
+        "quarters": [(reporting.quarter_key(q), q.label) for q in reversed(quarters)],
+        "selected_quarter": reporting.quarter_key(period)
+        if "quarter" in request.GET or not (request.GET.get("from") or request.GET.get("to"))
+        else "",
+        "trend_chart": reporting.trend_chart(data.trend),
+        "from": request.GET.get("from", ""),
+        "to": request.GET.get("to", ""),
+        "today": today,
+    }
+
+
+@staff_view
+def dashboard(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    if not _may_report(staff):
+        return _refuse(request)
+    return render(request, "reports/dashboard.html", _dashboard_context(request, staff))
+
+
+@staff_view
+def quarterly_report(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    """The printable report for the board / QASG / Performance and QA meeting."""
+    if not _may_report(staff):
+        return _refuse(request)
+    context = _dashboard_context(request, staff)
+    today = context["today"]
+    open_rows = selectors.escalation_rows(
+        staff,
+        Escalation.objects.filter(authority=staff.authority, state__in=selectors.OPEN_STATES)
+        .select_related("current_stage")
+        .prefetch_related("steps")
+        .order_by("raised_at"),
+        today,
+    )
+    context |= {"open_rows": open_rows, "printed_at": timezone.localtime()}
+    access_log_record(user=request.user, action="quarterly report")
+    return render(request, "reports/quarterly.html", context)
+
+
+def _tracker_queryset(staff: StaffMember, request: HttpRequest) -> tuple[Any, dict[str, str]]:
+    today = timezone.localdate()
+    qs, used = reporting.filter_escalations(staff.authority, request.GET, today)
+    sort = request.GET.get("sort", "-raised")
+    qs = qs.order_by(SORTS.get(sort, "-raised_at"), "-pk")
+    open_steps = Step.objects.filter(closed_at__isnull=True).select_related("responder__user")
+    qs = qs.select_related("current_stage", "raised_by__user", "policy").prefetch_related(
+        "children__team", Prefetch("steps", queryset=open_steps, to_attr="open_steps")
+    )
+    return qs, used
+
+
+@staff_view
+def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    if not _may_report(staff):
+        return _refuse(request)
+    qs, used = _tracker_queryset(staff, request)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    closures = staff.authority.closure_dates()
+    rows = []
+    for escalation in page.object_list:
+        step = escalation.open_steps[0] if escalation.open_steps else None
+        clock = selectors.Clock.of(step, today, staff.authority.nation, closures) if step else None
+        rows.append({"escalation": escalation, "step": step, "clock": clock})
+    authority = staff.authority
+    return render(
+        request,
+        "reports/tracker.html",
+        {
+            "staff": staff,
+            "page": page,
+            "rows": rows,
+            "used": used,
+            "query": reporting.query_string(**used),
+            "sort": request.GET.get("sort", "-raised"),
+            "statuses": State.choices,
+            "stages": Stage.objects.filter(policy__authority=authority).select_related("policy"),
+            "categories": ConcernCategory.objects.filter(
+                policy__authority=authority, parent__isnull=False
+            ).select_related("parent"),
+            "teams": Team.objects.filter(authority=authority),
+            "chairs": StaffMember.objects.filter(
+                authority=authority, role__is_chair=True
+            ).select_related("user"),
+        },
+    )
+
+
+def _safe_cell(value: object) -> str:
+    """Excel runs cells that start with = + - @ (or a tab/CR) as formulas: neutralise them."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@staff_view
+def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+    if not _may_report(staff):
+        return _refuse(request)
+    qs, used = _tracker_queryset(staff, request)
+    today = timezone.localdate()
+    closures = staff.authority.closure_dates()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="escalations-{staff.authority.slug}-{today.isoformat()}.csv"'
+    )
+    response.write("\ufeff")  # so Excel reads UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "Reference", "Raised", "Status", "Level", "Current stage", "Responder", "Due",
+            "Overdue", "Chair", "Children (case references)", "Teams", "Closed",
+        ]
+    )  # fmt: skip
+    count = 0
+    for e in qs:
+        count += 1
+        step = e.open_steps[0] if e.open_steps else None
+        clock = selectors.Clock.of(step, today, staff.authority.nation, closures) if step else None
+        children = list(e.children.all())
+        writer.writerow(
+            [
+                _safe_cell(v)
+                for v in (
+                    e.reference,
+                    timezone.localtime(e.raised_at).strftime("%Y-%m-%d"),
+                    e.get_state_display(),
+                    "Formal" if e.formal_started_at else "Informal",
+                    e.current_stage.name if e.current_stage else "",
+                    step.responder.display_name if step else "",
+                    clock.effective.isoformat() if clock and clock.effective else "",
+                    "Yes" if clock and clock.overdue else "No",
+                    e.raised_by.display_name,
+                    " ".join(c.reference for c in children),
+                    "; ".join(sorted({c.team.name for c in children if c.team})),
+                    timezone.localtime(e.closed_at).strftime("%Y-%m-%d") if e.closed_at else "",
+                )
+            ]
+        )
+    access_log_record(user=request.user, action=f"export csv ({count} escalations)")
+    return response

@@ -1,0 +1,591 @@
+"""The QA dashboard's figures, by aggregate queries (the count of queries never grows
+with the number of escalations), and the filters the tracker and drill-downs share.
+
+Quarters are financial-year quarters (April–March); dates are Europe/London.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least, TruncDate
+
+from escalations.models import OPEN_STATES, Escalation, State, Step
+from policies.models import ConcernCategory, LocalAuthority, Stage
+from policies.working_days import working_days_between
+from staff.models import StaffMember, Team
+
+LONDON = ZoneInfo("Europe/London")
+
+
+# --- periods ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    label: str
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=LONDON)
+
+    @property
+    def end_at(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=LONDON)
+
+
+def financial_quarter(day: date) -> Period:
+    """The April–March quarter containing `day`, labelled like "2026-27 Q3"."""
+    fy = day.year if day.month >= 4 else day.year - 1
+    q = (day.month - 4) % 12 // 3 + 1
+    start_month = 4 + (q - 1) * 3
+    start = date(fy + (start_month > 12), (start_month - 1) % 12 + 1, 1)
+    last_month = date(start.year, start.month + 2, 1)
+    end = (last_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return Period(start, end, f"{fy}-{str(fy + 1)[2:]} Q{q}")
+
+
+def previous_quarters(period: Period, count: int) -> list[Period]:
+    """`count` quarters ending with `period`, oldest first."""
+    quarters = [period]
+    while len(quarters) < count:
+        quarters.insert(0, financial_quarter(quarters[0].start - timedelta(days=1)))
+    return quarters
+
+
+def parse_period(params: Any, today: date) -> tuple[Period, list[str]]:
+    """From ?quarter=2026-27-Q3 or ?from=&to= (ISO dates); errors in plain words."""
+    errors: list[str] = []
+    raw_from, raw_to = params.get("from", "").strip(), params.get("to", "").strip()
+    if raw_from or raw_to:
+        try:
+            start = date.fromisoformat(raw_from)
+            end = date.fromisoformat(raw_to)
+        except ValueError:
+            errors.append("Enter both dates of the range as real dates, for example 2026-04-01.")
+        else:
+            if end < start:
+                errors.append("The end of the date range must be on or after its start.")
+            elif (end - start).days > 3660:
+                errors.append("Choose a date range of ten years or less.")
+            else:
+                return Period(start, end, f"{start:%-d %b %Y} to {end:%-d %b %Y}"), errors
+    quarter = params.get("quarter", "").strip()
+    if quarter:
+        try:
+            fy, q = quarter.split("-Q")
+            year = int(fy.split("-")[0])
+            number = int(q)
+            if not 1 <= number <= 4 or not 2000 <= year <= 2100:
+                raise ValueError
+            first = date(year + (number == 4), (4 + (number - 1) * 3 - 1) % 12 + 1, 1)
+            return financial_quarter(first), errors
+        except ValueError:
+            errors.append("That quarter is not recognised; showing the current quarter.")
+    return financial_quarter(today), errors
+
+
+def quarter_key(period: Period) -> str:
+    fy = period.start.year if period.start.month >= 4 else period.start.year - 1
+    return f"{fy}-{str(fy + 1)[2:]}-Q{period.label[-1]}"
+
+
+# --- filters (shared by the tracker, drill-downs and CSV) -----------------------------
+
+
+FILTER_KEYS = (
+    "from",
+    "to",
+    "status",
+    "stage",
+    "category",
+    "theme",
+    "team",
+    "chair",
+    "overdue",
+    "open",
+    "level",
+    "highest",
+    "timescale",
+    "closed_from",
+    "closed_to",
+)
+
+
+def effective_due() -> Any:
+    """The earlier of a step's own deadline and the formal cap (either may be empty)."""
+    return Least(
+        Coalesce("due_on", "cap_due_on"),
+        Coalesce("cap_due_on", "due_on"),
+        output_field=DateField(),
+    )
+
+
+def overdue_steps(today: date) -> QuerySet[Step]:
+    return Step.objects.annotate(effective=effective_due()).filter(
+        closed_at__isnull=True, responded_at__isnull=True, effective__lt=today
+    )
+
+
+def highest_order() -> Subquery:
+    return Subquery(
+        Step.objects.filter(escalation=OuterRef("pk"))
+        .order_by("-stage_order")
+        .values("stage_order")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def filter_escalations(
+    authority: LocalAuthority, params: Any, today: date
+) -> tuple[QuerySet[Escalation], dict[str, str]]:
+    """Apply the tracker's filters; return the queryset and the filters in use."""
+    qs = Escalation.objects.filter(authority=authority)
+    used: dict[str, str] = {}
+    start, end = _date(params.get("from", "")), _date(params.get("to", ""))
+    if start:
+        qs = qs.filter(raised_at__gte=datetime.combine(start, time.min, tzinfo=LONDON))
+        used["from"] = start.isoformat()
+    if end:
+        qs = qs.filter(
+            raised_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=LONDON)
+        )
+        used["to"] = end.isoformat()
+    closed_from, closed_to = (
+        _date(params.get("closed_from", "")),
+        _date(params.get("closed_to", "")),
+    )
+    if closed_from:
+        qs = qs.filter(closed_at__gte=datetime.combine(closed_from, time.min, tzinfo=LONDON))
+        used["closed_from"] = closed_from.isoformat()
+    if closed_to:
+        qs = qs.filter(
+            closed_at__lt=datetime.combine(closed_to + timedelta(days=1), time.min, tzinfo=LONDON)
+        )
+        used["closed_to"] = closed_to.isoformat()
+    status = params.get("status", "")
+    if status in State.values:
+        qs = qs.filter(state=status)
+        used["status"] = status
+    if params.get("open") == "1":
+        qs = qs.filter(state__in=OPEN_STATES)
+        used["open"] = "1"
+    if params.get("overdue") == "1":
+        qs = qs.filter(
+            state__in=OPEN_STATES,
+            pk__in=overdue_steps(today).values("escalation_id"),
+        )
+        used["overdue"] = "1"
+    level = params.get("level", "")
+    if level == "formal":
+        qs = qs.filter(formal_started_at__isnull=False)
+        used["level"] = level
+    elif level == "informal":
+        qs = qs.filter(formal_started_at__isnull=True)
+        used["level"] = level
+    for key, lookup, model in (
+        ("stage", "current_stage_id", Stage),
+        ("chair", "raised_by_id", StaffMember),
+    ):
+        pk = _int(params.get(key, ""))
+        if pk is not None and model.objects.filter(pk=pk).exists():
+            qs = qs.filter(**{lookup: pk})
+            used[key] = str(pk)
+    category = _int(params.get("category", ""))
+    if category is not None:
+        qs = qs.filter(
+            pk__in=Escalation.categories.through.objects.filter(concerncategory_id=category).values(
+                "escalation_id"
+            )
+        )
+        used["category"] = str(category)
+    theme = _int(params.get("theme", ""))
+    if theme is not None:
+        qs = qs.filter(
+            pk__in=Escalation.categories.through.objects.filter(
+                Q(concerncategory_id=theme) | Q(concerncategory__parent_id=theme)
+            ).values("escalation_id")
+        )
+        used["theme"] = str(theme)
+    team = params.get("team", "")
+    if team == "none":
+        qs = qs.exclude(
+            pk__in=Escalation.children.through.objects.filter(child__team__isnull=False).values(
+                "escalation_id"
+            )
+        )
+        used["team"] = team
+    elif _int(team) is not None:
+        qs = qs.filter(
+            pk__in=Escalation.children.through.objects.filter(child__team_id=int(team)).values(
+                "escalation_id"
+            )
+        )
+        used["team"] = team
+    highest = params.get("highest", "")
+    if ":" in highest:
+        policy_id, order = (_int(x) for x in highest.split(":", 1))
+        if policy_id is not None and order is not None:
+            qs = qs.annotate(highest=highest_order()).filter(policy_id=policy_id, highest=order)
+            used["highest"] = highest
+    timescale = params.get("timescale", "")
+    if timescale in ("met", "missed", "none", "pending"):
+        steps = classified_steps(today)
+        if ":" in params.get("step_stage", ""):
+            policy_id, order = (_int(x) for x in params["step_stage"].split(":", 1))
+            steps = steps.filter(escalation__policy_id=policy_id, stage_order=order)
+            used["step_stage"] = params["step_stage"]
+        if start:
+            steps = steps.filter(raised_at__gte=datetime.combine(start, time.min, tzinfo=LONDON))
+        if end:
+            steps = steps.filter(
+                raised_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=LONDON)
+            )
+        qs = Escalation.objects.filter(
+            authority=authority, pk__in=steps.filter(outcome=timescale).values("escalation_id")
+        )
+        used["timescale"] = timescale
+    return qs, used
+
+
+def classified_steps(today: date) -> QuerySet[Step]:
+    """Each step's outcome against its timescale: met, missed, pending or none."""
+    return Step.objects.annotate(
+        effective=effective_due(),
+        responded_on=TruncDate("responded_at", tzinfo=LONDON),
+        closed_on=TruncDate("closed_at", tzinfo=LONDON),
+    ).annotate(
+        outcome=Case(
+            When(effective__isnull=True, then=Value("none")),
+            When(responded_on__isnull=False, responded_on__lte=F("effective"), then=Value("met")),
+            When(responded_on__isnull=False, then=Value("missed")),
+            When(closed_on__isnull=False, closed_on__lte=F("effective"), then=Value("none")),
+            When(closed_on__isnull=False, then=Value("missed")),
+            When(effective__lt=today, then=Value("missed")),
+            default=Value("pending"),
+            output_field=CharField(),
+        )
+    )
+
+
+def query_string(**params: Any) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+# --- the dashboard --------------------------------------------------------------------
+
+
+ROW_HEIGHT = 32
+
+
+@dataclass
+class Bar:
+    label: str
+    value: int
+    url: str
+    width: float = 0.0  # percent of the longest bar
+    y: int = 0
+
+
+@dataclass
+class Chart:
+    """Geometry for a server-rendered SVG bar chart (no JavaScript, no CDN)."""
+
+    bars: list[Bar]
+    height: int
+
+
+def with_widths(bars: list[Bar]) -> Chart:
+    top = max((b.value for b in bars), default=0) or 1
+    for i, b in enumerate(bars):
+        b.width = round(100 * b.value / top, 1)
+        b.y = i * ROW_HEIGHT
+    return Chart(bars, max(len(bars), 1) * ROW_HEIGHT)
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    raised_informal: int = 0
+    raised_formal: int = 0
+    good_practice: int = 0
+    highest: Chart | None = None
+    themes: list[dict[str, Any]] = field(default_factory=list)
+    timescales: list[dict[str, Any]] = field(default_factory=list)
+    resolution_days: dict[str, Any] = field(default_factory=dict)
+    open_now: int = 0
+    overdue_now: int = 0
+    by_team: Chart | None = None
+    by_chair: Chart | None = None
+    trend: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def raised_total(self) -> int:
+        return self.raised_informal + self.raised_formal
+
+
+def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: str) -> Dashboard:
+    d = Dashboard(period=period)
+    in_period = Escalation.objects.filter(
+        authority=authority, raised_at__gte=period.start_at, raised_at__lt=period.end_at
+    )
+    span = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+
+    def link(**params: Any) -> str:
+        return f"{base_url}?{query_string(**(span | params))}"
+
+    counts = in_period.aggregate(
+        informal=Count("pk", filter=Q(formal_started_at__isnull=True)),
+        formal=Count("pk", filter=Q(formal_started_at__isnull=False)),
+        good=Count("pk", filter=Q(nature="good_practice")),
+    )
+    d.raised_informal, d.raised_formal, d.good_practice = (
+        counts["informal"],
+        counts["formal"],
+        counts["good"],
+    )
+
+    stage_names = {
+        (s.policy_id, s.order): s.name
+        for s in Stage.objects.filter(policy__authority=authority).only(
+            "policy_id", "order", "name"
+        )
+    }
+    highest = (
+        in_period.annotate(highest=highest_order())
+        .values("policy_id", "highest")
+        .annotate(n=Count("pk"))
+        .order_by("policy_id", "highest")
+    )
+    d.highest = with_widths(
+        [
+            Bar(
+                stage_names.get((row["policy_id"], row["highest"]), "No step"),
+                row["n"],
+                link(highest=f"{row['policy_id']}:{row['highest']}"),
+            )
+            for row in highest
+        ]
+    )
+
+    through = Escalation.categories.through.objects.filter(escalation__in=in_period)
+    item_rows = list(
+        through.values("concerncategory_id", "concerncategory__name", "concerncategory__parent_id")
+        .annotate(n=Count("escalation_id", distinct=True))
+        .order_by("-n")
+    )
+    theme_rows = {
+        row["theme"]: row["n"]
+        for row in through.annotate(
+            theme=Coalesce("concerncategory__parent_id", "concerncategory_id")
+        )
+        .values("theme")
+        .annotate(n=Count("escalation_id", distinct=True))
+    }
+    theme_names = dict(ConcernCategory.objects.filter(pk__in=theme_rows).values_list("pk", "name"))
+    d.themes = [
+        {
+            "bar": Bar(theme_names[pk], n, link(theme=pk)),
+            "items": with_widths(
+                [
+                    Bar(r["concerncategory__name"], r["n"], link(category=r["concerncategory_id"]))
+                    for r in item_rows
+                    if r["concerncategory__parent_id"] == pk
+                ]
+            ),
+        }
+        for pk, n in sorted(theme_rows.items(), key=lambda kv: -kv[1])
+    ]
+
+    steps = (
+        classified_steps(today)
+        .filter(
+            escalation__authority=authority,
+            raised_at__gte=period.start_at,
+            raised_at__lt=period.end_at,
+        )
+        .values("escalation__policy_id", "stage_order", "outcome")
+        .annotate(n=Count("pk"))
+    )
+    table: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in steps:
+        key = (row["escalation__policy_id"], row["stage_order"])
+        entry = table.setdefault(
+            key,
+            {
+                "stage": stage_names.get(key, f"Stage {key[1]}"),
+                "met": 0,
+                "missed": 0,
+                "pending": 0,
+                "none": 0,
+                "links": {},
+            },
+        )
+        entry[row["outcome"]] += row["n"]
+    for key, entry in sorted(table.items()):
+        for outcome in ("met", "missed", "pending", "none"):
+            entry["links"][outcome] = link(timescale=outcome, step_stage=f"{key[0]}:{key[1]}")
+        judged = entry["met"] + entry["missed"]
+        entry["percent_met"] = round(100 * entry["met"] / judged) if judged else None
+        d.timescales.append(entry)
+
+    closures = authority.closure_dates()
+    resolved = Escalation.objects.filter(
+        authority=authority,
+        state__in=(State.RESOLVED, State.FINAL_DECISION),
+        closed_at__gte=period.start_at,
+        closed_at__lt=period.end_at,
+    ).values_list("raised_at", "closed_at")
+    days = sorted(
+        working_days_between(
+            raised.astimezone(LONDON).date(),
+            closed.astimezone(LONDON).date(),
+            nation=authority.nation,
+            closures=closures,
+        )
+        for raised, closed in resolved
+    )
+    if days:
+        quartiles = statistics.quantiles(days, n=4) if len(days) > 1 else [days[0]] * 3
+        d.resolution_days = {
+            "count": len(days),
+            "median": statistics.median(days),
+            "lower_quartile": quartiles[0],
+            "upper_quartile": quartiles[2],
+            "min": days[0],
+            "max": days[-1],
+            "url": f"{base_url}?"
+            + query_string(closed_from=period.start.isoformat(), closed_to=period.end.isoformat()),
+        }
+
+    open_qs = Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+    now_counts = open_qs.aggregate(
+        open=Count("pk"),
+        overdue=Count(
+            "pk",
+            filter=Q(Exists(overdue_steps(today).filter(escalation=OuterRef("pk")))),
+        ),
+    )
+    d.open_now, d.overdue_now = now_counts["open"], now_counts["overdue"]
+
+    team_rows = (
+        Escalation.children.through.objects.filter(escalation__in=in_period)
+        .values("child__team_id")
+        .annotate(n=Count("escalation_id", distinct=True))
+        .order_by("-n")
+    )
+    team_names = dict(Team.objects.filter(authority=authority).values_list("pk", "name"))
+    d.by_team = with_widths(
+        [
+            Bar(
+                team_names.get(r["child__team_id"], "No team"),
+                r["n"],
+                link(team=r["child__team_id"] or "none"),
+            )
+            for r in team_rows
+        ]
+    )
+    chair_rows = (
+        in_period.values(
+            "raised_by_id", "raised_by__user__first_name", "raised_by__user__last_name"
+        )
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    )
+    d.by_chair = with_widths(
+        [
+            Bar(
+                f"{r['raised_by__user__first_name']} {r['raised_by__user__last_name']}".strip(),
+                r["n"],
+                link(chair=r["raised_by_id"]),
+            )
+            for r in chair_rows
+        ]
+    )
+
+    quarters = previous_quarters(financial_quarter(period.end), 8)
+    whens = [
+        When(raised_at__gte=q.start_at, raised_at__lt=q.end_at, then=Value(i))
+        for i, q in enumerate(quarters)
+    ]
+    trend_rows = (
+        Escalation.objects.filter(
+            authority=authority,
+            raised_at__gte=quarters[0].start_at,
+            raised_at__lt=quarters[-1].end_at,
+        )
+        .annotate(q=Case(*whens, output_field=IntegerField()))
+        .values("q")
+        .annotate(
+            informal=Count("pk", filter=Q(formal_started_at__isnull=True)),
+            formal=Count("pk", filter=Q(formal_started_at__isnull=False)),
+        )
+    )
+    by_q = {r["q"]: r for r in trend_rows}
+    d.trend = [
+        {
+            "label": q.label,
+            "informal": by_q.get(i, {}).get("informal", 0),
+            "formal": by_q.get(i, {}).get("formal", 0),
+            "url": f"{base_url}?"
+            + query_string(**{"from": q.start.isoformat(), "to": q.end.isoformat()}),
+        }
+        for i, q in enumerate(quarters)
+    ]
+    return d
+
+
+def trend_chart(trend: list[dict[str, Any]], width: int = 640, height: int = 200) -> dict[str, Any]:
+    """Geometry for the server-rendered SVG trend line (no JavaScript, no CDN)."""
+    totals = [t["informal"] + t["formal"] for t in trend]
+    top = max([*totals, 1])
+    step = width / max(len(trend) - 1, 1)
+    points = [
+        (round(i * step, 1), round(height - (height - 20) * total / top, 1))
+        for i, total in enumerate(totals)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "points": " ".join(f"{x},{y}" for x, y in points),
+        "dots": [
+            {"x": x, "y": y, "label": t["label"], "total": total}
+            for (x, y), t, total in zip(points, trend, totals, strict=True)
+        ],
+    }
