@@ -144,7 +144,7 @@ def _safe_cell(value: object) -> str:
 def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     if not _may_report(staff):
         return _refuse(request)
-    qs, used = _tracker_queryset(staff, request)
+    qs, _used = _tracker_queryset(staff, request)
     today = timezone.localdate()
     closures = staff.authority.closure_dates()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
