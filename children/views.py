@@ -56,3 +56,38 @@ def child_file(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespons
             "can_raise": escalation_selectors.policies_for(staff).exists(),
         },
     )
+
+
+@staff_view
+def conference_view(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+    """For the child's next conference: escalations raised since the previous one.
+
+    Rutland: "The Independent Chair should verbally inform the members of a Child
+    Protection Conference of any escalation alerts they have initiated since the
+    previous meeting".
+    """
+    child = get_object_or_404(visible_children(staff), pk=pk)
+    today = timezone.localdate()
+    previous = child.conferences.filter(date__lte=today).order_by("-date").first()
+    escalations = (
+        escalation_selectors.visible_escalations(staff)
+        .filter(children=child)
+        .select_related("policy", "current_stage", "raised_by__user")
+        .order_by("raised_at")
+    )
+    if previous is not None:
+        escalations = escalations.filter(
+            raised_at__date__gt=previous.date
+        )
+    access_log_record(user=request.user, action="conference view", children=[child])
+    return render(
+        request,
+        "children/conference.html",
+        {
+            "child": child,
+            "previous": previous,
+            "escalations": [
+                escalation_selectors.escalation_context(staff, e, today) for e in escalations
+            ],
+        },
+    )
