@@ -13,7 +13,8 @@ from staff.models import StaffMember
 
 @staff_view
 def child_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    # PostgreSQL cannot take a NUL in a query parameter (a 500); no name contains one.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     children = visible_children(staff).select_related("team", "social_worker__user")
     if query:
         children = children.filter(
@@ -76,9 +77,7 @@ def conference_view(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRe
         .order_by("raised_at")
     )
     if previous is not None:
-        escalations = escalations.filter(
-            raised_at__date__gt=previous.date
-        )
+        escalations = escalations.filter(raised_at__date__gt=previous.date)
     access_log_record(user=request.user, action="conference view", children=[child])
     return render(
         request,

@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.unread_notifications",
+                "escalations.context_processors.navigation",
             ],
         },
     },
@@ -160,7 +161,7 @@ EMAIL_BACKEND = env_str(
     if PRODUCTION
     else "django.core.mail.backends.filebased.EmailBackend",
 )
-EMAIL_FILE_PATH = str(VAR_DIR / "sent-mail")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "sent-mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

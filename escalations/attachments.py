@@ -36,7 +36,7 @@ def check_upload(upload: UploadedFile) -> tuple[str, str]:
         raise AttachmentRefused(f"“{name}” is empty.")
     if upload.size > limit:
         raise AttachmentRefused(
-            f"“{name}” is larger than {limit // (1024 * 1024)} MB. Send a smaller file."
+            f"“{name}” is larger than {limit / (1024 * 1024):g} MB. Send a smaller file."
         )
     extension = PurePath(name).suffix.lower()
     if extension not in ALLOWED:

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from children.models import Child, Conference
 from config.forms import DateInput, GovukForm
 from escalations.models import Escalation, Nature, Step
+from escalations.services import MOVED_ON
 from policies.models import BypassRule, ConcernCategory, Policy, Stage
 from staff.models import StaffMember
 
@@ -228,6 +229,9 @@ class EscalateForm(GovukForm):
         self, *args: Any, staff: StaffMember, escalation: Escalation, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.open_step_pk = (
+            escalation.steps.filter(closed_at__isnull=True).values_list("pk", flat=True).first()
+        )
         policy = escalation.policy
         current = escalation.current_stage.order if escalation.current_stage else -1
         later = [
@@ -278,6 +282,16 @@ class EscalateForm(GovukForm):
             )
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)
+
+    def clean(self) -> dict[str, Any]:
+        """A page for a step that is no longer the open one (a second submit, another tab, a
+        step of another escalation): one plain message, not errors about choices that moved."""
+        cleaned = super().clean()
+        posted = (self.data.get(self.add_prefix("from_step")) or "").strip()
+        if posted and posted != str(self.open_step_pk):
+            self.errors.clear()
+            raise forms.ValidationError(MOVED_ON)
+        return cleaned
 
 
 class RespondForm(GovukForm):

@@ -152,6 +152,7 @@ class Verdict(models.TextChoices):
     NO_RESPONSE = "no_response", "No response in time"
     WITHDRAWN = "withdrawn", "Escalation withdrawn"
     FINAL_DECISION = "final_decision", "Final decision recorded"
+    RESOLVED_BEFORE_RESPONSE = "resolved_before_response", "Resolved before a response"
 
 
 class Step(models.Model):
@@ -195,7 +196,7 @@ class Step(models.Model):
     meeting_date = models.DateField(null=True, blank=True)
     meeting_attendees = models.TextField(blank=True)
 
-    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    verdict = models.CharField(max_length=30, choices=Verdict.choices, blank=True)
     verdict_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()

@@ -76,13 +76,22 @@ def quarterly_report(request: HttpRequest, staff: StaffMember) -> HttpResponse:
         staff,
         Escalation.objects.filter(authority=staff.authority, state__in=selectors.OPEN_STATES)
         .select_related("current_stage")
-        .prefetch_related("steps")
+        .prefetch_related("steps", "children")
         .order_by("raised_at"),
         today,
     )
     context |= {"open_rows": open_rows, "printed_at": timezone.localtime()}
     access_log_record(user=request.user, action="quarterly report")
     return render(request, "reports/quarterly.html", context)
+
+
+def _clock(step: Step, today: Any, staff: StaffMember, closures: Any) -> selectors.Clock:
+    """The step's clocks; overdue only while no response has come, as the dashboard's
+    "overdue now" and the tracker's overdue filter count it."""
+    clock = selectors.Clock.of(step, today, staff.authority.nation, closures)
+    if step.responded_at is not None:
+        clock.overdue = False
+    return clock
 
 
 def _tracker_queryset(staff: StaffMember, request: HttpRequest) -> tuple[Any, dict[str, str]]:
@@ -108,7 +117,7 @@ def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = []
     for escalation in page.object_list:
         step = escalation.open_steps[0] if escalation.open_steps else None
-        clock = selectors.Clock.of(step, today, staff.authority.nation, closures) if step else None
+        clock = _clock(step, today, staff, closures) if step else None
         rows.append({"escalation": escalation, "step": step, "clock": clock})
     authority = staff.authority
     return render(
@@ -163,7 +172,7 @@ def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     for e in qs:
         count += 1
         step = e.open_steps[0] if e.open_steps else None
-        clock = selectors.Clock.of(step, today, staff.authority.nation, closures) if step else None
+        clock = _clock(step, today, staff, closures) if step else None
         children = list(e.children.all())
         writer.writerow(
             [

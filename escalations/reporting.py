@@ -36,6 +36,9 @@ from policies.working_days import working_days_between
 from staff.models import StaffMember, Team
 
 LONDON = ZoneInfo("Europe/London")
+# Quarters, ranges and filters are read only within these years: beyond them the
+# calendar arithmetic (eight quarters back, the day after the end) runs off the calendar.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 # --- periods ---------------------------------------------------------------------------
@@ -86,7 +89,9 @@ def parse_period(params: Any, today: date) -> tuple[Period, list[str]]:
         except ValueError:
             errors.append("Enter both dates of the range as real dates, for example 2026-04-01.")
         else:
-            if end < start:
+            if not all(FIRST_YEAR <= d.year <= LAST_YEAR for d in (start, end)):
+                errors.append(f"Enter dates between the years {FIRST_YEAR} and {LAST_YEAR}.")
+            elif end < start:
                 errors.append("The end of the date range must be on or after its start.")
             elif (end - start).days > 3660:
                 errors.append("Choose a date range of ten years or less.")
@@ -98,7 +103,7 @@ def parse_period(params: Any, today: date) -> tuple[Period, list[str]]:
             fy, q = quarter.split("-Q")
             year = int(fy.split("-")[0])
             number = int(q)
-            if not 1 <= number <= 4 or not 2000 <= year <= 2100:
+            if not 1 <= number <= 4 or not FIRST_YEAR <= year <= LAST_YEAR:
                 raise ValueError
             first = date(year + (number == 4), (4 + (number - 1) * 3 - 1) % 12 + 1, 1)
             return financial_quarter(first), errors
@@ -131,6 +136,7 @@ FILTER_KEYS = (
     "timescale",
     "closed_from",
     "closed_to",
+    "resolved",
 )
 
 
@@ -160,16 +166,19 @@ def highest_order() -> Subquery:
 
 def _int(value: str) -> int | None:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    # An id the database can hold (64-bit); a longer number would fail in the query.
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def filter_escalations(
@@ -203,6 +212,9 @@ def filter_escalations(
     if status in State.values:
         qs = qs.filter(state=status)
         used["status"] = status
+    if params.get("resolved") == "1":
+        qs = qs.filter(state__in=(State.RESOLVED, State.FINAL_DECISION))
+        used["resolved"] = "1"
     if params.get("open") == "1":
         qs = qs.filter(state__in=OPEN_STATES)
         used["open"] = "1"
@@ -245,8 +257,8 @@ def filter_escalations(
         used["theme"] = str(theme)
     team = params.get("team", "")
     if team == "none":
-        qs = qs.exclude(
-            pk__in=Escalation.children.through.objects.filter(child__team__isnull=False).values(
+        qs = qs.filter(
+            pk__in=Escalation.children.through.objects.filter(child__team__isnull=True).values(
                 "escalation_id"
             )
         )
@@ -285,7 +297,12 @@ def filter_escalations(
 
 
 def classified_steps(today: date) -> QuerySet[Step]:
-    """Each step's outcome against its timescale: met, missed, pending or none."""
+    """Each step's outcome against its timescale: met, missed, pending or none.
+
+    'none' only where neither clock (the stage's deadline, the formal cap) runs. A step
+    that closed before its deadline with no response (resolved, withdrawn or escalated
+    early) had nothing to judge: 'closed', counted in no column.
+    """
     return Step.objects.annotate(
         effective=effective_due(),
         responded_on=TruncDate("responded_at", tzinfo=LONDON),
@@ -295,7 +312,7 @@ def classified_steps(today: date) -> QuerySet[Step]:
             When(effective__isnull=True, then=Value("none")),
             When(responded_on__isnull=False, responded_on__lte=F("effective"), then=Value("met")),
             When(responded_on__isnull=False, then=Value("missed")),
-            When(closed_on__isnull=False, closed_on__lte=F("effective"), then=Value("none")),
+            When(closed_on__isnull=False, closed_on__lte=F("effective"), then=Value("closed")),
             When(closed_on__isnull=False, then=Value("missed")),
             When(effective__lt=today, then=Value("missed")),
             default=Value("pending"),
@@ -454,6 +471,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
                 "missed": 0,
                 "pending": 0,
                 "none": 0,
+                "closed": 0,
                 "links": {},
             },
         )
@@ -491,7 +509,9 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             "min": days[0],
             "max": days[-1],
             "url": f"{base_url}?"
-            + query_string(closed_from=period.start.isoformat(), closed_to=period.end.isoformat()),
+            + query_string(
+                closed_from=period.start.isoformat(), closed_to=period.end.isoformat(), resolved=1
+            ),
         }
 
     open_qs = Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)

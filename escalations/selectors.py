@@ -16,13 +16,16 @@ from staff.models import StaffMember
 
 
 def staff_for(user: AbstractBaseUser | AnonymousUser) -> StaffMember | None:
+    """The signed-in user's active staff record (read once per request: kept on the user)."""
     if not user.is_authenticated:
         return None
-    return (
-        StaffMember.objects.select_related("role", "authority", "team", "user")
-        .filter(user=user, is_active=True)
-        .first()
-    )
+    if not hasattr(user, "_staff_record"):
+        user._staff_record = (
+            StaffMember.objects.select_related("role", "authority", "team", "user")
+            .filter(user=user, is_active=True)
+            .first()
+        )
+    return user._staff_record
 
 
 def people_below(staff: StaffMember) -> set[int]:

@@ -256,13 +256,16 @@ def _raise_step(
     return step
 
 
+MOVED_ON = (
+    "This escalation has moved on since you opened it (someone else acted on it). "
+    "Reload the page to see where it stands."
+)
+
+
 def _require_unchanged(open_step: Step | None, from_step: Step | None) -> None:
     """The screen said which step it acted on; refuse if another action got there first."""
     if from_step is not None and (open_step is None or open_step.pk != from_step.pk):
-        raise ActionRefused(
-            "This escalation has moved on since you opened it (someone else acted on it). "
-            "Reload the page to see where it stands."
-        )
+        raise ActionRefused(MOVED_ON)
 
 
 def _close_step(step: Step, *, verdict: str, now: datetime) -> None:
@@ -511,7 +514,10 @@ def escalation_resolve(
         _require_open(escalation)
         open_step = _open_step(escalation)
         if open_step is not None:
-            _close_step(open_step, verdict=Verdict.SATISFACTORY, now=now)
+            verdict = (
+                Verdict.SATISFACTORY if open_step.responded_at else Verdict.RESOLVED_BEFORE_RESPONSE
+            )
+            _close_step(open_step, verdict=verdict, now=now)
         escalation.resolve()
         escalation.outcome = outcome.strip()
         escalation.outcome_for_child = outcome_for_child.strip()

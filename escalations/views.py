@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from children.selectors import visible_children
 from children.services import access_log_record
@@ -69,12 +69,14 @@ def _open_step_or_none(escalation: Escalation) -> Step | None:
 
 
 @staff_view
+@require_safe
 def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
     return render(request, "escalations/mine.html", {"staff": staff, "rows": rows})
 
 
 @staff_view
+@require_safe
 def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = selectors.awaiting_rows(staff, timezone.localdate())
     return render(request, "escalations/awaiting.html", {"staff": staff, "rows": rows})
@@ -84,6 +86,7 @@ def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpRespon
 
 
 @staff_view
+@require_safe
 def escalation_detail(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
     escalation = _escalation_or_404(staff, pk)
     children = list(escalation.children.all())
@@ -95,6 +98,7 @@ def escalation_detail(request: HttpRequest, staff: StaffMember, pk: int) -> Http
 
 
 @staff_view
+@require_safe
 def escalation_record(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
     """The full record for the child's file, laid out for printing."""
     escalation = _escalation_or_404(staff, pk)
@@ -326,7 +330,12 @@ def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespo
         else:
             form = RespondForm(step=step)
     elif request.method == "POST":
-        messages.info(request, "This step is closed: your response could not be recorded.")
+        messages.info(
+            request,
+            "You have already responded to this step."
+            if step.responded_at
+            else "This step is closed: your response could not be recorded.",
+        )
     access_log_record(
         user=request.user,
         action="view step",
@@ -339,6 +348,7 @@ def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespo
 
 
 @staff_view
+@require_safe
 def attachment_download(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
     attachment = get_object_or_404(
         Attachment.objects.filter(

@@ -87,18 +87,27 @@ def dispatch(ids: list[int]) -> None:
     if settings.REDIS_URL:
         from notifications.tasks import send_notification
 
-        for pk in ids:
-            try:
-                send_notification.apply_async(args=[pk], retry=False)
-            except Exception:  # broker unreachable: the row waits in the outbox
-                logger.warning("Broker unavailable; notification %s left for the sweep", pk)
-                return
+        try:
+            with send_notification.app.producer_or_acquire() as producer:
+                # One try at connecting: left to itself kombu retries the connection for
+                # seconds (retry=False only covers the publish), and this runs in the
+                # request that caused the notification.
+                producer.connection.ensure_connection(max_retries=0)
+                for pk in ids:
+                    send_notification.apply_async(args=[pk], retry=False, producer=producer)
+        except Exception:  # broker unreachable: the rows wait in the outbox
+            logger.warning("Broker unavailable; notification(s) %s left for the sweep", ids)
         return
     for pk in ids:
         try:
             deliver(notification_id=pk, now=timezone.now())
-        except Exception:
-            logger.exception("Notification %s could not be sent now; the sweep will retry", pk)
+        except Exception as exc:
+            # The type only: mail servers' messages can quote addresses.
+            logger.warning(
+                "Notification %s could not be sent now (%s); the sweep will retry",
+                pk,
+                type(exc).__name__,
+            )
 
 
 def _message(notification: Notification) -> EmailMultiAlternatives:
@@ -157,11 +166,14 @@ def deliver(*, notification_id: int, now: datetime) -> bool:
             if notification.attempts >= MAX_ATTEMPTS:
                 notification.email_status = EmailStatus.FAILED
             notification.save(update_fields=["attempts", "last_error", "email_status"])
-            raise
-        notification.email_status = EmailStatus.SENT
-        notification.sent_at = now
-        notification.save(update_fields=["attempts", "email_status", "sent_at"])
-        return True
+            failure = exc
+        else:
+            notification.email_status = EmailStatus.SENT
+            notification.sent_at = now
+            notification.save(update_fields=["attempts", "email_status", "sent_at"])
+            return True
+    # Raised once the attempt is committed: raising inside the block would roll it back.
+    raise failure
 
 
 def notification_mark_read(*, notification: Notification, now: datetime) -> None:

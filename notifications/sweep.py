@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from escalations.models import OPEN_STATES, Escalation, Step
@@ -48,12 +49,11 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
     today = timezone.localdate(now)
     closures_by_authority: dict[int, frozenset[date]] = {}
 
+    # Unanswered steps; and informal steps even when answered, since an informal concern
+    # the chair has not resolved in time is a dispute whatever was said.
     steps = (
-        Step.objects.filter(
-            closed_at__isnull=True,
-            responded_at__isnull=True,
-            escalation__state__in=OPEN_STATES,
-        )
+        Step.objects.filter(closed_at__isnull=True, escalation__state__in=OPEN_STATES)
+        .filter(Q(responded_at__isnull=True) | Q(stage_order=0))
         .select_related(
             "escalation__authority", "escalation__policy", "escalation__raised_by", "responder"
         )
@@ -65,12 +65,19 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
         closures = closures_by_authority.get(authority.pk)
         if closures is None:
             closures = closures_by_authority[authority.pk] = authority.closure_dates()
-        due = step.effective_due_on
-        if due is None:
+        if not is_working_day(today, nation=authority.nation, closures=closures):
+            # Alerts go out on the authority's working days; the next one catches up.
             continue
+        if step.due_on is None:
+            # The stage has no timescale (e.g. Stoke Stage 1): no reminder or overdue
+            # alert. Only the formal cap runs on it, and the cap alert below covers that.
+            continue
+        due = step.effective_due_on
         chair, responder = escalation.raised_by, step.responder
         if today < due:
-            if today >= _previous_working_day(due, authority.nation, closures):
+            if step.responded_at is None and today >= _previous_working_day(
+                due, authority.nation, closures
+            ):
                 _count(report, Kind.REMINDER, step, [responder], now)
             continue
         if today == due:
@@ -91,7 +98,11 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
         .exclude(notifications__kind=Kind.CAP_BREACHED)
         .select_related("raised_by")
     )
-    for escalation in capped.iterator(chunk_size=500):
+    for escalation in capped.select_related("authority").iterator(chunk_size=500):
+        authority = escalation.authority
+        closures = closures_by_authority.get(authority.pk) or authority.closure_dates()
+        if not is_working_day(today, nation=authority.nation, closures=closures):
+            continue
         step = escalation.steps.filter(closed_at__isnull=True).select_related("responder").first()
         if step is not None:
             _count(report, Kind.CAP_BREACHED, step, [escalation.raised_by, step.responder], now)

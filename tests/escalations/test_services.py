@@ -1115,7 +1115,8 @@ def test_resolved_escalation_cannot_be_withdrawn(raise_concern):
     assert refused.value.message == "This escalation is resolved: it can no longer change."
     escalation = reload(escalation)
     assert (escalation.state, escalation.outcome) == (State.RESOLVED, "Sorted.")
-    assert steps_of(escalation)[0].verdict == Verdict.SATISFACTORY
+    # Resolved with no response on the step: the step is not judged "satisfactory".
+    assert steps_of(escalation)[0].verdict == Verdict.RESOLVED_BEFORE_RESPONSE
 
 
 # --- snapshots and history -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from notifications.models import EmailStatus, Notification
 
@@ -28,7 +29,8 @@ class Command(BaseCommand):
             count += 1
             self.stdout.write(
                 f"#{n.pk} {n.email_status:<8} {n.kind:<18} {n.escalation.reference} "
-                f"step {n.step_id} to staff #{n.recipient_id} created {n.created_at:%Y-%m-%d %H:%M} "
+                f"step {n.step_id} to staff #{n.recipient_id} "
+                f"created {timezone.localtime(n.created_at):%Y-%m-%d %H:%M} "
                 f"attempts {n.attempts}{' — ' + n.last_error if n.last_error else ''}"
             )
         self.stdout.write(f"{count} notification(s) {' or '.join(statuses)}.")

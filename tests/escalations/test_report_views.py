@@ -1,0 +1,676 @@
+"""The QA report views (escalations/report_views.py) and the conference view.
+
+Who may see them, the tracker's filters, sorting and pages, the CSV export, and the
+number of queries each one runs (which must not grow with the number of escalations).
+The data is Gloucestershire's 2026-27 Q3 from test_reporting.build_quarter, seen on
+Monday 16 November 2026, unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from simple_history.utils import bulk_create_with_history
+
+from children.models import AccessLog, Conference
+from escalations.models import Escalation, State, Step, Verdict
+from policies.deadlines import formal_cap_deadline, stage_deadline
+from policies.models import ConcernCategory, Stage
+from tests.escalations.test_reporting import (
+    GLOUCESTERSHIRE,
+    RUTLAND,
+    TODAY,
+    World,
+    at,
+    build_quarter,
+    get_as,
+    listed,
+    noon,
+    qa_of,
+    refs,
+)
+from tests.staff.factories import UserFactory
+
+
+@pytest.fixture
+def world(ladders, staff_of, child_of) -> World:
+    return World(ladders, staff_of, child_of)
+
+
+@pytest.fixture
+def quarter(world) -> dict:
+    return build_quarter(world)
+
+
+@pytest.fixture
+def qa(world):
+    return qa_of(world, GLOUCESTERSHIRE)
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # so Excel reads UTF-8
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def csv_refs(response) -> list[str]:
+    return [row[0] for row in csv_rows(response)[1:]]
+
+
+HEADER = [
+    "Reference",
+    "Raised",
+    "Status",
+    "Level",
+    "Current stage",
+    "Responder",
+    "Due",
+    "Overdue",
+    "Chair",
+    "Children (case references)",
+    "Teams",
+    "Closed",
+]
+
+
+# --- permissions ------------------------------------------------------------------------
+
+
+def report_url_names() -> set[str]:
+    """Every named URL in the `reports` namespace, found by walking the resolver."""
+    _prefix, resolver = get_resolver().namespace_dict["reports"]
+    names: set[str] = set()
+
+    def walk(patterns) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns)
+            elif isinstance(p, URLPattern) and p.name:
+                names.add(f"reports:{p.name}")
+
+    walk(resolver.url_patterns)
+    return names
+
+
+# name -> the content type a permitted user gets. A new report view must be added here.
+REPORT_VIEWS = {
+    "reports:dashboard": "text/html; charset=utf-8",
+    "reports:tracker": "text/html; charset=utf-8",
+    "reports:tracker_csv": "text/csv; charset=utf-8",
+    "reports:quarterly": "text/html; charset=utf-8",
+}
+
+REFUSED_ROLES = ["cp-chair", "social-worker", "team-manager", "service-manager", "head-of-service"]
+
+
+def test_every_report_view_is_in_the_permission_table():
+    assert report_url_names() == set(REPORT_VIEWS)
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+@pytest.mark.parametrize("role", REFUSED_ROLES)
+def test_report_views_are_refused_to_everyone_but_qa(
+    client, time_machine, quarter, staff_of, name, role
+):
+    user = staff_of(GLOUCESTERSHIRE, role).user
+    response = get_as(client, time_machine, user, reverse(name))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Reports are for quality assurance managers" in page
+    assert quarter["e1"].reference not in page
+    assert not AccessLog.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+def test_report_views_send_signed_out_visitors_to_sign_in(client, quarter, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+def test_report_views_refuse_an_account_with_no_staff_record(client, time_machine, quarter, name):
+    response = get_as(client, time_machine, UserFactory(), reverse(name))
+    assert response.status_code == 403
+    assert quarter["e1"].reference not in response.content.decode()
+    # An administrator with no staff record belongs to no authority: sent to admin.
+    response = get_as(client, time_machine, UserFactory(is_staff=True), reverse(name))
+    assert (response.status_code, response["Location"]) == (302, reverse("admin:index"))
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+@pytest.mark.parametrize("who", ["qa-manager", "is_staff team manager"])
+def test_report_views_are_open_to_qa_and_to_django_staff_with_a_staff_record(
+    client, time_machine, quarter, staff_of, name, who
+):
+    if who == "qa-manager":
+        user = staff_of(GLOUCESTERSHIRE, "qa-manager").user
+    else:
+        user = staff_of(GLOUCESTERSHIRE, "team-manager", user__is_staff=True).user
+    response = get_as(client, time_machine, user, reverse(name))
+    assert response.status_code == 200
+    assert response["Content-Type"] == REPORT_VIEWS[name]
+    # The dashboard names Q3's chairs; the others list open E5 (the quarterly report
+    # lists the open cases).
+    expected = "Ann Archer" if name == "reports:dashboard" else quarter["e5"].reference
+    assert expected in response.content.decode()
+
+
+GLOUCESTERSHIRE_ONLY = [
+    "GL-N1",
+    "GL-N2",
+    "GL-S1",
+    "GL-S2",
+    "GL-X1",
+    "Ann Archer",
+    "Ben Baker",
+    "North Team",
+]
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+@pytest.mark.parametrize(
+    "query",
+    ["", "?quarter=2026-27-Q3", "?from=2024-01-01&to=2026-12-31", "?sort=reference"],
+)
+def test_qa_of_another_authority_sees_only_their_own(
+    client, time_machine, quarter, world, name, query
+):
+    rutland_qa = qa_of(world, RUTLAND).user
+    response = get_as(client, time_machine, rutland_qa, reverse(name) + query)
+    assert response.status_code == 200
+    page = response.content.decode("utf-8")
+    for key in ("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e9", "e10"):
+        assert quarter[key].reference not in page
+    for text in GLOUCESTERSHIRE_ONLY:
+        assert text not in page
+    if name != "reports:dashboard":
+        assert quarter["x1"].reference in page  # their own open escalation is there
+
+
+def test_another_authoritys_ids_in_the_filters_show_nothing(client, time_machine, quarter, world):
+    q = quarter
+    rutland_qa = qa_of(world, RUTLAND).user
+    stage3 = Stage.objects.get(policy=q["policy"], order=3)
+    for query in (
+        f"chair={q['ann'].pk}",
+        f"team={q['north'].pk}",
+        f"stage={stage3.pk}",
+        f"category={q['lack'].pk}",
+        f"theme={q['lack'].parent_id}",
+        f"highest={q['policy'].pk}:0",
+        f"timescale=missed&step_stage={q['policy'].pk}:0&from=2026-10-01&to=2026-12-31",
+        f"timescale=met&step_stage={q['policy'].pk}:1",
+    ):
+        for name in ("reports:tracker", "reports:tracker_csv"):
+            response = get_as(client, time_machine, rutland_qa, f"{reverse(name)}?{query}")
+            assert response.status_code == 200
+            body = response.content.decode()
+            assert "ESC-" not in body.replace(q["x1"].reference, ""), (name, query)
+            assert "GL-" not in body
+
+
+# --- the tracker -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def tracker_as_qa(client, time_machine, qa):
+    """tracker_as_qa("status=informal") -> the references listed, in order."""
+
+    def get(query: str = "") -> list[str]:
+        return listed(
+            get_as(client, time_machine, qa.user, f"{reverse('reports:tracker')}?{query}")
+        )
+
+    return get
+
+
+def test_tracker_filters(quarter, tracker_as_qa):
+    q = quarter
+    stage3 = Stage.objects.get(policy=q["policy"], order=3)
+    cases = {
+        "status=awaiting_response": refs(q["e3"], q["e5"]),
+        "status=informal": refs(q["e4"]),
+        "status=withdrawn": refs(q["e7"]),
+        f"stage={stage3.pk}": refs(q["e3"]),
+        f"category={q['unallocated'].pk}": refs(q["e2"]),
+        f"category={q['lack'].pk}": refs(q["e1"], q["e3"]),
+        f"team={q['south'].pk}": refs(q["e2"], q["e4"]),
+        "team=none": refs(q["e3"]),
+        f"chair={q['ben'].pk}": refs(q["e3"], q["e4"], q["e7"]),
+        "overdue=1": refs(q["e3"], q["e4"]),
+        # Raised Mon 9 – Thu 12 Nov 2026, London dates, both ends included.
+        "from=2026-11-09&to=2026-11-12": refs(q["e4"], q["e5"]),
+        "from=2026-11-12": refs(q["e5"], q["e6"]),
+        "to=2024-11-04": refs(q["e10"]),
+        # Combined: Ann's, in Q3, went formal.
+        f"chair={q['ann'].pk}&level=formal&from=2026-10-01&to=2026-12-31": refs(q["e2"], q["e5"]),
+    }
+    for query, expected in cases.items():
+        assert set(tracker_as_qa(query)) == expected, query
+
+
+def test_tracker_sorting(quarter, tracker_as_qa):
+    q = quarter
+    by_raised = [
+        q[k].reference for k in ("e10", "e9", "e0", "e1", "e2", "e3", "e7", "e4", "e5", "e6")
+    ]
+    assert tracker_as_qa("sort=raised") == by_raised
+    assert tracker_as_qa("sort=-raised") == by_raised[::-1]
+    assert tracker_as_qa("") == by_raised[::-1]  # newest first by default
+    assert tracker_as_qa("sort=nonsense") == by_raised[::-1]
+    by_pk = [q[k].reference for k in ("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e9", "e10")]
+    assert tracker_as_qa("sort=reference") == by_pk
+    assert tracker_as_qa("sort=-reference") == by_pk[::-1]
+    # By state code (awaiting_response < informal < resolved < withdrawn), then newest pk.
+    assert tracker_as_qa("sort=status") == [
+        q[k].reference for k in ("e5", "e3", "e4", "e10", "e9", "e6", "e2", "e1", "e0", "e7")
+    ]
+
+
+def test_tracker_keeps_the_filters_in_its_sort_page_and_csv_links(
+    client, time_machine, quarter, qa
+):
+    q = quarter
+    response = get_as(
+        client,
+        time_machine,
+        qa.user,
+        reverse("reports:tracker") + f"?chair={q['ben'].pk}&sort=raised",
+    )
+    page = response.content.decode()
+    assert f"/reports/tracker.csv?chair={q['ben'].pk}&amp;sort=raised" in page
+    assert f"?chair={q['ben'].pk}&amp;sort=-raised" in page  # the Raised column flips the order
+    assert f'<option value="{q["ben"].pk}" selected>Ben Baker</option>' in page
+
+
+# --- many escalations, made quickly -----------------------------------------------------
+
+
+def bulk_escalations(world: World, n: int, slug: str = GLOUCESTERSHIRE) -> list[Escalation]:
+    """`n` escalations with one step each, by bulk_create_with_history (history kept).
+
+    Raised an hour apart from Thu 1 Oct 2026 09:00 (1,000 reach Tue 10 Nov), in four kinds
+    in turn: informal open; Stage 1 awaiting a response; informal resolved; Stage 1 with a
+    response received. Each is about one of four children (two teams) and has one category.
+    """
+    policy = world.ladders[slug]
+    authority = policy.authority
+    chairs = [world.chair(slug, "Bulk", f"Chair{i}") for i in range(3)]
+    teams = [world.team(slug, f"Bulk Team {i}") for i in range(2)]
+    children = [world.child(slug, team=teams[i % 2]) for i in range(4)]
+    informal, stage1 = world.stage(slug, 0), world.stage(slug, 1)
+    social_worker = world.staff_of(authority.slug, informal.role.slug)
+    team_manager = world.staff_of(authority.slug, stage1.role.slug)
+    items = list(ConcernCategory.objects.filter(policy=policy, parent__isnull=False)[:4])
+    closures: frozenset[date] = frozenset()
+
+    escalations, plans = [], []
+    for i in range(n):
+        raised = at(2026, 10, 1, 9) + timedelta(hours=i)
+        kind = i % 4
+        formal = kind in (1, 3)
+        stage = stage1 if formal else informal
+        cap = (
+            formal_cap_deadline(
+                policy=policy, authority=authority, started_at=raised, closures=closures
+            )
+            if formal
+            else None
+        )
+        state = (State.INFORMAL, State.AWAITING_RESPONSE, State.RESOLVED, State.RESPONSE_RECEIVED)[
+            kind
+        ]
+        closed = raised + timedelta(days=1) if kind == 2 else None
+        escalations.append(
+            Escalation(
+                authority=authority,
+                policy=policy,
+                raised_by=chairs[i % 3],
+                summary=f"Bulk concern {i}",
+                state=state,
+                current_stage=stage,
+                raised_at=raised,
+                formal_started_at=raised if formal else None,
+                formal_cap_due_on=cap,
+                closed_at=closed,
+                outcome="Sorted." if closed else "",
+            )
+        )
+        received_on, due_on = stage_deadline(
+            stage=stage, authority=authority, received_at=raised, closures=closures
+        )
+        plans.append((stage, received_on, due_on, cap, closed, kind == 3))
+    escalations = bulk_create_with_history(escalations, Escalation)
+
+    steps = []
+    for e, (stage, received_on, due_on, cap, closed, answered) in zip(
+        escalations, plans, strict=True
+    ):
+        responder = team_manager if stage.order else social_worker
+        steps.append(
+            Step(
+                escalation=e,
+                sequence=1,
+                stage=stage,
+                responder=responder,
+                raised_by=e.raised_by,
+                raised_at=e.raised_at,
+                stage_name=stage.name,
+                stage_order=stage.order,
+                mode=stage.mode,
+                response_days=stage.response_days,
+                day_type=stage.day_type,
+                is_final=stage.final,
+                received_on=received_on,
+                due_on=due_on,
+                cap_due_on=cap,
+                response="Done." if answered else "",
+                responded_at=e.raised_at + timedelta(days=1) if answered else None,
+                responded_by=responder if answered else None,
+                verdict=Verdict.SATISFACTORY if closed else "",
+                verdict_at=closed,
+                closed_at=closed,
+            )
+        )
+    bulk_create_with_history(steps, Step)
+    Escalation.children.through.objects.bulk_create(
+        Escalation.children.through(escalation_id=e.pk, child_id=children[i % 4].pk)
+        for i, e in enumerate(escalations)
+    )
+    Escalation.categories.through.objects.bulk_create(
+        Escalation.categories.through(escalation_id=e.pk, concerncategory_id=items[i % 4].pk)
+        for i, e in enumerate(escalations)
+    )
+    return escalations
+
+
+def test_bulk_escalations_keep_their_history(world):
+    made = bulk_escalations(world, 8)
+    assert Escalation.history.filter(id__in=[e.pk for e in made]).count() == 8
+    assert Step.history.filter(escalation_id__in=[e.pk for e in made]).count() == 8
+    assert Escalation.objects.get(pk=made[1].pk).children.count() == 1
+
+
+def test_tracker_pages_fifty_at_a_time(client, time_machine, world, qa):
+    made = bulk_escalations(world, 120)
+    tracker = reverse("reports:tracker")
+    pages = [
+        listed(get_as(client, time_machine, qa.user, f"{tracker}?sort=reference&page={p}"))
+        for p in (1, 2, 3)
+    ]
+    # 120 = 50 + 50 + 20, in reference order, none twice.
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert [ref for page in pages for ref in page] == [e.reference for e in made]
+    response = client.get(f"{tracker}?sort=reference&page=2")
+    page = response.content.decode()
+    assert "Page 2 of 3" in page
+    assert "&amp;sort=reference&amp;page=3" in page and "&amp;sort=reference&amp;page=1" in page
+    assert "120 escalations" in page
+    # A page past the end shows the last; a page that is not a number shows the first.
+    assert listed(client.get(f"{tracker}?sort=reference&page=99")) == pages[2]
+    assert listed(client.get(f"{tracker}?sort=reference&page=two")) == pages[0]
+    # Filtered (kind 1: Stage 1 awaiting a response, 30 of them) and paged together.
+    awaiting = listed(client.get(f"{tracker}?status=awaiting_response&sort=reference"))
+    assert awaiting == [e.reference for e in made[1::4]]
+
+
+# --- the CSV export ---------------------------------------------------------------------
+
+
+def test_csv_is_exactly_what_the_tracker_filters(client, time_machine, quarter, qa):
+    q = quarter
+    csv_url, tracker = reverse("reports:tracker_csv"), reverse("reports:tracker")
+    get_as(client, time_machine, qa.user, tracker)
+    for query in (
+        "",
+        "sort=raised",
+        f"chair={q['ben'].pk}&sort=raised",
+        "overdue=1",
+        f"team={q['north'].pk}&from=2026-10-01&to=2026-12-31",
+        "status=resolved&sort=reference",
+        f"timescale=missed&step_stage={q['policy'].pk}:0&from=2026-10-01&to=2026-12-31",
+    ):
+        assert csv_refs(client.get(f"{csv_url}?{query}")) == listed(
+            client.get(f"{tracker}?{query}")
+        ), query
+
+
+def test_csv_rows_are_not_paged(client, time_machine, world, qa):
+    made = bulk_escalations(world, 120)
+    rows = csv_rows(
+        get_as(client, time_machine, qa.user, reverse("reports:tracker_csv") + "?sort=reference")
+    )
+    assert rows[0] == HEADER
+    assert [r[0] for r in rows[1:]] == [e.reference for e in made]
+
+
+def test_csv_row_contents(client, time_machine, quarter, qa):
+    q = quarter
+    rows = csv_rows(get_as(client, time_machine, qa.user, reverse("reports:tracker_csv")))
+    by_ref = {r[0]: dict(zip(HEADER, r, strict=True)) for r in rows[1:]}
+    e3 = by_ref[q["e3"].reference]
+    # E3: Stage 3 (Head of Service) raised Tue 3 Nov, due Mon 9 Nov: overdue on 16 Nov.
+    assert e3["Raised"] == "2026-10-19"
+    assert e3["Status"] == "Awaiting response"
+    assert e3["Level"] == "Formal"
+    assert e3["Current stage"] == "Stage 3: Head of Service"
+    assert (e3["Due"], e3["Overdue"]) == ("2026-11-09", "Yes")
+    assert e3["Chair"] == "Ben Baker"
+    assert (e3["Children (case references)"], e3["Teams"], e3["Closed"]) == ("GL-X1", "", "")
+    e2 = by_ref[q["e2"].reference]
+    assert (e2["Status"], e2["Responder"], e2["Due"], e2["Overdue"], e2["Closed"]) == (
+        "Resolved",
+        "",
+        "",
+        "No",
+        "2026-10-23",
+    )
+    assert (e2["Teams"], e2["Level"]) == ("South Team", "Formal")
+    e5 = by_ref[q["e5"].reference]
+    assert (e5["Due"], e5["Overdue"]) == ("2026-11-18", "No")  # Wed 18 Nov: not yet
+
+
+def test_csv_overdue_column_agrees_with_the_overdue_filter(
+    client, time_machine, quarter, world, qa
+):
+    # A response received after the deadline (Stage 3, 4 WD from Mon 2 Nov: due Fri 6 Nov;
+    # answered Thu 12 Nov) leaves the step open for the chair's verdict: not overdue now,
+    # as the dashboard and the overdue filter count it.
+    late = world.raise_(GLOUCESTERSHIRE, at(2026, 11, 2), stage=3, chair=quarter["ann"])
+    world.respond(late, at(2026, 11, 12))
+    csv_url = reverse("reports:tracker_csv")
+    rows = csv_rows(get_as(client, time_machine, qa.user, csv_url))
+    overdue = set(csv_refs(client.get(f"{csv_url}?overdue=1")))
+    assert overdue == refs(quarter["e3"], quarter["e4"])
+    assert {r[0] for r in rows[1:] if r[HEADER.index("Overdue")] == "Yes"} == overdue
+    late_row = next(r for r in rows if r[0] == late.reference)
+    assert (late_row[2], late_row[6], late_row[7]) == ("Response received", "2026-11-06", "No")
+    # The tracker flags the same two (E3, E4) as overdue.
+    page = client.get(reverse("reports:tracker")).content.decode()
+    assert page.count('govuk-tag--red">Overdue<') == 2
+
+
+def test_csv_neutralises_cells_excel_would_run(client, time_machine, world, qa):
+    g = GLOUCESTERSHIRE
+    chair = world.chair(g, "=cmd|' /C calc'!A0", "Smith")
+    team = world.team(g, "@Risk Team")
+    child = world.child(g, "+44 7700 900123", team)
+    responder = world.staff_of(g, "social-worker", user__first_name="-2+3", user__last_name="Jones")
+    e = world.raise_(g, at(2026, 11, 12), chair=chair, children=[child], responder=responder)
+    rows = csv_rows(get_as(client, time_machine, qa.user, reverse("reports:tracker_csv")))
+    row = dict(zip(HEADER, next(r for r in rows if r[0] == e.reference), strict=True))
+    assert row["Chair"] == "'=cmd|' /C calc'!A0 Smith"
+    assert row["Children (case references)"] == "'+44 7700 900123"
+    assert row["Teams"] == "'@Risk Team"
+    assert row["Responder"] == "'-2+3 Jones"
+    for r in rows:
+        for cell in r:
+            assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
+
+
+def test_csv_downloads_are_in_the_access_log(client, time_machine, quarter, qa):
+    q = quarter
+    get_as(client, time_machine, qa.user, reverse("reports:tracker_csv") + f"?chair={q['ben'].pk}")
+    client.get(reverse("reports:tracker_csv"))
+    logged = list(
+        AccessLog.objects.filter(user=qa.user, action__startswith="export csv").order_by("pk")
+    )
+    # Ben's three, then all ten of Gloucestershire's.
+    assert [a.action for a in logged] == [
+        "export csv (3 escalations)",
+        "export csv (10 escalations)",
+    ]
+    # Viewing the tracker or the dashboard is not an export.
+    client.get(reverse("reports:tracker"))
+    assert AccessLog.objects.filter(action__startswith="export csv").count() == 2
+
+
+def test_the_quarterly_report_is_logged_and_shows_case_references_only(
+    client, time_machine, world, qa
+):
+    g = GLOUCESTERSHIRE
+    child = world.child(g, "GL-Q1", first_name="Poppy", last_name="Zebedee")
+    e = world.raise_(g, at(2026, 11, 12), children=[child])
+    response = get_as(
+        client, time_machine, qa.user, reverse("reports:quarterly") + "?quarter=2026-27-Q3"
+    )
+    page = response.content.decode()
+    assert "Escalations report: 2026-27 Q3" in page
+    assert e.reference in page and "GL-Q1" in page
+    assert "Poppy" not in page and "Zebedee" not in page
+    assert AccessLog.objects.filter(user=qa.user, action="quarterly report").count() == 1
+
+
+# --- odd requests: a plain page, never a 500 --------------------------------------------
+
+BIG = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"category={BIG}",
+        f"team={BIG}",
+        f"chair={BIG}",
+        f"stage={BIG}",
+        f"theme={BIG}",
+        "theme=-1",
+        f"highest=1:{BIG}",
+        "highest=::",
+        "highest=a:b",
+        "timescale=missed&step_stage=x:y",
+        f"timescale=met&step_stage=1:{BIG}",
+        "timescale=none&from=2026-10-01&to=2026-12-31",
+        "page=abc",
+        "page=-1",
+        f"page={BIG}",
+        "from=2026-13-01",
+        "to=9999-12-31",
+        "from=0001-01-01",
+        "closed_to=9999-12-31",
+        "closed_from=0001-01-01&closed_to=0001-01-01",
+        "from=2026-12-31&to=2026-01-01",
+        "sort=raised_at;DROP TABLE",
+        "status=<script>",
+        "quarter=2026-27-Q3&from=x&to=y",
+    ],
+)
+@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+def test_odd_parameters_never_cause_a_500(client, time_machine, quarter, qa, name, query):
+    response = get_as(client, time_machine, qa.user, f"{reverse(name)}?{query}")
+    assert response.status_code == 200, response.status_code
+    assert "<script>" not in response.content.decode().replace("<script src", "")
+
+
+# --- query counts: fixed, however many escalations there are ---------------------------
+
+# Measured, the same on SQLite and PostgreSQL and at 10 and 1,000 escalations: the
+# dashboard 22, the tracker 18, the CSV 12, the quarterly report 27. (Each includes the
+# session, the user, the staff record and the header's unread count.) One bound for both
+# sizes: a query per escalation would break it at once.
+QUERY_BOUNDS = {
+    "reports:dashboard": 22,
+    "reports:tracker": 18,
+    "reports:tracker_csv": 12,
+    "reports:quarterly": 27,
+}
+
+
+@pytest.mark.parametrize("n", [10, 1000])
+def test_report_queries_do_not_grow_with_the_number_of_escalations(
+    client, time_machine, world, qa, django_assert_max_num_queries, n
+):
+    made = bulk_escalations(world, n)
+    assert Escalation.objects.filter(authority=qa.authority).count() == n
+    time_machine.move_to(noon(TODAY), tick=False)
+    client.force_login(qa.user)
+    policy = world.ladders[GLOUCESTERSHIRE]
+    urls = {
+        "reports:dashboard": ["", "?quarter=2026-27-Q3"],
+        "reports:tracker": [
+            "",
+            "?overdue=1&sort=status",
+            f"?timescale=missed&step_stage={policy.pk}:0",
+        ],
+        "reports:tracker_csv": ["", "?open=1"],
+        "reports:quarterly": [""],
+    }
+    for name, queries in urls.items():
+        for query in queries:
+            with django_assert_max_num_queries(QUERY_BOUNDS[name]):
+                response = client.get(reverse(name) + query)
+            assert response.status_code == 200
+    # The CSV really did carry every row.
+    assert len(csv_refs(client.get(reverse("reports:tracker_csv")))) == len(made)
+
+
+# --- the conference view --------------------------------------------------------------
+
+
+def test_the_conference_view_lists_escalations_raised_since_the_previous_conference(
+    client, time_machine, world
+):
+    r = RUTLAND
+    child = world.child(r, "RT-C1")
+    sibling = world.child(r, "RT-C2")
+    other = world.child(r, "RT-C3")
+    Conference.objects.create(child=child, kind="icpc", date=date(2026, 6, 1))
+    Conference.objects.create(child=child, kind="rcpc", date=date(2026, 9, 1))  # the previous
+    Conference.objects.create(child=child, kind="rcpc", date=date(2026, 12, 1))  # not yet held
+    before = world.raise_(r, at(2026, 8, 10), children=[child])
+    # 00:30 London on Wed 2 Sep is 23:30 UTC on Tue 1 Sep, the conference day: still after it.
+    just_after = world.raise_(r, at(2026, 9, 2, 0, 30), children=[child])
+    later = world.raise_(r, at(2026, 10, 5), children=[child, sibling])
+    not_this_child = world.raise_(r, at(2026, 10, 5), children=[other])
+    chair = world.chair(r)
+
+    response = get_as(
+        client, time_machine, chair.user, reverse("children:conference", args=[child.pk])
+    )
+    assert response.status_code == 200
+    listed_refs = set(listed(response))
+    assert listed_refs == refs(just_after, later)
+    assert before.reference not in listed_refs and not_this_child.reference not in listed_refs
+    assert AccessLog.objects.filter(user=chair.user, action="conference view", child=child).exists()
+
+    # With no conference yet, every escalation on the child is listed.
+    response = client.get(reverse("children:conference", args=[sibling.pk]))
+    assert set(listed(response)) == refs(later)
+
+
+def test_the_conference_view_is_refused_for_another_authoritys_child(client, time_machine, world):
+    child = world.child(RUTLAND, "RT-C9")
+    world.raise_(RUTLAND, at(2026, 10, 5), children=[child])
+    outsider = world.chair(GLOUCESTERSHIRE)
+    response = get_as(
+        client, time_machine, outsider.user, reverse("children:conference", args=[child.pk])
+    )
+    assert response.status_code == 404
+    assert "RT-C9" not in response.content.decode()

@@ -1,0 +1,685 @@
+"""The deadline sweep (notifications/sweep.py: process_due) on the shipped ladders.
+
+The clock is frozen with time-machine and `now` is passed to process_due, so every
+alert's day can be checked by hand. The calendars used (England):
+
+    November 2026            December 2026            January 2027
+    Mo Tu We Th Fr Sa Su     Mo Tu We Th Fr Sa Su     Mo Tu We Th Fr Sa Su
+                       1         1  2  3  4  5  6                  1  2  3
+     2  3  4  5  6  7  8      7  8  9 10 11 12 13      4  5  6  7  8  9 10
+     9 10 11 12 13 14 15     14 15 16 17 18 19 20     11 12 13 14 15 16 17
+    16 17 18 19 20 21 22     21 22 23 24 25 26 27     18 19 20 21 22 23 24
+    23 24 25 26 27 28 29     28 29 30 31
+    30
+
+Bank holidays: Fri 25 Dec (Christmas Day), Mon 28 Dec (Boxing Day, moved from the
+Saturday), Fri 1 Jan. None between 2 November and 24 December.
+
+The day a step is received does not count; a deadline is the end of its last day, so a
+step is overdue from the day after it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+
+from escalations import services
+from escalations.models import State, Step, Verdict
+from notifications.models import EmailStatus, Kind, Notification
+from notifications.sweep import SweepReport, process_due
+from policies.models import ClosureDay
+from tests.markers import postgres_only
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(day: int, month: int = 12, year: int = 2026, hour: int = 10) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=LONDON)
+
+
+def sweep(now: datetime) -> SweepReport:
+    """One sweep at `now`, with the clock stopped there (delivery reads the clock)."""
+    with time_machine.travel(now, tick=False):
+        return process_due(now)
+
+
+def sweep_daily(first: datetime, last: datetime) -> None:
+    """A sweep every day (weekends and bank holidays too) from `first` to `last`."""
+    day = first
+    while day <= last:
+        sweep(day)
+        day += timedelta(days=1)
+
+
+def alerts(kind: str, step: Step | None = None) -> list[Notification]:
+    rows = Notification.objects.filter(kind=kind).order_by("occurrence", "recipient_id")
+    return list(rows.filter(step=step) if step is not None else rows)
+
+
+def recipients(kind: str, step: Step | None = None) -> set[int]:
+    return {n.recipient_id for n in alerts(kind, step)}
+
+
+def first_day_of_each_occurrence(kind: str, step: Step) -> dict[int, date]:
+    days: dict[int, date] = {}
+    for n in alerts(kind, step):
+        day = n.created_at.astimezone(LONDON).date()
+        days[n.occurrence] = min(days.get(n.occurrence, day), day)
+    return days
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def christmas_step(ladders, staff_of, child_of) -> Step:
+    """Gloucestershire Stage 1 (Team Manager, 4 working days), raised Mon 21 Dec.
+
+    Mon 21 Dec + 4 working days (Tue 22, Wed 23, Thu 24, Tue 29) = Tue 29 Dec.
+    The formal cap: Mon 21 Dec + 20 working days = Thu 21 Jan 2027.
+    """
+    policy = ladders["gloucestershire"]
+    escalation = services.escalation_raise(
+        actor=staff_of("gloucestershire", "cp-chair"),
+        policy=policy,
+        children=[child_of("gloucestershire")],
+        summary="Core group meetings not held.",
+        stage=policy.stages.get(order=1),
+        responder=staff_of("gloucestershire", "team-manager"),
+        now=at(21),
+    )
+    step = escalation.steps.get()
+    assert (step.due_on, step.cap_due_on) == (date(2026, 12, 29), date(2027, 1, 21))
+    return step
+
+
+@pytest.fixture
+def chief_executive_step(ladders, staff_of, child_of) -> Step:
+    """Gloucestershire, the cap biting before the last stage's own deadline.
+
+    Raised at Stage 1 on Mon 2 Nov: cap Mon 2 Nov + 20 working days = Mon 30 Nov.
+    Escalated to Stage 6 (Chief Executive) on Wed 25 Nov: + 4 working days (Thu 26,
+    Fri 27, Mon 30, Tue 1 Dec) = Tue 1 Dec, a day after the cap.
+    """
+    policy = ladders["gloucestershire"]
+    chair = staff_of("gloucestershire", "cp-chair")
+    escalation = services.escalation_raise(
+        actor=chair,
+        policy=policy,
+        children=[child_of("gloucestershire")],
+        summary="Core group meetings not held.",
+        stage=policy.stages.get(order=1),
+        responder=staff_of("gloucestershire", "team-manager"),
+        now=at(2, 11),
+    )
+    step = services.escalation_escalate(
+        actor=chair,
+        escalation=escalation,
+        stage=policy.stages.get(order=6),
+        responder=staff_of("gloucestershire", "chief-executive"),
+        now=at(25, 11),
+    )
+    assert (step.due_on, step.cap_due_on) == (date(2026, 12, 1), date(2026, 11, 30))
+    return step
+
+
+@pytest.fixture
+def stoke_informal_step(ladders, staff_of, child_of) -> Step:
+    """Stoke-on-Trent's informal stage (5 working days), raised Mon 2 Nov: due Mon 9 Nov."""
+    escalation = services.escalation_raise(
+        actor=staff_of("stoke-on-trent", "cp-chair"),
+        policy=ladders["stoke-on-trent"],
+        children=[child_of("stoke-on-trent")],
+        summary="Reports not shared with parents.",
+        responder=staff_of("stoke-on-trent", "social-worker"),
+        now=at(2, 11),
+    )
+    step = escalation.steps.get()
+    assert (step.stage_order, step.due_on) == (0, date(2026, 11, 9))
+    return step
+
+
+@pytest.fixture
+def stoke_stage_1_step(stoke_informal_step, staff_of) -> Step:
+    """Stoke Stage 1 (Service Manager) has no timescale; raised Tue 10 Nov.
+
+    The formal process starts Tue 10 Nov: + 20 working days = Tue 8 Dec, the cap.
+    """
+    escalation = stoke_informal_step.escalation
+    step = services.escalation_escalate(
+        actor=escalation.raised_by,
+        escalation=escalation,
+        responder=staff_of("stoke-on-trent", "service-manager"),
+        now=at(10, 11),
+    )
+    assert (step.stage_order, step.due_on, step.cap_due_on) == (1, None, date(2026, 12, 8))
+    return step
+
+
+@pytest.fixture
+def childs_line(staff_of, child_of):
+    """A child whose social worker's line runs Team Manager → Head of Service → AD."""
+
+    def make(*, with_assistant_director: bool = True) -> dict:
+        people = {}
+        manager = None
+        roles = ["assistant-director", "head-of-service", "team-manager", "social-worker"]
+        if not with_assistant_director:
+            roles = roles[1:]
+        for role in roles:
+            manager = people[role] = staff_of("gloucestershire", role, line_manager=manager)
+        people["child"] = child_of("gloucestershire", social_worker=people["social-worker"])
+        return people
+
+    return make
+
+
+@pytest.fixture
+def head_of_service_step(ladders, staff_of, childs_line) -> Callable[..., tuple[Step, dict]]:
+    """Gloucestershire Stage 3 (Head of Service) for a child with a line, raised Mon 21 Dec:
+    due Tue 29 Dec, as for christmas_step."""
+
+    def make(*, auto_escalate: bool, with_assistant_director: bool = True) -> tuple[Step, dict]:
+        policy = ladders["gloucestershire"]
+        policy.auto_escalate_when_overdue = auto_escalate
+        policy.save()
+        line = childs_line(with_assistant_director=with_assistant_director)
+        escalation = services.escalation_raise(
+            actor=staff_of("gloucestershire", "cp-chair"),
+            policy=policy,
+            children=[line["child"]],
+            summary="The child protection plan is not being implemented.",
+            stage=policy.stages.get(order=3),
+            responder=line["head-of-service"],
+            now=at(21),
+        )
+        step = escalation.steps.get()
+        assert step.due_on == date(2026, 12, 29)
+        return step, line
+
+    return make
+
+
+# --- reminders ---------------------------------------------------------------------------
+
+
+def test_no_reminder_two_working_days_before_the_deadline(christmas_step):
+    sweep(at(23))  # Wed 23 Dec: Thu 24 and Tue 29 are still to come.
+
+    assert alerts(Kind.REMINDER) == []
+
+
+def test_reminder_goes_to_the_responder_on_the_last_working_day_before_the_deadline(
+    christmas_step,
+):
+    # Thu 24 Dec: Fri 25, the weekend and Mon 28 are not working days; Tue 29 is the deadline.
+    sweep(at(24))
+
+    [reminder] = alerts(Kind.REMINDER)
+    assert (reminder.step, reminder.recipient, reminder.occurrence) == (
+        christmas_step,
+        christmas_step.responder,
+        0,
+    )
+
+
+def test_reminder_is_sent_once_however_often_the_sweep_runs(christmas_step):
+    sweep_daily(at(24), at(29))  # Thu 24 Dec … Tue 29 Dec, bank holidays and weekend included
+
+    assert len(alerts(Kind.REMINDER)) == 1
+
+
+def test_an_office_closure_day_is_skipped_when_finding_the_day_before_the_deadline(
+    ladders, staff_of, child_of
+):
+    policy = ladders["gloucestershire"]
+    ClosureDay.objects.create(authority=policy.authority, date=date(2026, 12, 29))
+    escalation = services.escalation_raise(
+        actor=staff_of("gloucestershire", "cp-chair"),
+        policy=policy,
+        children=[child_of("gloucestershire")],
+        summary="Core group meetings not held.",
+        stage=policy.stages.get(order=1),
+        responder=staff_of("gloucestershire", "team-manager"),
+        now=at(21),
+    )
+    # Mon 21 Dec + 4 working days (Tue 22, Wed 23, Thu 24, Wed 30: Tue 29 is closed) = Wed 30.
+    assert escalation.steps.get().due_on == date(2026, 12, 30)
+
+    sweep(at(23))
+    assert alerts(Kind.REMINDER) == []
+    sweep(at(24))  # the last working day before Wed 30 Dec
+    assert len(alerts(Kind.REMINDER)) == 1
+
+
+def test_a_responded_step_gets_no_reminder(christmas_step):
+    services.step_respond(
+        actor=christmas_step.responder, step=christmas_step, response="Booked.", now=at(22)
+    )
+
+    sweep(at(24))
+
+    assert alerts(Kind.REMINDER) == []
+
+
+# --- overdue -------------------------------------------------------------------------------
+
+
+def test_no_overdue_alert_on_the_deadline_itself(christmas_step):
+    sweep(at(29, hour=17))  # Tue 29 Dec: due by the end of today
+
+    assert alerts(Kind.OVERDUE) == []
+
+
+def test_overdue_alert_goes_to_the_chair_and_the_responder_the_day_after_the_deadline(
+    christmas_step,
+):
+    sweep(at(30, hour=7))  # Wed 30 Dec
+
+    assert recipients(Kind.OVERDUE) == {
+        christmas_step.escalation.raised_by_id,
+        christmas_step.responder_id,
+    }
+    assert {n.occurrence for n in alerts(Kind.OVERDUE)} == {0}
+
+
+def test_overdue_alert_repeats_every_five_working_days_and_not_more_often(christmas_step):
+    # Working days late: Wed 30 Dec 1, Thu 31 2, Mon 4 Jan 3, Tue 5 4, Wed 6 5, Thu 7 6,
+    # Fri 8 7, Mon 11 8, Tue 12 9, Wed 13 10, Thu 14 11 (Fri 1 Jan is a bank holiday).
+    # Alerts on the 1st, 6th and 11th working day late.
+    sweep_daily(at(30), at(14, 1, 2027))
+
+    assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {
+        0: date(2026, 12, 30),
+        1: date(2027, 1, 7),
+        2: date(2027, 1, 14),
+    }
+    assert len(alerts(Kind.OVERDUE)) == 6  # each to the chair and the responder
+
+
+def test_the_policy_sets_how_often_the_overdue_alert_repeats(christmas_step):
+    policy = christmas_step.escalation.policy
+    policy.overdue_repeat_working_days = 2
+    policy.save()
+
+    # Every 2 working days: the 1st (Wed 30 Dec), 3rd (Mon 4 Jan) and 5th (Wed 6 Jan).
+    sweep_daily(at(30), at(6, 1, 2027))
+
+    assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {
+        0: date(2026, 12, 30),
+        1: date(2027, 1, 4),
+        2: date(2027, 1, 6),
+    }
+
+
+def test_a_policy_with_no_repeat_sends_the_overdue_alert_once(christmas_step):
+    policy = christmas_step.escalation.policy
+    policy.overdue_repeat_working_days = None
+    policy.save()
+
+    sweep_daily(at(30), at(14, 1, 2027))
+
+    assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {0: date(2026, 12, 30)}
+    assert len(alerts(Kind.OVERDUE)) == 2
+
+
+def test_a_responded_step_gets_no_overdue_alert(christmas_step):
+    services.step_respond(
+        actor=christmas_step.responder, step=christmas_step, response="Booked.", now=at(29)
+    )
+
+    sweep(at(30))
+
+    assert alerts(Kind.OVERDUE) == []
+
+
+def test_a_resolved_escalation_gets_no_alerts_at_all(christmas_step):
+    escalation = christmas_step.escalation
+    services.escalation_resolve(
+        actor=escalation.raised_by, escalation=escalation, outcome="Meeting held.", now=at(22)
+    )
+
+    sweep_daily(at(23), at(25, 1, 2027))  # past the step's deadline and the cap
+
+    assert set(Notification.objects.values_list("kind", flat=True)) == {Kind.STEP_RAISED}
+
+
+# --- the formal cap --------------------------------------------------------------------------
+
+
+def test_no_cap_alert_on_the_cap_day_itself(chief_executive_step):
+    sweep(at(30, 11, hour=17))  # Mon 30 Nov, the cap
+
+    assert alerts(Kind.CAP_BREACHED) == []
+
+
+def test_cap_alert_goes_to_the_chair_and_the_responder_when_the_cap_passes_before_the_stage_deadline(
+    chief_executive_step,
+):
+    sweep(at(1))  # Tue 1 Dec: past the cap, though Stage 6's own deadline is today
+
+    assert recipients(Kind.CAP_BREACHED, chief_executive_step) == {
+        chief_executive_step.escalation.raised_by_id,
+        chief_executive_step.responder_id,
+    }
+
+
+def test_cap_alert_is_sent_once_per_escalation(chief_executive_step):
+    sweep_daily(at(1), at(14))
+
+    assert len(alerts(Kind.CAP_BREACHED)) == 2  # the chair and the responder, once
+
+
+def test_cap_alert_comes_the_day_after_a_cap_counted_over_christmas(christmas_step):
+    # Mon 21 Dec + 20 working days (22-24 Dec, 29-31 Dec, 4-8, 11-15 and 18-21 Jan) = Thu 21 Jan.
+    sweep(at(21, 1, 2027))
+    assert alerts(Kind.CAP_BREACHED) == []
+
+    sweep(at(22, 1, 2027))
+
+    assert recipients(Kind.CAP_BREACHED, christmas_step) == {
+        christmas_step.escalation.raised_by_id,
+        christmas_step.responder_id,
+    }
+
+
+def test_a_stage_with_no_timescale_gets_no_reminder_or_overdue_alert(stoke_stage_1_step):
+    sweep_daily(at(10, 11), at(14))  # Tue 10 Nov … Mon 14 Dec, past the cap (Tue 8 Dec)
+
+    assert alerts(Kind.REMINDER, stoke_stage_1_step) == []
+    assert alerts(Kind.OVERDUE, stoke_stage_1_step) == []
+
+
+def test_the_cap_still_applies_to_a_stage_with_no_timescale(stoke_stage_1_step):
+    sweep(at(8))  # Tue 8 Dec, the cap
+    assert alerts(Kind.CAP_BREACHED) == []
+
+    sweep(at(9))  # Wed 9 Dec
+
+    assert recipients(Kind.CAP_BREACHED, stoke_stage_1_step) == {
+        stoke_stage_1_step.escalation.raised_by_id,
+        stoke_stage_1_step.responder_id,
+    }
+
+
+# --- the informal stage ----------------------------------------------------------------------
+
+
+def test_no_informal_dispute_on_the_informal_deadline_itself(stoke_informal_step):
+    sweep(at(9, 11, hour=17))  # Mon 9 Nov
+
+    assert alerts(Kind.INFORMAL_DISPUTE) == []
+
+
+def test_an_informal_stage_unresolved_past_its_time_is_a_dispute_for_the_chair_not_an_overdue(
+    stoke_informal_step,
+):
+    sweep(at(10, 11))  # Tue 10 Nov
+
+    [dispute] = alerts(Kind.INFORMAL_DISPUTE)
+    assert dispute.recipient == stoke_informal_step.escalation.raised_by
+    assert alerts(Kind.OVERDUE) == []
+
+
+def test_an_informal_dispute_is_raised_once(stoke_informal_step):
+    sweep_daily(at(10, 11), at(30, 11))
+
+    assert len(alerts(Kind.INFORMAL_DISPUTE)) == 1
+
+
+def test_an_answered_informal_stage_the_chair_has_not_resolved_is_still_a_dispute(
+    stoke_informal_step,
+):
+    # Stoke §4: "If there is no satisfactory resolution within the agreed timescales (ie 5
+    # working days) the formal dispute will be raised": an answer alone does not resolve it.
+    services.step_respond(
+        actor=stoke_informal_step.responder,
+        step=stoke_informal_step,
+        response="We will look at it.",
+        now=at(5, 11),
+    )
+
+    sweep(at(10, 11))  # Tue 10 Nov
+
+    [dispute] = alerts(Kind.INFORMAL_DISPUTE)
+    assert dispute.recipient == stoke_informal_step.escalation.raised_by
+
+
+def test_no_alerts_go_out_on_a_weekend_and_they_catch_up_on_the_next_working_day(
+    christmas_step,
+):
+    # Due Tue 29 Dec; overdue from Wed 30 Dec. Sat 2 and Sun 3 Jan are not working days.
+    sweep(at(2, 1, 2027))
+    sweep(at(3, 1, 2027))
+    assert alerts(Kind.OVERDUE) == []
+
+    sweep(at(4, 1, 2027))  # Mon 4 Jan
+    assert recipients(Kind.OVERDUE) == {
+        christmas_step.escalation.raised_by_id,
+        christmas_step.responder_id,
+    }
+
+
+# --- escalating by itself ------------------------------------------------------------------
+
+
+def test_an_overdue_step_is_not_escalated_by_the_sweep(head_of_service_step):
+    step, _line = head_of_service_step(auto_escalate=False)
+
+    sweep_daily(at(30), at(14, 1, 2027))
+
+    assert Step.objects.filter(escalation=step.escalation).count() == 1
+    step.refresh_from_db()
+    assert step.is_open
+    step.escalation.refresh_from_db()
+    assert step.escalation.state == State.AWAITING_RESPONSE
+
+
+def test_with_auto_escalation_an_overdue_step_moves_to_the_next_stage_in_the_childs_line(
+    head_of_service_step,
+):
+    step, line = head_of_service_step(auto_escalate=True)
+    assistant_director = line["assistant-director"]
+
+    report = sweep(at(30))  # Wed 30 Dec: a working day late
+
+    assert report.auto_escalated == 1
+    step.refresh_from_db()
+    assert (step.verdict, step.closed_at) == (Verdict.NO_RESPONSE, at(30))
+    new_step = Step.objects.get(escalation=step.escalation, closed_at__isnull=True)
+    assert (new_step.stage_order, new_step.stage_name) == (4, "Stage 4: Assistant Director")
+    assert (new_step.responder, new_step.raised_at) == (assistant_director, at(30))
+    # Wed 30 Dec + 4 working days (Thu 31, Mon 4, Tue 5, Wed 6 Jan) = Wed 6 Jan.
+    assert new_step.due_on == date(2027, 1, 6)
+    assert recipients(Kind.STEP_RAISED, new_step) == {assistant_director.pk}
+
+
+def test_auto_escalation_happens_once_for_an_overdue_step(head_of_service_step):
+    step, _line = head_of_service_step(auto_escalate=True)
+
+    sweep(at(30))
+    second = sweep(at(30, hour=11))
+    sweep(at(31))
+
+    assert second.auto_escalated == 0
+    assert Step.objects.filter(escalation=step.escalation).count() == 2
+
+
+def test_auto_escalation_leaves_the_step_when_no_one_in_the_childs_line_holds_the_next_role(
+    head_of_service_step,
+):
+    step, _line = head_of_service_step(auto_escalate=True, with_assistant_director=False)
+
+    report = sweep(at(30))
+
+    assert report.auto_escalated == 0
+    assert Step.objects.filter(escalation=step.escalation).count() == 1
+    assert len(alerts(Kind.OVERDUE, step)) == 2
+
+
+# --- idempotence -----------------------------------------------------------------------------
+
+
+def overdue_emails_to(address: str) -> int:
+    return sum(1 for m in mail.outbox if m.to == [address] and str(Kind.OVERDUE.label) in m.subject)
+
+
+def test_two_sweeps_make_one_notification_and_one_email_each(
+    christmas_step, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep(at(30))
+
+    chair, responder = christmas_step.escalation.raised_by, christmas_step.responder
+    assert len(alerts(Kind.OVERDUE)) == 2
+    assert overdue_emails_to(chair.user.email) == 1
+    assert overdue_emails_to(responder.user.email) == 1
+    # Every row (the step raised, the two overdue alerts) e-mailed exactly once.
+    assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.SENT}
+    assert len(mail.outbox) == Notification.objects.count() == 3
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions in threads released together; each gets its own DB connection."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(i: int, action: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[i] = action()
+        except Exception as exc:  # the outcome under test, whatever it is
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_make_one_notification_and_one_email_each(ladders, staff_of, child_of):
+    policy = ladders["gloucestershire"]
+    chair = staff_of("gloucestershire", "cp-chair")
+    steps = []
+    for _ in range(3):
+        escalation = services.escalation_raise(
+            actor=chair,
+            policy=policy,
+            children=[child_of("gloucestershire")],
+            summary="Core group meetings not held.",
+            stage=policy.stages.get(order=1),
+            responder=staff_of("gloucestershire", "team-manager"),
+            now=at(21),
+        )
+        steps.append(escalation.steps.get())
+    mail.outbox.clear()  # the "step raised" e-mails, sent as each raise committed
+
+    with time_machine.travel(at(30), tick=False):
+        results = race(lambda: process_due(at(30)), lambda: process_due(at(30)))
+
+    assert all(isinstance(r, SweepReport) for r in results), results
+    assert sum(r.created[Kind.OVERDUE] for r in results) == 6
+    assert len(alerts(Kind.OVERDUE)) == 6
+    for step in steps:
+        assert overdue_emails_to(step.responder.user.email) == 1
+    assert overdue_emails_to(chair.user.email) == 3  # one for each escalation
+    assert len(mail.outbox) == 6
+    assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.SENT}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_escalate_an_overdue_step_once(head_of_service_step):
+    step, line = head_of_service_step(auto_escalate=True)
+
+    with time_machine.travel(at(30), tick=False):
+        results = race(lambda: process_due(at(30)), lambda: process_due(at(30)))
+
+    assert all(isinstance(r, SweepReport) for r in results), results
+    assert sum(r.auto_escalated for r in results) == 1
+    [new_step] = Step.objects.filter(escalation=step.escalation, closed_at__isnull=True)
+    assert (new_step.stage_order, new_step.responder) == (4, line["assistant-director"])
+    assert Step.objects.filter(escalation=step.escalation).count() == 2
+
+
+# --- the operator commands -------------------------------------------------------------------
+
+
+def run_command(name: str, *args: str) -> list[str]:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_run_sweep_prints_what_it_did(christmas_step, django_capture_on_commit_callbacks):
+    with time_machine.travel(at(30), tick=False), django_capture_on_commit_callbacks(execute=True):
+        lines = run_command("run_sweep")
+
+    assert lines == [
+        "overdue: 2 notification(s) created",
+        # the "step raised" e-mail, still waiting since Mon 21 Dec (never handed over here)
+        "pending e-mails handed for delivery: 1",
+    ]
+
+
+def test_run_sweep_again_says_nothing_was_due(christmas_step, django_capture_on_commit_callbacks):
+    with time_machine.travel(at(30), tick=False), django_capture_on_commit_callbacks(execute=True):
+        run_command("run_sweep")
+    with time_machine.travel(at(30, hour=11), tick=False):
+        lines = run_command("run_sweep")
+
+    assert lines == ["no notifications due", "pending e-mails handed for delivery: 0"]
+
+
+@pytest.fixture
+def signal_handlers_restored() -> Iterator[None]:
+    """run_scheduler installs SIGINT/SIGTERM handlers; put pytest's back afterwards, and
+    stop the test (instead of hanging) if the command does not return."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def too_long(*_: object) -> None:
+        raise TimeoutError("run_scheduler did not return")
+
+    previous_alarm = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous_alarm)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+# Transactional: the command closes stale connections first, which a test's wrapping
+# transaction would not survive on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
+def test_run_scheduler_without_loop_runs_one_sweep_and_returns(
+    christmas_step, signal_handlers_restored
+):
+    with time_machine.travel(at(30), tick=False):
+        lines = run_command("run_scheduler")
+
+    # (The "step raised" e-mail went out when the raise committed: nothing was waiting.)
+    assert lines == [
+        "10:00:00 overdue: 2 notification(s) created; pending e-mails handed for delivery: 0"
+    ]
+    assert len(alerts(Kind.OVERDUE)) == 2
