@@ -124,6 +124,7 @@ def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
         request,
         "reports/tracker.html",
         {
+            "drilldown": _drilldown_labels(used),
             "staff": staff,
             "page": page,
             "rows": rows,
@@ -141,6 +142,27 @@ def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
             ).select_related("user"),
         },
     )
+
+
+# Filters that come from the dashboard's links rather than the tracker's own form.
+DRILLDOWN = {
+    "level": "Level",
+    "theme": "Theme",
+    "highest": "Highest stage reached",
+    "timescale": "Against its timescale",
+    "step_stage": "Stage of the step",
+    "open": "Open now",
+    "resolved": "Resolved or decided",
+    "closed_from": "Closed from",
+    "closed_to": "Closed to",
+}
+
+
+def _drilldown_labels(used: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(key, value, label) for each drill-down filter in use, kept as hidden fields."""
+    return [
+        (key, used[key], f"{label}: {used[key]}") for key, label in DRILLDOWN.items() if key in used
+    ]
 
 
 def _safe_cell(value: object) -> str:
