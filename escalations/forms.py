@@ -222,16 +222,33 @@ def _bypass_hint(policy: Policy) -> str:
     return "This policy does not allow stages to be skipped."
 
 
-class EscalateForm(GovukForm):
+class StepActionForm(GovukForm):
+    """An action on the escalation as the person saw it: `from_step` names the open step
+    on their page, so a second submit or an action someone else got in first is refused."""
+
     from_step = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args: Any, escalation: Escalation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_step = escalation.steps.filter(closed_at__isnull=True).first()
+
+    def clean(self) -> dict[str, Any]:
+        """A page for a step that is no longer the open one (a second submit, another tab, a
+        step of another escalation): one plain message, not errors about choices that moved."""
+        cleaned = super().clean()
+        posted = (self.data.get(self.add_prefix("from_step")) or "").strip()
+        if posted and posted != str(self.open_step.pk if self.open_step else None):
+            self.errors.clear()
+            raise forms.ValidationError(MOVED_ON)
+        cleaned["from_step"] = self.open_step if posted else None
+        return cleaned
+
+
+class EscalateForm(StepActionForm):
     def __init__(
         self, *args: Any, staff: StaffMember, escalation: Escalation, **kwargs: Any
     ) -> None:
-        super().__init__(*args, **kwargs)
-        self.open_step_pk = (
-            escalation.steps.filter(closed_at__isnull=True).values_list("pk", flat=True).first()
-        )
+        super().__init__(*args, escalation=escalation, **kwargs)
         policy = escalation.policy
         current = escalation.current_stage.order if escalation.current_stage else -1
         later = [
@@ -283,16 +300,6 @@ class EscalateForm(GovukForm):
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)
 
-    def clean(self) -> dict[str, Any]:
-        """A page for a step that is no longer the open one (a second submit, another tab, a
-        step of another escalation): one plain message, not errors about choices that moved."""
-        cleaned = super().clean()
-        posted = (self.data.get(self.add_prefix("from_step")) or "").strip()
-        if posted and posted != str(self.open_step_pk):
-            self.errors.clear()
-            raise forms.ValidationError(MOVED_ON)
-        return cleaned
-
 
 class RespondForm(GovukForm):
     def __init__(self, *args: Any, step: Step, **kwargs: Any) -> None:
@@ -323,7 +330,7 @@ class RespondForm(GovukForm):
         )
 
 
-class ResolveForm(GovukForm):
+class ResolveForm(StepActionForm):
     outcome = forms.CharField(
         label="Outcome",
         widget=forms.Textarea(attrs=TEXT),
@@ -337,7 +344,7 @@ class ResolveForm(GovukForm):
     )
 
 
-class FinalDecisionForm(GovukForm):
+class FinalDecisionForm(StepActionForm):
     decision = forms.CharField(
         label="The final decision",
         widget=forms.Textarea(attrs=TEXT),
@@ -350,7 +357,7 @@ class FinalDecisionForm(GovukForm):
     )
 
 
-class WithdrawForm(GovukForm):
+class WithdrawForm(StepActionForm):
     reason = forms.CharField(
         label="Why you are withdrawing this escalation",
         widget=forms.Textarea(attrs={"rows": 3}),

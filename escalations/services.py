@@ -502,6 +502,7 @@ def escalation_resolve(
     escalation: Escalation,
     outcome: str,
     outcome_for_child: str = "",
+    from_step: Step | None = None,
     now: datetime | None = None,
 ) -> Escalation:
     """The chair is satisfied: close the escalation with its outcome."""
@@ -513,6 +514,7 @@ def escalation_resolve(
         _require_driver(actor, escalation)
         _require_open(escalation)
         open_step = _open_step(escalation)
+        _require_unchanged(open_step, from_step)
         if open_step is not None:
             verdict = (
                 Verdict.SATISFACTORY if open_step.responded_at else Verdict.RESOLVED_BEFORE_RESPONSE
@@ -532,6 +534,7 @@ def escalation_record_final_decision(
     escalation: Escalation,
     decision: str,
     outcome_for_child: str = "",
+    from_step: Step | None = None,
     now: datetime | None = None,
 ) -> Escalation:
     """At a stage whose decision is final: record it and close the escalation."""
@@ -547,6 +550,7 @@ def escalation_record_final_decision(
                 "Only a stage whose decision is final can close with a final decision."
             )
         open_step = _open_step(escalation)
+        _require_unchanged(open_step, from_step)
         if open_step is not None:
             _close_step(open_step, verdict=Verdict.FINAL_DECISION, now=now)
         escalation.record_final_decision()
@@ -558,7 +562,12 @@ def escalation_record_final_decision(
 
 
 def escalation_withdraw(
-    *, actor: StaffMember, escalation: Escalation, reason: str, now: datetime | None = None
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    reason: str,
+    from_step: Step | None = None,
+    now: datetime | None = None,
 ) -> Escalation:
     now = now or timezone.now()
     if not reason.strip():
@@ -569,6 +578,7 @@ def escalation_withdraw(
         if escalation.state not in (State.DRAFT, *OPEN_STATES):
             _require_open(escalation)
         open_step = _open_step(escalation)
+        _require_unchanged(open_step, from_step)
         if open_step is not None:
             _close_step(open_step, verdict=Verdict.WITHDRAWN, now=now)
         escalation.withdraw()

@@ -125,7 +125,7 @@ def _action(
 ) -> HttpResponse:
     escalation = _escalation_or_404(staff, pk)
     step = _open_step_or_none(escalation)
-    extra = form_kwargs(escalation) if form_kwargs else {}
+    extra = form_kwargs(escalation) if form_kwargs else {"escalation": escalation}
     if request.method == "POST":
         form = form_class(request.POST, **extra)
         if form.is_valid():
@@ -147,7 +147,6 @@ def _action(
 @require_http_methods(["GET", "POST"])
 def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
     def perform(escalation: Escalation, data: dict[str, Any], step: Step | None) -> object:
-        from_step = escalation.steps.filter(pk=data.get("from_step")).first()
         return services.escalation_escalate(
             actor=staff,
             escalation=escalation,
@@ -156,7 +155,7 @@ def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
             reason=data.get("reason", ""),
             response_days=data.get("response_days"),
             statement=statement_from(data),
-            from_step=from_step if data.get("from_step") else None,
+            from_step=data["from_step"],
         )
 
     return _action(
@@ -187,6 +186,7 @@ def escalation_resolve(request: HttpRequest, staff: StaffMember, pk: int) -> Htt
             escalation=e,
             outcome=d["outcome"],
             outcome_for_child=d["outcome_for_child"],
+            from_step=d["from_step"],
         ),
         success="Resolved.",
     )
@@ -207,6 +207,7 @@ def escalation_final_decision(request: HttpRequest, staff: StaffMember, pk: int)
             escalation=e,
             decision=d["decision"],
             outcome_for_child=d["outcome_for_child"],
+            from_step=d["from_step"],
         ),
         success="Final decision recorded. The escalation is closed.",
     )
@@ -223,7 +224,7 @@ def escalation_withdraw(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
         title="Withdraw this escalation",
         button="Withdraw escalation",
         perform=lambda e, d, s: services.escalation_withdraw(
-            actor=staff, escalation=e, reason=d["reason"]
+            actor=staff, escalation=e, reason=d["reason"], from_step=d["from_step"]
         ),
         success="Withdrawn.",
     )

@@ -48,6 +48,13 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
     report = SweepReport()
     today = timezone.localdate(now)
     closures_by_authority: dict[int, frozenset[date]] = {}
+    # What already exists, read once: a re-run then writes (and asks) nothing. The unique
+    # constraint still settles a race with a concurrent sweep.
+    existing = set(
+        Notification.objects.filter(
+            step__closed_at__isnull=True, escalation__state__in=OPEN_STATES
+        ).values_list("step_id", "kind", "recipient_id", "occurrence")
+    )
 
     # Unanswered steps; and informal steps even when answered, since an informal concern
     # the chair has not resolved in time is a dispute whatever was said.
@@ -78,18 +85,18 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
             if step.responded_at is None and today >= _previous_working_day(
                 due, authority.nation, closures
             ):
-                _count(report, Kind.REMINDER, step, [responder], now)
+                _count(report, existing, Kind.REMINDER, step, [responder], now)
             continue
         if today == due:
             continue
         if step.is_informal:
             # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
-            _count(report, Kind.INFORMAL_DISPUTE, step, [chair], now)
+            _count(report, existing, Kind.INFORMAL_DISPUTE, step, [chair], now)
             continue
         late = working_days_between(due, today, nation=authority.nation, closures=closures)
         repeat = escalation.policy.overdue_repeat_working_days
         occurrence = (max(late, 1) - 1) // repeat if repeat else 0
-        _count(report, Kind.OVERDUE, step, [chair, responder], now, occurrence=occurrence)
+        _count(report, existing, Kind.OVERDUE, step, [chair, responder], now, occurrence=occurrence)
         if escalation.policy.auto_escalate_when_overdue and _auto_escalate(step, now):
             report.auto_escalated += 1
 
@@ -105,7 +112,14 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
             continue
         step = escalation.steps.filter(closed_at__isnull=True).select_related("responder").first()
         if step is not None:
-            _count(report, Kind.CAP_BREACHED, step, [escalation.raised_by, step.responder], now)
+            _count(
+                report,
+                existing,
+                Kind.CAP_BREACHED,
+                step,
+                [escalation.raised_by, step.responder],
+                now,
+            )
 
     if deliver:
         report.dispatched = deliver_pending(now)
@@ -114,16 +128,21 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
 
 def _count(
     report: SweepReport,
+    existing: set[tuple[int, str, int, int]],
     kind: str,
     step: Step,
     recipients: list,
     now: datetime,
     occurrence: int = 0,
 ) -> None:
+    recipients = [r for r in recipients if (step.pk, kind, r.pk, occurrence) not in existing]
+    if not recipients:
+        return
     with transaction.atomic():
         created = create_notifications(
             kind=kind, step=step, recipients=recipients, now=now, occurrence=occurrence
         )
+    existing.update((step.pk, kind, n.recipient_id, occurrence) for n in created)
     report.created[kind] += len(created)
 
 

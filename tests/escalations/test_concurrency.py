@@ -109,7 +109,11 @@ def test_resolve_racing_an_escalation_leaves_one_consistent_outcome(rutland_esca
 
     results = race(
         lambda: services.escalation_resolve(
-            actor=chair, escalation=escalation, outcome="Resolved by phone.", now=NOW
+            actor=chair,
+            escalation=escalation,
+            outcome="Resolved by phone.",
+            from_step=seen_step,
+            now=NOW,
         ),
         lambda: services.escalation_escalate(
             actor=chair,

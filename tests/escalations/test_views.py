@@ -793,3 +793,35 @@ def test_odd_searches_are_a_200_never_a_500(rutland, params):
 def test_a_search_for_a_percent_sign_is_literal(rutland):
     text = page(signed_in(rutland["chair"]).get(reverse("children:list"), {"q": "%"}))
     assert "No children found" in text
+
+
+def test_resolving_a_page_that_has_moved_on_is_refused_and_changes_nothing(
+    client, ladders, staff_of, child_of
+):
+    from escalations import services as escalation_services
+    from escalations.models import State
+
+    chair = staff_of("rutland", "cp-chair")
+    escalation = escalation_services.escalation_raise(
+        actor=chair,
+        policy=ladders["rutland"],
+        children=[child_of("rutland")],
+        summary="Visits not done.",
+        responder=staff_of("rutland", "service-manager"),
+    )
+    seen = escalation.steps.get()
+    # Someone escalates in another tab after the chair opened the resolve page.
+    escalation_services.escalation_escalate(
+        actor=chair, escalation=escalation, responder=staff_of("rutland", "team-manager")
+    )
+    client.force_login(chair.user)
+
+    response = client.post(
+        f"/escalations/{escalation.pk}/resolve/",
+        {"outcome": "Sorted.", "from_step": seen.pk},
+    )
+
+    assert response.status_code == 200
+    assert "moved on since you opened it" in response.content.decode()
+    escalation.refresh_from_db()
+    assert escalation.state == State.AWAITING_RESPONSE
