@@ -188,3 +188,14 @@ def test_an_escalation_opens_read_only_in_admin_with_its_history(admin_client_, 
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert history.status_code == 200
+
+
+def test_failed_notifications_are_listed_in_admin(admin_client_, rutland_in_use):
+    from notifications.models import EmailStatus, Notification
+
+    Notification.objects.update(email_status=EmailStatus.FAILED, last_error="SMTPException")
+    page = admin_client_.get(
+        reverse("admin:notifications_notification_changelist") + "?email_status=failed"
+    )
+    assert page.status_code == 200
+    assert rutland_in_use[1].reference in page.content.decode()

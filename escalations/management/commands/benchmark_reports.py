@@ -1,0 +1,246 @@
+"""Time the QA reports and the deadline sweep on whatever data is in the database.
+
+Measures: the dashboard computation (reporting.dashboard) for the current quarter and
+for the last twelve months, the dashboard, tracker and CSV pages through the test
+client (signed in as the authority's QA manager), and the sweep (process_due with
+deliver=False). Everything runs inside one transaction that is rolled back, so the
+benchmark leaves no trace: no notifications, access-log rows or sessions. Each sweep
+repeat is rolled back to a savepoint, so every repeat is a first run; "sweep, re-run"
+times a second run straight after one (nothing new to create: the steady state).
+
+Timings only, no assertions: compare runs on the same machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Count
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from escalations import reporting
+from escalations.models import OPEN_STATES, Escalation, Step
+from notifications.sweep import process_due
+from policies.models import LocalAuthority
+from staff.models import StaffMember
+
+
+class _Rollback(Exception):
+    """Raised to roll a block back on purpose."""
+
+
+class Command(BaseCommand):
+    help = "Time the dashboard, tracker, CSV export and deadline sweep on the current data."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--authority",
+            default=None,
+            help="Authority slug (default: the one with the most escalations).",
+        )
+        parser.add_argument("--repeat", type=int, default=3, help="Runs of each measurement.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        repeat = options["repeat"]
+        self.verbosity = options["verbosity"]
+        if repeat < 1:
+            raise CommandError("--repeat must be at least 1.")
+        authority = self._authority(options["authority"])
+        qa = (
+            StaffMember.objects.filter(
+                authority=authority, role__is_quality_assurance=True, is_active=True
+            )
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
+        if qa is None:
+            raise CommandError(f"{authority.name} has no active QA manager to sign in as.")
+        self.repeat = repeat
+        self.rows: list[tuple[str, str, int, float, float]] = []
+        hosts = list(settings.ALLOWED_HOSTS)
+        if "testserver" not in hosts and "*" not in hosts:
+            hosts.append("testserver")
+
+        self.stdout.write(
+            f"Benchmark: {authority.name} ({authority.slug}), signed in as "
+            f"{qa.user.username}; {repeat} run(s) each; database "
+            f"{connection.vendor} {connection.settings_dict.get('NAME')}"
+        )
+        try:
+            with transaction.atomic(), override_settings(ALLOWED_HOSTS=hosts):
+                self._measure(authority, qa)
+                raise _Rollback
+        except _Rollback:
+            pass
+        self._table()
+
+    def _authority(self, slug: str | None) -> LocalAuthority:
+        if slug:
+            authority = LocalAuthority.objects.filter(slug=slug).first()
+            if authority is None:
+                raise CommandError(f"No authority with the slug {slug!r}.")
+            return authority
+        busiest = (
+            LocalAuthority.objects.annotate(n=Count("escalations")).order_by("-n", "name").first()
+        )
+        if busiest is None:
+            raise CommandError("No authorities yet: run load_policies (and generate_load_data).")
+        return busiest
+
+    # --- measuring ------------------------------------------------------------------
+
+    def _time(self, what: str, rows: str, run: Callable[[], Any]) -> Any:
+        """Run `repeat` times; the queries of the last run are counted (and kept)."""
+        times, result, count = [], None, [0]
+
+        def counting(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        for _ in range(self.repeat):
+            count[0] = 0
+            # CaptureQueriesContext keeps the SQL (the last 9,000 statements); the wrapper
+            # counts every one, so a count past Django's log limit is still exact.
+            with (
+                warnings.catch_warnings(),
+                CaptureQueriesContext(connection) as captured,
+                connection.execute_wrapper(counting),
+            ):
+                warnings.filterwarnings("ignore", "Limit for query logging exceeded")
+                started = time.perf_counter()
+                result = run()
+                times.append(time.perf_counter() - started)
+        self.rows.append((what, rows, count[0], min(times), statistics.median(times)))
+        self.stdout.write(f"  {what}: {statistics.median(times):.3f} s, {count[0]:,} queries")
+        if self.verbosity >= 2:
+            slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]
+            for query in slowest:
+                self.stdout.write(f"      {query['time']} s  {query['sql'][:160]}")
+        return result
+
+    def _measure(self, authority: LocalAuthority, qa: StaffMember) -> None:
+        today = timezone.localdate()
+        now = timezone.now()
+        base = reverse("reports:tracker")
+        own = Escalation.objects.filter(authority=authority)
+        quarter = reporting.financial_quarter(today)
+        year = reporting.Period(
+            today - timedelta(days=364), today, f"{today - timedelta(days=364)} to {today}"
+        )
+
+        for label, period in (("current quarter", quarter), ("last 12 months, custom", year)):
+            raised = own.filter(raised_at__gte=period.start_at, raised_at__lt=period.end_at).count()
+            steps = Step.objects.filter(
+                escalation__authority=authority,
+                raised_at__gte=period.start_at,
+                raised_at__lt=period.end_at,
+            ).count()
+            self._time(
+                f"dashboard(), {label}",
+                f"{raised:,} esc, {steps:,} steps",
+                lambda period=period: reporting.dashboard(authority, period, today, base),
+            )
+
+        client = Client()
+        client.force_login(qa.user)
+        total = own.count()
+
+        def get(url: str) -> Any:
+            response = client.get(url, secure=True)
+            if response.status_code != 200:
+                raise CommandError(f"{url} answered {response.status_code}.")
+            if not response.streaming:
+                response.content  # noqa: B018 - rendered in full, as a browser would read it
+            return response
+
+        self._time(
+            "dashboard page /reports/", "current quarter", lambda: get(reverse("reports:dashboard"))
+        )
+        self._time(
+            "dashboard page, 12-month range",
+            "custom range",
+            lambda: get(f"{reverse('reports:dashboard')}?from={year.start}&to={year.end}"),
+        )
+        self._time(
+            "tracker page /reports/tracker/", f"{total:,} esc, page of 50", lambda: get(base)
+        )
+        self._time(
+            "tracker, overdue filter",
+            "?overdue=1",
+            lambda: get(f"{base}?overdue=1"),
+        )
+        response = self._time(
+            "CSV export /reports/tracker.csv",
+            "",
+            lambda: get(reverse("reports:tracker_csv")),
+        )
+        lines = response.content.decode("utf-8-sig").count("\n") - 1
+        what, _, queries, best, median = self.rows[-1]
+        self.rows[-1] = (what, f"{lines:,} esc", queries, best, median)
+
+        due = Step.objects.filter(closed_at__isnull=True, escalation__state__in=OPEN_STATES).count()
+        reports = []
+
+        def sweep_first() -> None:
+            try:
+                with transaction.atomic():
+                    reports.append(process_due(now, deliver=False))
+                    raise _Rollback
+            except _Rollback:
+                pass
+
+        self._time("sweep process_due(), first run", f"{due:,} open steps (all LAs)", sweep_first)
+        created = sum(reports[-1].created.values()) if reports else 0
+        process_due(now, deliver=False)  # the state a re-run meets (rolled back at the end)
+        self._time(
+            "sweep process_due(), re-run",
+            f"{due:,} open steps (all LAs)",
+            lambda: process_due(now, deliver=False),
+        )
+        self.notes = [
+            f"sweep first run: {created:,} notification(s) would be created "
+            f"({', '.join(f'{k} {n:,}' for k, n in sorted(reports[-1].created.items())) or 'none'}); "
+            "all rolled back.",
+        ]
+
+    # --- the table ----------------------------------------------------------------------
+
+    def _table(self) -> None:
+        headers = ("what", "rows involved", "queries", "best s", "median s")
+        body = [
+            (what, rows, f"{queries:,}", f"{best:.3f}", f"{median:.3f}")
+            for what, rows, queries, best, median in self.rows
+        ]
+        widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+        self.stdout.write("")
+        self.stdout.write(
+            "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+        )
+        self.stdout.write(
+            "|"
+            + "|".join(
+                ("-" * (w + 1) + ":") if i >= 2 else ("-" * (w + 2)) for i, w in enumerate(widths)
+            )
+            + "|"
+        )
+        for row in body:
+            cells = [
+                c.rjust(w) if i >= 2 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ]
+            self.stdout.write("| " + " | ".join(cells) + " |")
+        for note in getattr(self, "notes", []):
+            self.stdout.write(f"\n{note}")
+        self.stdout.write("Nothing was saved: the benchmark ran in a transaction rolled back.")
