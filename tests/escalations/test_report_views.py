@@ -674,3 +674,11 @@ def test_the_conference_view_is_refused_for_another_authoritys_child(client, tim
     )
     assert response.status_code == 404
     assert "RT-C9" not in response.content.decode()
+
+
+def test_the_quarterly_report_says_when_it_could_not_read_the_quarter_asked_for(
+    client, ladders, staff_of
+):
+    client.force_login(staff_of("rutland", "qa-manager").user)
+    page = client.get("/reports/quarterly/?quarter=not-a-quarter").content.decode()
+    assert "That quarter is not recognised; showing the current quarter." in page
