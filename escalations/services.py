@@ -8,7 +8,7 @@ steps or lose a response: the second gets a plain ActionRefused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
@@ -496,6 +496,41 @@ def escalation_escalate(
     return step
 
 
+def _close_escalation(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    from_step: Step | None,
+    now: datetime,
+    verdict: Callable[[Step], str],
+    transition: Callable[[Escalation], None],
+    outcome: str,
+    outcome_for_child: str = "",
+    final_only: bool = False,
+    allow_draft: bool = False,
+) -> Escalation:
+    """Resolve, decide or withdraw: judge the open step, apply the transition, record why."""
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _require_driver(actor, escalation)
+        if not (allow_draft and escalation.state == State.DRAFT):
+            _require_open(escalation)
+        if final_only and not escalation.at_final_stage():
+            raise ActionRefused(
+                "Only a stage whose decision is final can close with a final decision."
+            )
+        open_step = _open_step(escalation)
+        _require_unchanged(open_step, from_step)
+        if open_step is not None:
+            _close_step(open_step, verdict=verdict(open_step), now=now)
+        transition(escalation)
+        escalation.outcome = outcome.strip()
+        escalation.outcome_for_child = outcome_for_child.strip()
+        escalation.closed_at = now
+        escalation.save()
+    return escalation
+
+
 def escalation_resolve(
     *,
     actor: StaffMember,
@@ -506,26 +541,20 @@ def escalation_resolve(
     now: datetime | None = None,
 ) -> Escalation:
     """The chair is satisfied: close the escalation with its outcome."""
-    now = now or timezone.now()
     if not outcome.strip():
         raise ActionRefused("Record the outcome.", field="outcome")
-    with transaction.atomic(), _refuse_races():
-        escalation = _lock(escalation)
-        _require_driver(actor, escalation)
-        _require_open(escalation)
-        open_step = _open_step(escalation)
-        _require_unchanged(open_step, from_step)
-        if open_step is not None:
-            verdict = (
-                Verdict.SATISFACTORY if open_step.responded_at else Verdict.RESOLVED_BEFORE_RESPONSE
-            )
-            _close_step(open_step, verdict=verdict, now=now)
-        escalation.resolve()
-        escalation.outcome = outcome.strip()
-        escalation.outcome_for_child = outcome_for_child.strip()
-        escalation.closed_at = now
-        escalation.save()
-    return escalation
+    return _close_escalation(
+        actor=actor,
+        escalation=escalation,
+        from_step=from_step,
+        now=now or timezone.now(),
+        verdict=lambda step: (
+            Verdict.SATISFACTORY if step.responded_at else Verdict.RESOLVED_BEFORE_RESPONSE
+        ),
+        transition=Escalation.resolve,
+        outcome=outcome,
+        outcome_for_child=outcome_for_child,
+    )
 
 
 def escalation_record_final_decision(
@@ -538,27 +567,19 @@ def escalation_record_final_decision(
     now: datetime | None = None,
 ) -> Escalation:
     """At a stage whose decision is final: record it and close the escalation."""
-    now = now or timezone.now()
     if not decision.strip():
         raise ActionRefused("Record the decision.", field="decision")
-    with transaction.atomic(), _refuse_races():
-        escalation = _lock(escalation)
-        _require_driver(actor, escalation)
-        _require_open(escalation)
-        if not escalation.at_final_stage():
-            raise ActionRefused(
-                "Only a stage whose decision is final can close with a final decision."
-            )
-        open_step = _open_step(escalation)
-        _require_unchanged(open_step, from_step)
-        if open_step is not None:
-            _close_step(open_step, verdict=Verdict.FINAL_DECISION, now=now)
-        escalation.record_final_decision()
-        escalation.outcome = decision.strip()
-        escalation.outcome_for_child = outcome_for_child.strip()
-        escalation.closed_at = now
-        escalation.save()
-    return escalation
+    return _close_escalation(
+        actor=actor,
+        escalation=escalation,
+        from_step=from_step,
+        now=now or timezone.now(),
+        verdict=lambda step: Verdict.FINAL_DECISION,
+        transition=Escalation.record_final_decision,
+        outcome=decision,
+        outcome_for_child=outcome_for_child,
+        final_only=True,
+    )
 
 
 def escalation_withdraw(
@@ -569,20 +590,15 @@ def escalation_withdraw(
     from_step: Step | None = None,
     now: datetime | None = None,
 ) -> Escalation:
-    now = now or timezone.now()
     if not reason.strip():
         raise ActionRefused("Say why the escalation is being withdrawn.", field="reason")
-    with transaction.atomic(), _refuse_races():
-        escalation = _lock(escalation)
-        _require_driver(actor, escalation)
-        if escalation.state not in (State.DRAFT, *OPEN_STATES):
-            _require_open(escalation)
-        open_step = _open_step(escalation)
-        _require_unchanged(open_step, from_step)
-        if open_step is not None:
-            _close_step(open_step, verdict=Verdict.WITHDRAWN, now=now)
-        escalation.withdraw()
-        escalation.outcome = reason.strip()
-        escalation.closed_at = now
-        escalation.save()
-    return escalation
+    return _close_escalation(
+        actor=actor,
+        escalation=escalation,
+        from_step=from_step,
+        now=now or timezone.now(),
+        verdict=lambda step: Verdict.WITHDRAWN,
+        transition=Escalation.withdraw,
+        outcome=reason,
+        allow_draft=True,
+    )

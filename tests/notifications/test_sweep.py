@@ -22,7 +22,6 @@ step is overdue from the day after it.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from io import StringIO
@@ -32,13 +31,13 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 
 from escalations import services
 from escalations.models import State, Step, Verdict
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.sweep import SweepReport, process_due
 from policies.models import ClosureDay
+from tests.concurrency import race
 from tests.markers import postgres_only
 
 LONDON = ZoneInfo("Europe/London")
@@ -549,28 +548,6 @@ def test_two_sweeps_make_one_notification_and_one_email_each(
     # Every row (the step raised, the two overdue alerts) e-mailed exactly once.
     assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.SENT}
     assert len(mail.outbox) == Notification.objects.count() == 3
-
-
-def race(*actions: Callable[[], object]) -> list[object]:
-    """Run the actions in threads released together; each gets its own DB connection."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(i: int, action: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[i] = action()
-        except Exception as exc:  # the outcome under test, whatever it is
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @postgres_only
