@@ -149,7 +149,7 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
 class Verdict(models.TextChoices):
     SATISFACTORY = "satisfactory", "Satisfactory"
     UNSATISFACTORY = "unsatisfactory", "Not satisfactory"
-    NO_RESPONSE = "no_response", "No response in time"
+    NO_RESPONSE = "no_response", "Escalated without a response"
     WITHDRAWN = "withdrawn", "Escalation withdrawn"
     FINAL_DECISION = "final_decision", "Final decision recorded"
     RESOLVED_BEFORE_RESPONSE = "resolved_before_response", "Resolved before a response"
