@@ -119,7 +119,7 @@ def _action(
     form_class: type,
     title: str,
     button: str,
-    perform: Callable[[Escalation, dict[str, Any], Step | None], object],
+    perform: Callable[[Escalation, dict[str, Any]], object],
     success: str,
     form_kwargs: Callable[[Escalation], dict[str, Any]] | None = None,
 ) -> HttpResponse:
@@ -130,7 +130,7 @@ def _action(
         form = form_class(request.POST, **extra)
         if form.is_valid():
             try:
-                perform(escalation, form.cleaned_data, step)
+                perform(escalation, form.cleaned_data)
             except services.ActionRefused as exc:
                 _refused(form, exc)
             else:
@@ -146,7 +146,7 @@ def _action(
 @staff_view
 @require_http_methods(["GET", "POST"])
 def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
-    def perform(escalation: Escalation, data: dict[str, Any], step: Step | None) -> object:
+    def perform(escalation: Escalation, data: dict[str, Any]) -> object:
         return services.escalation_escalate(
             actor=staff,
             escalation=escalation,
@@ -181,7 +181,7 @@ def escalation_resolve(request: HttpRequest, staff: StaffMember, pk: int) -> Htt
         form_class=ResolveForm,
         title="Resolve: the response is satisfactory",
         button="Resolve escalation",
-        perform=lambda e, d, s: services.escalation_resolve(
+        perform=lambda e, d: services.escalation_resolve(
             actor=staff,
             escalation=e,
             outcome=d["outcome"],
@@ -202,7 +202,7 @@ def escalation_final_decision(request: HttpRequest, staff: StaffMember, pk: int)
         form_class=FinalDecisionForm,
         title="Record the final decision",
         button="Record final decision",
-        perform=lambda e, d, s: services.escalation_record_final_decision(
+        perform=lambda e, d: services.escalation_record_final_decision(
             actor=staff,
             escalation=e,
             decision=d["decision"],
@@ -223,7 +223,7 @@ def escalation_withdraw(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
         form_class=WithdrawForm,
         title="Withdraw this escalation",
         button="Withdraw escalation",
-        perform=lambda e, d, s: services.escalation_withdraw(
+        perform=lambda e, d: services.escalation_withdraw(
             actor=staff, escalation=e, reason=d["reason"], from_step=d["from_step"]
         ),
         success="Withdrawn.",
