@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_fsm",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "policies",
     "staff",
     "children",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "staff.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -128,6 +132,11 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# A TOTP second factor before any case data. Required in production; off by default on a
+# laptop so the demo accounts sign in with a password alone (REQUIRE_SECOND_FACTOR=true
+# to try it). Councils with single sign-on switch it off and rely on theirs.
+REQUIRE_SECOND_FACTOR = env_bool("REQUIRE_SECOND_FACTOR", default=PRODUCTION)
+OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "Escalation manager")
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))
 # Per account, not per address: a council office signs in from one shared address, and
