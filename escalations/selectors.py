@@ -149,7 +149,7 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
     """Open steps addressed to me with no response yet, most urgent first."""
     steps = (
         Step.objects.filter(responder=staff, closed_at__isnull=True, responded_at__isnull=True)
-        .select_related("escalation__policy")
+        .select_related("escalation__policy", "escalation__raised_by__user")
         .prefetch_related("escalation__children")
     )
     closures = staff.authority.closure_dates()
