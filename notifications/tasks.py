@@ -8,10 +8,15 @@ from django.utils import timezone
 from notifications import services
 
 
+class DeliveryFailed(Exception):
+    """Carries only the error's type: Celery logs a retried task's exception, and a mail
+    server's message can quote addresses."""
+
+
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(Exception,),
+    autoretry_for=(DeliveryFailed,),
     retry_backoff=30,
     retry_backoff_max=1800,
     retry_jitter=True,
@@ -20,7 +25,10 @@ from notifications import services
     soft_time_limit=45,
 )
 def send_notification(self, notification_id: int) -> bool:
-    return services.deliver(notification_id=notification_id, now=timezone.now())
+    try:
+        return services.deliver(notification_id=notification_id, now=timezone.now())
+    except Exception as exc:
+        raise DeliveryFailed(type(exc).__name__) from None
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)

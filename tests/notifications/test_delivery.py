@@ -337,3 +337,14 @@ def test_list_notifications_leaves_out_rows_that_were_sent(notification):
     deliver(notification_id=notification.pk, now=NOW)
 
     assert list_notifications().splitlines() == ["0 notification(s) pending or failed."]
+
+
+def test_the_celery_task_retries_with_the_error_type_only(flaky_backend, notification):
+    from notifications.tasks import DeliveryFailed, send_notification
+
+    with pytest.raises(DeliveryFailed) as failed:
+        send_notification.run(notification.pk)
+
+    # What Celery would log on retry: no address from the mail server's message.
+    assert str(failed.value) == "RefusedByMailServer"
+    assert failed.value.__cause__ is None
