@@ -102,7 +102,8 @@ class Clock:
         )
 
 
-def _rows(staff: StaffMember, escalations: Any, today: date) -> list[dict[str, Any]]:
+def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[dict[str, Any]]:
+    """Each escalation with its open step and clocks: open first, overdue first, soonest due."""
     closures = staff.authority.closure_dates()
     rows = []
     for escalation in escalations:
@@ -139,10 +140,6 @@ def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
         .prefetch_related("children", "steps__responder__user")
         .order_by("open_rank", "-raised_at")
     )
-
-
-def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[dict[str, Any]]:
-    return _rows(staff, escalations, today)
 
 
 def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
