@@ -180,6 +180,9 @@ class Step(models.Model):
     due_on = models.DateField(null=True, blank=True, help_text="The stage's own deadline.")
     cap_due_on = models.DateField(null=True, blank=True, help_text="The formal process's cap.")
 
+    copies_unfilled = models.TextField(
+        blank=True, help_text="Whom the policy wanted copied but nobody holds, one per line."
+    )
     skipped_stage_names = models.TextField(blank=True)
     skip_reason = models.TextField(blank=True)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from children.models import Child, Conference
+from children.selectors import visible_children
 from escalations.attachments import AttachmentRefused, check_upload
 from escalations.models import (
     OPEN_STATES,
@@ -252,7 +253,11 @@ def _raise_step(
         statement_actions=statement.get("actions", "").strip(),
         statement_wanted=statement.get("wanted", "").strip(),
     )
-    notifications.notify_step_raised(step=step, now=now)
+    recipients = notifications.notify_step_raised(step=step, now=now)
+    if recipients.unfilled:
+        # Kept on the step: the record shows whom the policy wanted and that nobody holds it.
+        step.copies_unfilled = "\n".join(recipients.unfilled)
+        step.save(update_fields=["copies_unfilled"])
     return step
 
 
@@ -311,6 +316,14 @@ def escalation_raise(
         raise ActionRefused("Choose at least one child.", field="children")
     if any(child.authority_id != policy.authority_id for child in children):
         raise ActionRefused("Choose children from your own authority.", field="children")
+    seen = set(
+        visible_children(actor).filter(pk__in=[c.pk for c in children]).values_list("pk", flat=True)
+    )
+    if any(child.pk not in seen for child in children):
+        raise ActionRefused(
+            "You can only raise a concern about children whose records you can see.",
+            field="children",
+        )
     if not summary.strip():
         raise ActionRefused("Describe the issue.", field="summary")
     if any(cat.policy_id != policy.pk for cat in categories):
@@ -528,6 +541,9 @@ def _close_escalation(
         escalation.outcome_for_child = outcome_for_child.strip()
         escalation.closed_at = now
         escalation.save()
+        last_step = escalation.steps.order_by("-sequence").first()
+        if last_step is not None:
+            notifications.notify_escalation_closed(step=last_step, actor=actor, now=now)
     return escalation
 
 

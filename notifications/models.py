@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     OVERDUE = "overdue", "A response is overdue"
     CAP_BREACHED = "cap_breached", "The formal process passed its time limit"
     INFORMAL_DISPUTE = "informal_dispute", "An informal concern is now a dispute"
+    ESCALATION_CLOSED = "escalation_closed", "An escalation you took part in has ended"
 
 
 class EmailStatus(models.TextChoices):

@@ -17,12 +17,20 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from escalations.models import Step
+from escalations.recipients import (
+    StepRecipients,
+    closing_recipients,
+    recipients_of_step,
+    response_recipients,
+)
 from notifications.links import step_link_url
 from notifications.models import EmailStatus, Kind, Notification
 from staff.models import StaffMember
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Kinds about a response still to come: only these say when it is due.
+DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE)
 
 
 def create_notifications(
@@ -55,24 +63,33 @@ def create_notifications(
     return created
 
 
-def notify_step_raised(*, step: Step, now: datetime) -> None:
-    """To the responder (with the link), and to the stage's cc list."""
+def notify_step_raised(*, step: Step, now: datetime) -> StepRecipients:
+    """To the addressee (with the link) and the people the stage copies on this case.
+
+    Returns the recipients, so the caller can tell the chair whom the policy wanted but
+    nobody holds.
+    """
+    recipients = recipients_of_step(step)
     create_notifications(kind=Kind.STEP_RAISED, step=step, recipients=[step.responder], now=now)
-    stage = step.stage
-    copied: list[StaffMember] = list(
-        StaffMember.objects.filter(
-            authority=step.escalation.authority, is_active=True, role__in=stage.cc_roles.all()
-        )
+    create_notifications(
+        kind=Kind.STEP_COPIED, step=step, recipients=[c.person for c in recipients.copies], now=now
     )
-    if stage.cc_previous_recipients:
-        copied += [s.responder for s in step.escalation.steps.exclude(pk=step.pk)]
-    copied = [p for p in copied if p.pk not in (step.responder_id, step.raised_by_id)]
-    create_notifications(kind=Kind.STEP_COPIED, step=step, recipients=copied, now=now)
+    return recipients
 
 
 def notify_response_received(*, step: Step, now: datetime) -> None:
     create_notifications(
-        kind=Kind.RESPONSE_RECEIVED, step=step, recipients=[step.escalation.raised_by], now=now
+        kind=Kind.RESPONSE_RECEIVED, step=step, recipients=response_recipients(step), now=now
+    )
+
+
+def notify_escalation_closed(*, step: Step, actor: StaffMember, now: datetime) -> None:
+    """Resolved, withdrawn or decided: everyone who took part hears how it ended."""
+    create_notifications(
+        kind=Kind.ESCALATION_CLOSED,
+        step=step,
+        recipients=closing_recipients(step.escalation, actor=actor),
+        now=now,
     )
 
 
@@ -118,7 +135,7 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
         "reference": escalation.reference,
         "initials": ", ".join(c.initials for c in escalation.children.all()),
         "stage_name": step.stage_name,
-        "due_on": step.effective_due_on,
+        "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
         "link": step_link_url(step.pk)
         if notification.kind in (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE)
         and notification.recipient_id == step.responder_id

@@ -69,14 +69,25 @@ class StageInline(admin.StackedInline):
     formset = StageFormSet
     extra = 0
     ordering = ["order"]
-    filter_horizontal = ["cc_roles", "also_roles"]
+    filter_horizontal = [
+        "also_roles",
+        "copy_case_line_roles",
+        "copy_raiser_line_roles",
+        "copy_posts",
+    ]
     fields = [
         ("order", "name"),
         ("role", "mode", "raised_by", "statement_required"),
         "also_roles",
         ("response_days", "day_type", "chair_sets_timescale"),
         ("direct_entry", "final", "referral", "external_responders"),
-        ("cc_roles", "cc_previous_recipients"),
+        # Who is copied: relationships to this case, never a whole role.
+        ("copy_social_workers", "copy_raiser", "copy_earlier_recipients", "copy_qa_managers"),
+        "copy_case_line_roles",
+        "copy_case_line_up_to",
+        "copy_raiser_line_roles",
+        "copy_posts",
+        "response_to_qa_managers",
         "guidance",
     ]
 

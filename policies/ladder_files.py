@@ -175,8 +175,7 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             "mode": c.choice(s, "mode", w, StageMode.values),
             "statement_required": c.flag(s, "statement_required", w) if order else False,
             "raised_by": c.choice(s, "raised_by", w, RaisedBy.values) if order else RaisedBy.RAISER,
-            "cc": _role_list(c, s, "cc", w, roles) if order else [],
-            "cc_previous_recipients": c.flag(s, "cc_previous_recipients", w) if order else False,
+            **_copies(c, s, w, roles, formal=bool(order)),
             "external_responders": c.flag(s, "external_responders", w),
             "direct_entry": c.flag(s, "direct_entry", w) if order else False,
             "final": c.flag(s, "final", w) if order else False,
@@ -247,6 +246,57 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
         "stages": stages,
         "categories": categories,
     }
+
+
+COPY_FLAGS = {
+    "social_workers": "copy_social_workers",
+    "raiser": "copy_raiser",
+    "earlier_recipients": "copy_earlier_recipients",
+    "qa_managers": "copy_qa_managers",
+}
+COPY_ROLE_LISTS = {
+    "case_line": "copy_case_line_roles",
+    "raiser_line": "copy_raiser_line_roles",
+    "posts": "copy_posts",
+}
+NO_COPIES: dict[str, Any] = (
+    dict.fromkeys(COPY_FLAGS.values(), False)
+    | {key: [] for key in COPY_ROLE_LISTS.values()}
+    | {"copy_case_line_up_to": None, "response_to_qa_managers": False}
+)
+
+
+def _copies(
+    c: _Checker, s: dict[str, Any], w: str, roles: dict[str, str], *, formal: bool
+) -> dict[str, Any]:
+    """The stage's `copy` mapping: relationships to this case, each optional."""
+    for old in ("cc", "cc_previous_recipients"):
+        if old in s:
+            raise c.fail(
+                f"{w}{old}",
+                "copies name relationships to the case, not whole roles: write "
+                "`copy: {social_workers: true, case_line: [team-manager], posts: [...]}` "
+                "(see docs/ladder-format.md)",
+            )
+    if not formal or s.get("copy") is None and not s.get("response_to_qa_managers"):
+        return dict(NO_COPIES)
+    raw = c.mapping(s.get("copy") or {}, f"{w}copy")
+    unknown = set(raw) - set(COPY_FLAGS) - set(COPY_ROLE_LISTS) - {"case_line_up_to"}
+    if unknown:
+        known = ", ".join([*COPY_FLAGS, *COPY_ROLE_LISTS, "case_line_up_to"])
+        raise c.fail(f"{w}copy.{sorted(unknown)[0]}", f"is not a relationship ({known})")
+    out = dict(NO_COPIES)
+    for key, field in COPY_FLAGS.items():
+        if key in raw:
+            out[field] = c.flag(raw, key, f"{w}copy.")
+    for key, field in COPY_ROLE_LISTS.items():
+        if key in raw:
+            out[field] = _role_list(c, raw, key, f"{w}copy.", roles)
+    if raw.get("case_line_up_to") is not None:
+        out["copy_case_line_up_to"] = c.role(raw, "case_line_up_to", f"{w}copy.", roles)
+    if "response_to_qa_managers" in s:
+        out["response_to_qa_managers"] = c.flag(s, "response_to_qa_managers", w)
+    return out
 
 
 def _role_list(
@@ -382,10 +432,14 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
     existing = {s.order: s for s in policy.stages.all()}
     for s in ladder["stages"]:
         stage = existing.pop(s["order"], None) or Stage(policy=policy, order=s["order"])
-        values = {k: v for k, v in s.items() if k not in ("order", "role", "cc", "also_roles")}
+        role_lists = ("also_roles", *COPY_ROLE_LISTS.values())
+        values = {k: v for k, v in s.items() if k not in ("order", "role", *role_lists)}
         values["role"] = roles[s["role"]]
+        up_to = s["copy_case_line_up_to"]
+        values["copy_case_line_up_to"] = roles[up_to] if up_to else None
         _sync(stage, values, report, f"{label} stage {s['order']}")
-        for key, manager in (("cc", stage.cc_roles), ("also_roles", stage.also_roles)):
+        for key in role_lists:
+            manager = getattr(stage, key)
             _sync_m2m(
                 manager, [roles[r] for r in s[key]], report, f"{label} stage {s['order']} {key}"
             )
@@ -441,7 +495,11 @@ def load_directory(directory: Path = LADDER_DIR) -> LoadReport:
 
 def export_policy(policy: Policy) -> str:
     """The policy as a ladder file (comments are not kept: they live in the shipped file)."""
-    stages = list(policy.stages.select_related("role").prefetch_related("cc_roles", "also_roles"))
+    stages = list(
+        policy.stages.select_related("role", "copy_case_line_up_to").prefetch_related(
+            "also_roles", *COPY_ROLE_LISTS.values()
+        )
+    )
     roles: dict[str, str] = {}
 
     def role(r: Role) -> str:
@@ -462,8 +520,17 @@ def export_policy(policy: Policy) -> str:
             out |= {
                 "statement_required": s.statement_required,
                 "raised_by": s.raised_by,
-                "cc": [role(r) for r in s.cc_roles.all()],
-                "cc_previous_recipients": s.cc_previous_recipients,
+                "copy": {
+                    **{key: getattr(s, field) for key, field in COPY_FLAGS.items()},
+                    **{
+                        key: [role(r) for r in getattr(s, field).all()]
+                        for key, field in COPY_ROLE_LISTS.items()
+                    },
+                    "case_line_up_to": role(s.copy_case_line_up_to)
+                    if s.copy_case_line_up_to
+                    else None,
+                },
+                "response_to_qa_managers": s.response_to_qa_managers,
             }
         out["external_responders"] = s.external_responders
         if not s.is_informal:

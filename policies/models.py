@@ -238,9 +238,62 @@ class Stage(models.Model):
         "wanted) with the earlier steps attached.",
     )
     raised_by = models.CharField(max_length=20, choices=RaisedBy.choices, default=RaisedBy.RAISER)
-    cc_roles = models.ManyToManyField(Role, blank=True, related_name="stages_copied")
-    cc_previous_recipients = models.BooleanField(
-        default=False, help_text="Copy everyone who was asked at an earlier stage."
+    # Who is copied: relationships to this case, never every holder of a role (DESIGN §6).
+    # escalations.recipients.step_recipients is the one place that reads these.
+    copy_social_workers = models.BooleanField(
+        default=False, help_text="Copy the children's allocated social workers."
+    )
+    copy_case_line_roles = models.ManyToManyField(
+        Role,
+        blank=True,
+        related_name="stages_copied_in_case_line",
+        verbose_name="copy these managers in the children's line",
+        help_text="In the management line above the children's social workers, copy the "
+        "person holding each of these roles (e.g. their Team Manager, Service Manager).",
+    )
+    copy_case_line_up_to = models.ForeignKey(
+        Role,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="copy the children's management line up to",
+        help_text="Copy every manager above the children's social workers, from their line "
+        "manager up to and including the holder of this role.",
+    )
+    copy_raiser_line_roles = models.ManyToManyField(
+        Role,
+        blank=True,
+        related_name="stages_copied_in_raiser_line",
+        verbose_name="copy these managers in the raiser's line",
+        help_text="In the management line above the person who raised the escalation, copy "
+        "the holder of each of these roles (e.g. the Conference Team Manager).",
+    )
+    copy_raiser = models.BooleanField(
+        default=False,
+        help_text="Copy the person who raised the escalation when someone else raises this stage.",
+    )
+    copy_earlier_recipients = models.BooleanField(
+        default=False,
+        help_text="Copy everyone addressed or copied at an earlier stage of this escalation.",
+    )
+    copy_qa_managers = models.BooleanField(
+        default=False,
+        help_text="Copy the authority's QA manager(s) for this case: those assigned to the "
+        "children's team, or every QA manager of the authority where none is.",
+    )
+    copy_posts = models.ManyToManyField(
+        Role,
+        blank=True,
+        related_name="stages_copied_as_post",
+        verbose_name="copy the holder of these single posts",
+        help_text="Only for a post one person holds (Director for People, the LSCB chair): "
+        "everyone holding the role in the authority is copied.",
+    )
+    response_to_qa_managers = models.BooleanField(
+        default=False,
+        help_text="The response also goes to the QA manager(s) for this case, not only to the "
+        "person who raised the escalation and the stage.",
     )
     external_responders = models.BooleanField(
         default=False, help_text="The responder may work for another agency (health, police …)."
@@ -251,7 +304,9 @@ class Stage(models.Model):
         default=False, help_text="A referral available at any point, not only as the last rung."
     )
     guidance = models.TextField(blank=True)
-    history = HistoricalRecords(m2m_fields=[cc_roles, also_roles])
+    history = HistoricalRecords(
+        m2m_fields=[copy_case_line_roles, copy_raiser_line_roles, copy_posts, also_roles]
+    )
 
     class Meta:
         ordering = ["policy", "order"]
@@ -265,6 +320,15 @@ class Stage(models.Model):
     @property
     def is_informal(self) -> bool:
         return self.order == 0
+
+    def named_roles(self) -> list[Role]:
+        """Every role the stage names: addressee, alternatives and the roles it copies."""
+        roles = [self.role, *self.also_roles.all()]
+        roles += [*self.copy_case_line_roles.all(), *self.copy_raiser_line_roles.all()]
+        roles += list(self.copy_posts.all())
+        if self.copy_case_line_up_to is not None:
+            roles.append(self.copy_case_line_up_to)
+        return roles
 
     @property
     def timescale_label(self) -> str:

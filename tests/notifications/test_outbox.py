@@ -15,35 +15,62 @@ NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 
 
 @pytest.fixture
-def gloucestershire_head_of_service_step(ladders, staff_of, child_of):
+def case(ladders, staff_of, child_of):
+    """A child whose social worker's line and chair's line are set, beside uninvolved
+    holders of the very same roles."""
+    head = staff_of("gloucestershire", "head-of-service")
+    manager = staff_of("gloucestershire", "team-manager", line_manager=head)
+    worker = staff_of("gloucestershire", "social-worker", line_manager=manager)
+    conference_manager = staff_of("gloucestershire", "cp-conference-team-manager")
+    chair = staff_of("gloucestershire", "cp-chair", line_manager=conference_manager)
+    uninvolved = [
+        staff_of("gloucestershire", "team-manager", line_manager=head),
+        staff_of("gloucestershire", "social-worker"),
+        staff_of("gloucestershire", "cp-conference-team-manager"),
+        staff_of("gloucestershire", "cp-chair"),
+    ]
+    child = child_of("gloucestershire", first_name="Amy", last_name="Zed", social_worker=worker)
+    return {
+        "head": head,
+        "manager": manager,
+        "worker": worker,
+        "conference_manager": conference_manager,
+        "chair": chair,
+        "uninvolved": uninvolved,
+        "child": child,
+    }
+
+
+@pytest.fixture
+def gloucestershire_head_of_service_step(ladders, case):
     policy = ladders["gloucestershire"]
-    for role in ("team-manager", "social-worker", "cp-conference-team-manager"):
-        staff_of("gloucestershire", role)
     escalation = services.escalation_raise(
-        actor=staff_of("gloucestershire", "cp-chair"),
+        actor=case["chair"],
         policy=policy,
-        children=[child_of("gloucestershire", first_name="Amy", last_name="Zed")],
+        children=[case["child"]],
         summary="No core group.",
         stage=policy.stages.get(order=3),
-        responder=staff_of("gloucestershire", "head-of-service"),
+        responder=case["head"],
         now=NOW,
     )
     return escalation.steps.get()
 
 
-def test_raising_a_step_notifies_the_responder_and_its_cc_list(
-    gloucestershire_head_of_service_step,
+def test_raising_a_step_notifies_the_responder_and_the_people_on_the_case(
+    gloucestershire_head_of_service_step, case
 ):
     step = gloucestershire_head_of_service_step
     to_responder = Notification.objects.get(kind=Kind.STEP_RAISED)
     copied = Notification.objects.filter(kind=Kind.STEP_COPIED)
     assert to_responder.recipient == step.responder
-    # Head of Service stage: "cc. Team Manager, Social Worker & Child Protection Conference Team Manager"
-    assert sorted(n.recipient.role.slug for n in copied) == [
-        "cp-conference-team-manager",
-        "social-worker",
-        "team-manager",
-    ]
+    # Head of Service stage: "cc. Team Manager, Social Worker & Child Protection Conference
+    # Team Manager": the child's own, and the chair's own, never every holder of the role.
+    assert {n.recipient for n in copied} == {
+        case["worker"],
+        case["manager"],
+        case["conference_manager"],
+    }
+    assert not Notification.objects.filter(recipient__in=case["uninvolved"]).exists()
 
 
 def test_an_email_is_sent_once_even_if_delivered_twice(gloucestershire_head_of_service_step):

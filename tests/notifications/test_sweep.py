@@ -351,7 +351,12 @@ def test_a_resolved_escalation_gets_no_alerts_at_all(christmas_step):
 
     sweep_daily(at(23), at(25, 1, 2027))  # past the step's deadline and the cap
 
-    assert set(Notification.objects.values_list("kind", flat=True)) == {Kind.STEP_RAISED}
+    # Only what the chair's own actions caused: the step, and the closing notice to its
+    # addressee. The sweep adds nothing.
+    assert set(Notification.objects.values_list("kind", flat=True)) == {
+        Kind.STEP_RAISED,
+        Kind.ESCALATION_CLOSED,
+    }
 
 
 # --- the formal cap --------------------------------------------------------------------------

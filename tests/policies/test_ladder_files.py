@@ -71,17 +71,26 @@ STAGE_KEYS = {
     "mode",
     "statement_required",
     "raised_by",
-    "cc",
-    "cc_previous_recipients",
+    "copy",
     "external_responders",
     "direct_entry",
     "final",
     "referral",
     "guidance",
 }
+OPTIONAL_STAGE_KEYS = {"response_to_qa_managers"}
+COPY_KEYS = {
+    "social_workers",
+    "case_line",
+    "case_line_up_to",
+    "raiser_line",
+    "raiser",
+    "earlier_recipients",
+    "qa_managers",
+    "posts",
+}
 STAGE_FLAGS = [
     "chair_sets_timescale",
-    "cc_previous_recipients",
     "external_responders",
     "direct_entry",
     "final",
@@ -120,7 +129,16 @@ def roles_used(policy: dict) -> set[str]:
     for stage in policy["stages"]:
         used.add(stage["role"])
         used.update(stage["also_roles"])
-        used.update(stage["cc"])
+        copy = stage["copy"]
+        for key in ("case_line", "raiser_line", "posts"):
+            used.update(copy.get(key, []))
+        if copy.get("case_line_up_to"):
+            used.add(copy["case_line_up_to"])
+        # These relationships find the people who hold these roles on the case.
+        if copy.get("social_workers"):
+            used.add("social-worker")
+        if copy.get("qa_managers"):
+            used.add("qa-manager")
     return used
 
 
@@ -173,7 +191,8 @@ def test_immediate_safety_is_null_or_has_exactly_the_format_keys(slug):
 @all_slugs
 def test_every_stage_has_exactly_the_format_keys(slug):
     for stage in stages(slug):
-        assert set(stage) == STAGE_KEYS, stage["name"]
+        assert STAGE_KEYS <= set(stage) <= STAGE_KEYS | OPTIONAL_STAGE_KEYS, stage["name"]
+        assert set(stage["copy"]) <= COPY_KEYS, stage["name"]
 
 
 @all_slugs
@@ -273,9 +292,18 @@ def test_stage_names_are_unique_within_a_ladder(slug):
 
 
 @all_slugs
-def test_cc_lists_never_copy_the_stage_responder(slug):
+def test_copies_never_name_the_stage_responder_as_a_post(slug):
     for stage in stages(slug):
-        assert stage["role"] not in stage["cc"], stage["name"]
+        assert stage["role"] not in stage["copy"].get("posts", []), stage["name"]
+
+
+@all_slugs
+def test_copies_name_relationships_never_whole_roles(slug):
+    # Need to know: a copy goes to the people on this case, so no stage copies a role
+    # that many people hold (a social worker, a team manager, a chair) as a post.
+    many_held = {"social-worker", "team-manager", "cp-chair", "service-manager", "qa-manager"}
+    for stage in stages(slug):
+        assert not many_held & set(stage["copy"].get("posts", [])), stage["name"]
 
 
 @all_slugs
@@ -393,13 +421,16 @@ def test_mosaic_divisional_director_decision_is_final():
 
 
 def test_mosaic_stage_3_copies_the_stage_2_service_manager():
-    assert stages(MOSAIC)[2]["cc"] == ["service-manager"]
+    assert stages(MOSAIC)[2]["copy"] == {"case_line": ["service-manager"]}
 
 
 def test_mosaic_stage_4_statement_goes_to_social_workers_managers_and_service_manager():
     # "A copy of the statement should also be sent to the appropriate Social Workers,
     # Managers and Service Manager." (§4.5)
-    assert stages(MOSAIC)[3]["cc"] == ["social-worker", "team-manager", "service-manager"]
+    assert stages(MOSAIC)[3]["copy"] == {
+        "social_workers": True,
+        "case_line": ["team-manager", "service-manager"],
+    }
 
 
 def test_mosaic_has_no_formal_cap_and_no_immediate_safety_route():
@@ -725,13 +756,18 @@ def test_rutland_serious_cases_may_enter_at_stage_3_or_4():
 def test_rutland_stage_4_invites_the_key_personnel():
     # "(worker, team manager, service manager and Head of Service)"; response "to the QA
     # Manager"
-    assert stages(RUTLAND)[3]["cc"] == [
-        "social-worker",
-        "team-manager",
-        "service-manager",
-        "head-of-service",
-        "qa-manager",
-    ]
+    assert stages(RUTLAND)[3]["copy"] == {
+        "social_workers": True,
+        "case_line": ["team-manager", "service-manager", "head-of-service"],
+        "qa_managers": True,
+    }
+    assert stages(RUTLAND)[3]["response_to_qa_managers"] is True
+
+
+def test_rutland_stage_5_copies_the_director_and_the_chair_who_raised_it():
+    # "a meeting with the Independent Chair of the LSCB, Director for People, QA Manager
+    # and, if relevant, the IRO"
+    assert stages(RUTLAND)[4]["copy"] == {"posts": ["director-for-people"], "raiser": True}
 
 
 def test_rutland_lscb_chair_and_cafcass_are_outside_the_council():
@@ -825,19 +861,18 @@ def test_gloucestershire_chief_executive_determines_the_dispute():
 
 
 def test_gloucestershire_cc_lists_follow_the_flow_chart():
-    assert column(GLOS, "cc") == [
-        [],
-        ["social-worker"],
-        ["team-manager", "social-worker", "cp-conference-team-manager"],
-        ["head-of-service", "team-manager", "cp-conference-team-manager"],
-        ["assistant-director", "head-of-service", "team-manager", "cp-conference-team-manager"],
-        [
-            "director-childrens-services",
-            "assistant-director",
-            "head-of-service",
-            "team-manager",
-            "cp-conference-team-manager",
-        ],
+    conference_tm = {"raiser_line": ["cp-conference-team-manager"]}
+    assert column(GLOS, "copy") == [
+        {},
+        {"social_workers": True},
+        {"social_workers": True, "case_line": ["team-manager"], **conference_tm},
+        {"case_line": ["team-manager", "head-of-service"], **conference_tm},
+        {"case_line": ["team-manager", "head-of-service", "assistant-director"], **conference_tm},
+        {
+            "posts": ["director-childrens-services"],
+            "case_line": ["team-manager", "head-of-service", "assistant-director"],
+            **conference_tm,
+        },
     ]
 
 

@@ -431,9 +431,7 @@ class Command(BaseCommand):
 
         roles: dict[str, Role] = {r.slug: r for r in policy.raisers.all()}
         for stage in place.ladder.stages:
-            roles[stage.role.slug] = stage.role
-            roles.update({r.slug: r for r in stage.also_roles.all()})
-            roles.update({r.slug: r for r in stage.cc_roles.all()})
+            roles.update({r.slug: r for r in stage.named_roles()})
         if policy.immediate_safety_role:
             roles[policy.immediate_safety_role.slug] = policy.immediate_safety_role
         for slug, name, flags in (
