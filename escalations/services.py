@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.files.uploadedfile import UploadedFile
@@ -29,6 +30,7 @@ from escalations.models import (
     Step,
     Verdict,
 )
+from escalations.recipients import StepRecipients, escalation_participants, step_recipients
 from notifications import services as notifications
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
@@ -179,21 +181,15 @@ def _check_target(
     return skipped
 
 
-def _raise_step(
+def _check_step_inputs(
     *,
-    escalation: Escalation,
     stage: Stage,
     responder: StaffMember,
-    actor: StaffMember,
-    now: datetime,
-    skipped: list[Stage],
-    reason: str,
+    authority_id: int,
     response_days: int | None,
-    statement: dict[str, str] | None = None,
-) -> Step:
-    _check_responder(
-        stage=stage, responder=responder, escalation_authority_id=escalation.authority_id
-    )
+    statement: dict[str, str] | None,
+) -> None:
+    _check_responder(stage=stage, responder=responder, escalation_authority_id=authority_id)
     if response_days is not None and not stage.chair_sets_timescale:
         raise ActionRefused(
             f"The policy sets the timescale for {stage.name}.", field="response_days"
@@ -212,6 +208,26 @@ def _raise_step(
                     f"The written statement must say {label}.", field=f"statement_{key}"
                 )
 
+
+def _raise_step(
+    *,
+    escalation: Escalation,
+    stage: Stage,
+    responder: StaffMember,
+    actor: StaffMember,
+    now: datetime,
+    skipped: list[Stage],
+    reason: str,
+    response_days: int | None,
+    statement: dict[str, str] | None = None,
+) -> Step:
+    _check_step_inputs(
+        stage=stage,
+        responder=responder,
+        authority_id=escalation.authority_id,
+        response_days=response_days,
+        statement=statement,
+    )
     closures = escalation.authority.closure_dates()
     if not stage.is_informal and escalation.formal_started_at is None:
         escalation.formal_started_at = now
@@ -283,7 +299,18 @@ def _close_step(step: Step, *, verdict: str, now: datetime) -> None:
 # --- the public services -------------------------------------------------------------
 
 
-def escalation_raise(
+@dataclass
+class _Raise:
+    """A raise that has passed every check, ready to write (or to preview)."""
+
+    stage: Stage
+    reason: str
+    children: list[Child]
+    categories: list[ConcernCategory]
+    now: datetime
+
+
+def _prepare_raise(
     *,
     actor: StaffMember,
     policy: Policy,
@@ -301,8 +328,8 @@ def escalation_raise(
     response_days: int | None = None,
     statement: dict[str, str] | None = None,
     now: datetime | None = None,
-) -> Escalation:
-    """Raise a concern: at the informal stage, or straight to a formal one where allowed."""
+) -> _Raise:
+    """Every check a raise makes before it writes anything."""
     now = now or timezone.now()
     children = list(children)
     categories = list(categories)
@@ -358,6 +385,49 @@ def escalation_raise(
     if stage is None:
         raise ActionRefused("This policy has no stages yet: ask an administrator to set it up.")
 
+    return _Raise(stage=stage, reason=reason, children=children, categories=categories, now=now)
+
+
+def escalation_raise(
+    *,
+    actor: StaffMember,
+    policy: Policy,
+    children: Iterable[Child],
+    summary: str,
+    responder: StaffMember,
+    stage: Stage | None = None,
+    categories: Iterable[ConcernCategory] = (),
+    desired_outcome: str = "",
+    reason: str = "",
+    immediate_safety: bool = False,
+    nature: str = Nature.CONCERN,
+    about_staff: StaffMember | None = None,
+    conference: Conference | None = None,
+    response_days: int | None = None,
+    statement: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> Escalation:
+    """Raise a concern: at the informal stage, or straight to a formal one where allowed."""
+    checked = _prepare_raise(
+        actor=actor,
+        policy=policy,
+        children=children,
+        summary=summary,
+        responder=responder,
+        stage=stage,
+        categories=categories,
+        desired_outcome=desired_outcome,
+        reason=reason,
+        immediate_safety=immediate_safety,
+        nature=nature,
+        about_staff=about_staff,
+        conference=conference,
+        response_days=response_days,
+        statement=statement,
+        now=now,
+    )
+    stage, reason, children, now = checked.stage, checked.reason, checked.children, checked.now
+    categories = checked.categories
     with transaction.atomic(), _refuse_races():
         escalation = Escalation.objects.create(
             authority=policy.authority,
@@ -397,6 +467,70 @@ def escalation_raise(
             escalation.open_formal()
         escalation.save()
     return escalation
+
+
+def escalation_raise_recipients(
+    *,
+    actor: StaffMember,
+    policy: Policy,
+    children: Iterable[Child],
+    summary: str,
+    responder: StaffMember,
+    stage: Stage | None = None,
+    categories: Iterable[ConcernCategory] = (),
+    desired_outcome: str = "",
+    reason: str = "",
+    immediate_safety: bool = False,
+    nature: str = Nature.CONCERN,
+    about_staff: StaffMember | None = None,
+    conference: Conference | None = None,
+    response_days: int | None = None,
+    statement: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> StepRecipients:
+    """Who a raise with these answers would address and copy, after the very checks the
+    raise makes (so the form can show it by name before anything is written)."""
+    checked = _prepare_raise(
+        actor=actor,
+        policy=policy,
+        children=children,
+        summary=summary,
+        responder=responder,
+        stage=stage,
+        categories=categories,
+        desired_outcome=desired_outcome,
+        reason=reason,
+        immediate_safety=immediate_safety,
+        nature=nature,
+        about_staff=about_staff,
+        conference=conference,
+        response_days=response_days,
+        statement=statement,
+        now=now,
+    )
+    draft = Escalation(authority=policy.authority, policy=policy, raised_by=actor)
+    _check_target(
+        escalation=draft,
+        target=checked.stage,
+        actor=actor,
+        reason=checked.reason,
+        immediate_safety=immediate_safety,
+    )
+    _check_step_inputs(
+        stage=checked.stage,
+        responder=responder,
+        authority_id=policy.authority_id,
+        response_days=response_days,
+        statement=statement,
+    )
+    return step_recipients(
+        stage=checked.stage,
+        authority=policy.authority,
+        children=checked.children,
+        raiser=actor,
+        actor=actor,
+        responder=responder,
+    )
 
 
 def step_respond(
@@ -461,6 +595,49 @@ def step_respond(
     return step
 
 
+def _next_stage(escalation: Escalation) -> Stage:
+    current = escalation.current_stage.order if escalation.current_stage else -1
+    stage = escalation.policy.stages.filter(order__gt=current, referral=False).first()
+    if stage is None:
+        raise ActionRefused("This is the last stage of the policy: there is no next stage.")
+    return stage
+
+
+def escalation_escalate_recipients(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    responder: StaffMember,
+    stage: Stage | None = None,
+    reason: str = "",
+    response_days: int | None = None,
+    statement: dict[str, str] | None = None,
+    from_step: Step | None = None,
+) -> StepRecipients:
+    """Who escalating with these answers would address and copy, after the escalation's
+    own checks (read without locks: the escalation itself checks again under its lock)."""
+    _require_open(escalation)
+    _require_unchanged(escalation.steps.filter(closed_at__isnull=True).first(), from_step)
+    stage = stage or _next_stage(escalation)
+    _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
+    _check_step_inputs(
+        stage=stage,
+        responder=responder,
+        authority_id=escalation.authority_id,
+        response_days=response_days,
+        statement=statement,
+    )
+    return step_recipients(
+        stage=stage,
+        authority=escalation.authority,
+        children=list(escalation.children.select_related("social_worker", "team")),
+        raiser=escalation.raised_by,
+        actor=actor,
+        responder=responder,
+        earlier=escalation_participants(escalation),
+    )
+
+
 def escalation_escalate(
     *,
     actor: StaffMember,
@@ -483,11 +660,7 @@ def escalation_escalate(
         escalation = _lock(escalation)
         _require_open(escalation)
         _require_unchanged(_open_step(escalation), from_step)
-        if stage is None:
-            current = escalation.current_stage.order if escalation.current_stage else -1
-            stage = escalation.policy.stages.filter(order__gt=current, referral=False).first()
-            if stage is None:
-                raise ActionRefused("This is the last stage of the policy: there is no next stage.")
+        stage = stage or _next_stage(escalation)
         skipped = _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
         open_step = _open_step(escalation)
         if open_step is not None:

@@ -26,6 +26,7 @@ from escalations.forms import (
     statement_from,
 )
 from escalations.models import Attachment, Escalation, Step
+from escalations.recipients import StepRecipients
 from notifications.links import step_pk_from_token
 from staff.models import StaffMember
 
@@ -65,13 +66,39 @@ def _open_step_or_none(escalation: Escalation) -> Step | None:
     return escalation.steps.filter(closed_at__isnull=True).first()
 
 
+def _seen(request: HttpRequest, preview: StepRecipients | None) -> bool:
+    """A step is raised only once its sender has seen, by name, exactly who will be told:
+    the page posts back the signature of the list it showed."""
+    return preview is None or request.POST.get("recipients_seen") == preview.signature
+
+
+def _tell_unfilled(request: HttpRequest, result: object) -> None:
+    step = result if isinstance(result, Step) else None
+    if isinstance(result, Escalation):
+        step = result.steps.order_by("-sequence").first()
+    if step is not None and step.copies_unfilled:
+        messages.warning(
+            request,
+            "The policy also names people nobody holds, so they were not told: "
+            + "; ".join(step.copies_unfilled.splitlines())
+            + ".",
+        )
+
+
 # --- lists -----------------------------------------------------------------------------
+
+
+def _log_list(request: HttpRequest, action: str, rows: list[dict[str, Any]]) -> None:
+    # The lists name the children of every escalation on them: a read of case data.
+    children = [c for row in rows for c in row["escalation"].children.all()]
+    access_log_record(user=request.user, action=action, children=children)
 
 
 @staff_view
 @require_safe
 def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
+    _log_list(request, "my escalations", rows)
     return render(request, "escalations/mine.html", {"staff": staff, "rows": rows})
 
 
@@ -79,6 +106,7 @@ def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
 @require_safe
 def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = selectors.awaiting_rows(staff, timezone.localdate())
+    _log_list(request, "awaiting my response", rows)
     return render(request, "escalations/awaiting.html", {"staff": staff, "rows": rows})
 
 
@@ -122,24 +150,38 @@ def _action(
     perform: Callable[[Escalation, dict[str, Any]], object],
     success: str,
     form_kwargs: Callable[[Escalation], dict[str, Any]] | None = None,
+    recipients: Callable[[Escalation, dict[str, Any]], StepRecipients] | None = None,
 ) -> HttpResponse:
     escalation = _escalation_or_404(staff, pk)
     step = _open_step_or_none(escalation)
     extra = form_kwargs(escalation) if form_kwargs else {"escalation": escalation}
+    preview = None
     if request.method == "POST":
         form = form_class(request.POST, **extra)
         if form.is_valid():
             try:
-                perform(escalation, form.cleaned_data)
+                preview = recipients(escalation, form.cleaned_data) if recipients else None
+                if _seen(request, preview):
+                    result = perform(escalation, form.cleaned_data)
             except services.ActionRefused as exc:
                 _refused(form, exc)
+                preview = None
             else:
-                messages.success(request, success)
-                return redirect("escalations:detail", pk=escalation.pk)
+                if _seen(request, preview):
+                    messages.success(request, success)
+                    _tell_unfilled(request, result)
+                    return redirect("escalations:detail", pk=escalation.pk)
     else:
         form = form_class(initial={"from_step": step.pk if step else None}, **extra)
     context = selectors.escalation_context(staff, escalation, timezone.localdate())
-    context |= {"form": form, "title": title, "button": button}
+    context |= {"form": form, "title": title, "button": button, "preview": preview}
+    # The action page shows the whole escalation: a read like the escalation page.
+    access_log_record(
+        user=request.user,
+        action=f"view {request.resolver_match.url_name.replace('_', ' ')} page",
+        children=context["children"],
+        escalation=escalation,
+    )
     return render(request, "escalations/action.html", context)
 
 
@@ -168,6 +210,16 @@ def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
         perform=perform,
         success="Escalated. The responder has been notified.",
         form_kwargs=lambda e: {"staff": staff, "escalation": e},
+        recipients=lambda e, data: services.escalation_escalate_recipients(
+            actor=staff,
+            escalation=e,
+            stage=data["stage"],
+            responder=data["responder"],
+            reason=data.get("reason", ""),
+            response_days=data.get("response_days"),
+            statement=statement_from(data),
+            from_step=data["from_step"],
+        ),
     )
 
 
@@ -248,39 +300,49 @@ def escalation_raise(request: HttpRequest, staff: StaffMember, child_pk: int) ->
                 request, "escalations/choose_policy.html", {"child": child, "policies": policies}
             )
         policy = policies[0]
+    preview = None
     if request.method == "POST":
         form = RaiseForm(request.POST, staff=staff, policy=policy, child=child)
         if form.is_valid():
             data = form.cleaned_data
+            answers = {
+                "actor": staff,
+                "policy": policy,
+                "children": data["children"],
+                "categories": data.get("categories") or [],
+                "summary": data["summary"],
+                "desired_outcome": data.get("desired_outcome", ""),
+                "stage": None if data.get("immediate_safety") else data["stage"],
+                "responder": data["responder"],
+                "reason": data.get("reason", ""),
+                "immediate_safety": bool(data.get("immediate_safety")),
+                "nature": data.get("nature") or "concern",
+                "about_staff": data.get("about_staff"),
+                "conference": data.get("conference"),
+                "response_days": data.get("response_days"),
+                "statement": statement_from(data),
+            }
             try:
-                escalation = services.escalation_raise(
-                    actor=staff,
-                    policy=policy,
-                    children=data["children"],
-                    categories=data.get("categories") or [],
-                    summary=data["summary"],
-                    desired_outcome=data.get("desired_outcome", ""),
-                    stage=None if data.get("immediate_safety") else data["stage"],
-                    responder=data["responder"],
-                    reason=data.get("reason", ""),
-                    immediate_safety=bool(data.get("immediate_safety")),
-                    nature=data.get("nature") or "concern",
-                    about_staff=data.get("about_staff"),
-                    conference=data.get("conference"),
-                    response_days=data.get("response_days"),
-                    statement=statement_from(data),
-                )
+                preview = services.escalation_raise_recipients(**answers)
+                if _seen(request, preview):
+                    escalation = services.escalation_raise(**answers)
             except services.ActionRefused as exc:
                 _refused(form, exc)
+                preview = None
             else:
-                messages.success(request, f"{escalation.reference} raised.")
-                return redirect("escalations:detail", pk=escalation.pk)
+                if _seen(request, preview):
+                    messages.success(request, f"{escalation.reference} raised.")
+                    _tell_unfilled(request, escalation)
+                    return redirect("escalations:detail", pk=escalation.pk)
     else:
         form = RaiseForm(staff=staff, policy=policy, child=child)
+    access_log_record(
+        user=request.user, action="raise form", children=form.fields["children"].queryset
+    )
     return render(
         request,
         "escalations/raise.html",
-        {"form": form, "policy": policy, "child": child, "staff": staff},
+        {"form": form, "policy": policy, "child": child, "staff": staff, "preview": preview},
     )
 
 
@@ -295,6 +357,10 @@ def step_link(request: HttpRequest, token: str) -> HttpResponse:
     step = Step.objects.filter(pk=step_pk).first() if step_pk else None
     if step is None or staff is None or step.responder_id != staff.pk:
         return render(request, "escalations/link_refused.html", status=403)
+    if not step.is_open:
+        # DESIGN §6: the link works only while its step is open. After that it says so and
+        # shows nothing of the case (the escalation itself stays on the user's own lists).
+        return render(request, "escalations/link_closed.html", status=410)
     return redirect("escalations:respond", pk=step.pk)
 
 

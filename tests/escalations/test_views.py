@@ -22,6 +22,7 @@ from escalations.models import Attachment, Escalation, State, Step
 from notifications.links import step_link_token
 from policies.models import Stage
 from tests.children.factories import ConferenceFactory
+from tests.confirm import post_and_confirm
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -195,7 +196,7 @@ def test_skipping_stages_without_a_reason_where_the_policy_needs_one_is_refused(
     assert Escalation.objects.count() == 0
     assert Step.objects.count() == 0
 
-    response = client.post(url, data | {"reason": "Urgent: no visits for six weeks."})
+    response = post_and_confirm(client, url, data | {"reason": "Urgent: no visits for six weeks."})
     assert response.status_code == 302
     step = Step.objects.get()
     assert step.stage_name == "Stage 2: Strategic Manager"
@@ -205,8 +206,8 @@ def test_skipping_stages_without_a_reason_where_the_policy_needs_one_is_refused(
 
 def test_a_successful_raise_goes_to_the_escalation_with_one_step(rutland):
     client = signed_in(rutland["chair"])
-    response = client.post(
-        reverse("escalations:raise", args=[rutland["child"].pk]), raise_data(rutland)
+    response = post_and_confirm(
+        client, reverse("escalations:raise", args=[rutland["child"].pk]), raise_data(rutland)
     )
 
     escalation = Escalation.objects.get()
@@ -238,7 +239,7 @@ def test_posting_the_same_escalate_form_twice_creates_one_step_and_says_it_moved
         "responder": rutland["team_manager"].pk,
     }
 
-    assert client.post(url, data).status_code == 302
+    assert post_and_confirm(client, url, data).status_code == 302
     second = client.post(url, data)
 
     assert second.status_code == 200
@@ -304,6 +305,26 @@ def test_a_closed_step_is_shown_read_only(rutland, raised):
     first.refresh_from_db()
     assert first.response == ""
     assert first.responded_at is None
+
+
+def test_the_e_mailed_link_of_a_closed_step_stops_with_a_plain_message(rutland, raised):
+    first = open_step(raised)
+    services.escalation_escalate(
+        actor=rutland["chair"],
+        escalation=raised,
+        stage=stage("rutland", 1),
+        responder=rutland["team_manager"],
+    )
+    client = signed_in(rutland["manager"])
+
+    response = client.get(reverse("escalations:step_link", args=[step_link_token(first.pk)]))
+
+    assert response.status_code == 410
+    text = page(response)
+    assert "This step has closed" in text
+    for case_data in (raised.reference, "Poppy", "Hartwell", "RUT-001", raised.summary):
+        assert case_data not in text
+    assert reverse("escalations:respond", args=[first.pk]) not in text
 
 
 def respond_with(rutland, raised, *files) -> Any:
@@ -469,7 +490,8 @@ def raise_about_crm(client: Client, stoke) -> Any:
     assert form.status_code == 200
     assert 'name="about_staff"' in text
     assert 'value="stoke-on-trent-about-crm"' in text
-    return client.post(
+    return post_and_confirm(
+        client,
         url,
         {
             "policy": "stoke-on-trent-about-crm",
