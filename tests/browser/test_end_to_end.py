@@ -28,7 +28,18 @@ def _stage(page, name: str):
 
 
 def _banner(page) -> str:
-    return page.locator(".govuk-notification-banner").inner_text()
+    return "\n".join(page.locator(".govuk-notification-banner").all_inner_texts())
+
+
+def _send_after_checking(page, button: str, shot=None) -> str:
+    """The first press shows who will be told, by name; the second sends it."""
+    page.get_by_role("button", name=button).click()
+    told = page.locator("#recipients").inner_text()
+    assert "Check who will be told" in told
+    if shot:
+        shot(page)
+    page.get_by_role("button", name=button).click()
+    return told
 
 
 @pytest.mark.browser
@@ -61,7 +72,10 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     chair_page.fill("#id_desired_outcome", "A core group meeting within five working days.")
     chair_page.select_option("#id_responder", value=str(service_manager.pk))
     screenshot(chair_page, "raise")
-    chair_page.get_by_role("button", name="Raise escalation").click()
+    told = _send_after_checking(
+        chair_page, "Raise escalation", shot=lambda p: screenshot(p, "raise_who_is_told")
+    )
+    assert "Sally Service" in told
 
     escalation = Escalation.objects.get()
     assert chair_page.url == f"{site}/escalations/{escalation.pk}/"
@@ -73,7 +87,7 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     chair_page.get_by_role("link", name="Escalate", exact=True).click()
     _stage(chair_page, "Stage 1: Team Manager").check()
     chair_page.select_option("#id_responder", value=str(team_manager.pk))
-    chair_page.get_by_role("button", name="Escalate").click()
+    assert "Tom Team" in _send_after_checking(chair_page, "Escalate")
     assert "Escalated. The responder has been notified." in _banner(chair_page)
     assert "Stage 1: Team Manager" in chair_page.locator("#main-content").inner_text()
     screenshot(chair_page, "escalation")
@@ -119,8 +133,10 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     chair_page.fill("#id_statement_actions", "Stage 1 alert; the promised meeting did not happen.")
     chair_page.fill("#id_statement_wanted", "A core group meeting and a revised plan.")
     screenshot(chair_page, "escalate")
-    chair_page.get_by_role("button", name="Escalate").click()
+    assert "Dana Director" in _send_after_checking(chair_page, "Escalate")
     assert "Escalated. The responder has been notified." in _banner(chair_page)
+    # Poppy has no allocated social worker: the chair is told whom the policy wanted.
+    assert "no social worker is allocated" in _banner(chair_page)
     main = chair_page.locator("#main-content").inner_text()
     assert "Stage 2: Service Manager, Stage 3: Head of Service" in main
     assert "Reason: The plan has drifted for two months" in main
@@ -200,7 +216,7 @@ def test_gloucestershire_chair_bypasses_to_head_of_service_on_raising(
     _stage(page, "Stage 3: Head of Service").check()
     page.fill("#id_reason", "Immediate risk of significant harm: it cannot wait for a meeting.")
     page.select_option("#id_responder", value=str(head.pk))
-    page.get_by_role("button", name="Raise escalation").click()
+    assert "Hana Head" in _send_after_checking(page, "Raise escalation")
 
     escalation = Escalation.objects.get()
     assert page.url == f"{site}/escalations/{escalation.pk}/"
@@ -303,6 +319,10 @@ def test_a_chair_raises_an_escalation_with_the_keyboard_only(
     _tab_to(page, "#id_responder")
     page.keyboard.type("Priya")
     assert page.evaluate("() => document.activeElement.value") == str(manager.pk)
+    _tab_to(page, "main button[type=submit]")
+    page.keyboard.press("Enter")
+    # Who will be told comes first (an alert, so it is read out); then the same button.
+    page.locator("#recipients").wait_for()
     _tab_to(page, "main button[type=submit]")
     page.keyboard.press("Enter")
     # The skip link left #main-content in the address; the redirect keeps that fragment.
@@ -411,6 +431,14 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
         summary.get_by_role("link", name=text).click()
         focused = page.evaluate("() => document.activeElement.labels[0].textContent.trim()")
         assert focused.startswith(field), (text, focused)
+
+    # A valid raise first shows who will be told: that page is checked too.
+    page.get_by_label("Ada Checked").check()
+    page.fill("#id_summary", "Visits have not happened.")
+    page.select_option("#id_responder", value=str(service_manager.pk))
+    page.get_by_role("button", name="Raise escalation").click()
+    page.locator("#recipients").wait_for()
+    found["who will be told"] = check_accessibility(page, "who will be told")
 
     manager_page = sign_in(new_context(bypass_csp=True), team_manager)
     for name, path in {
