@@ -1,14 +1,22 @@
-"""Demo data: staff for every rung, children on plans and escalations in every state.
+"""Demo data that looks like a council: teams, lines of managers, children and escalations.
 
-Built through the same services the screens use, with `now` set in the past so some
-steps are overdue today. Refuses to run twice (it would duplicate the children).
+Every shipped authority gets two teams with three social workers and two team managers
+each, two chairs, two QA managers, several holders of every other management role (one
+per team) and one holder of each single post, all in a management line; children
+allocated across the teams (siblings with one social worker and with two; one child
+waiting for a social worker); and escalations in every state spread across the chairs,
+so the demo shows who is and is not told. Built through the same services the screens
+use, with `now` set in the past so some steps are overdue today. Refuses to run twice (it
+would duplicate the children).
 """
 
 import itertools
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +27,7 @@ from escalations.models import Escalation, Nature
 from policies.models import LocalAuthority, Policy, PolicyKind, Role, Stage
 from policies.working_days import add_working_days
 from staff.models import StaffMember, Team
+from staff.services import authority_admin_grant, authority_admin_group_ensure
 
 DEMO_PASSWORD = "escalate-demo-2026"  # noqa: S105 - printed on purpose: demo accounts only
 
@@ -105,6 +114,127 @@ STAFF_SURNAMES = [
 ]
 
 
+TEAM_NAMES = ("Safeguarding Team North", "Safeguarding Team South")
+# How many hold each team role in every team.
+PER_TEAM = {"social-worker": 3, "team-manager": 2, "line-manager": 2}
+# Posts one person holds in a council; a stage that copies "the Director" copies them.
+SINGLE_POSTS = frozenset(
+    {
+        "assistant-director",
+        "cafcass",
+        "chief-executive",
+        "cp-conference-team-manager",
+        "cp-service-manager",
+        "director-childrens-services",
+        "director-for-people",
+        "divisional-director",
+        "lead-safeguarding-manager",
+        "lscb-independent-chair",
+        "qasg-chair",
+        "service-manager-sqa",
+    }
+)
+# Roles with a set number of holders; every other role has one holder per team.
+HOLDERS = {"cp-chair": 2, "qa-manager": 2, "cp-coordinator": 3, "conference-attendee": 3}
+AGENCIES = ("Health", "Police", "Education")
+AUTHORITY_ADMIN_ROLE = ("authority-admin", "Authority administrator")
+
+# Who reports to whom, bottom up. The first line is the one above a child's social
+# worker (the line a stage's "case line" copies reach); the others are the chairs'
+# managers (whom "raiser line" copies reach) and the safeguarding unit's. Roles an
+# authority's ladders do not name are skipped.
+LINES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "rutland": (
+        (
+            "social-worker",
+            "team-manager",
+            "service-manager",
+            "head-of-service",
+            "director-for-people",
+        ),
+        ("cp-chair", "qa-manager"),
+    ),
+    "gloucestershire": (
+        (
+            "social-worker",
+            "team-manager",
+            "head-of-service",
+            "assistant-director",
+            "director-childrens-services",
+            "chief-executive",
+        ),
+        ("cp-chair", "cp-conference-team-manager", "cp-service-manager"),
+    ),
+    "mosaic-authority": (
+        ("social-worker", "line-manager", "team-manager", "service-manager", "divisional-director"),
+        ("cp-chair", "service-manager-sqa", "divisional-director"),
+    ),
+    "stoke-on-trent": (
+        (
+            "social-worker",
+            "team-manager",
+            "service-manager",
+            "strategic-manager",
+            "assistant-director",
+            "director-childrens-services",
+        ),
+        ("cp-chair", "cp-service-manager"),
+    ),
+    "cwm-taf": (
+        ("social-worker", "team-manager"),
+        ("cp-chair", "lead-safeguarding-manager"),
+        ("cp-coordinator", "lead-safeguarding-manager"),
+    ),
+}
+
+# Each authority's children: (team index, allocated social worker's handle, family).
+# Children of one family share a surname and a team, so the raise form offers them
+# together: one pair with one social worker, three siblings with two social workers.
+CHILDREN: tuple[tuple[int, str | None, int], ...] = (
+    (0, "social-worker", 0),
+    (0, "social-worker", 0),
+    (0, "social-worker-2", 1),
+    (0, "social-worker-3", 2),
+    (1, "social-worker-4", 3),
+    (1, "social-worker-4", 3),
+    (1, "social-worker-5", 3),
+    (1, None, 4),  # waiting for a social worker: the team's managers answer for them
+    (1, "social-worker-6", 5),
+)
+PLAN_CATEGORIES = (
+    PlanCategory.NEGLECT,
+    PlanCategory.EMOTIONAL,
+    PlanCategory.PHYSICAL,
+    PlanCategory.MULTIPLE,
+    PlanCategory.SEXUAL,
+)
+
+
+def handle_of(slug: str, number: int) -> str:
+    """The first holder of a role keeps the plain name (`rutland.team-manager`)."""
+    return slug if number == 1 else f"{slug}-{number}"
+
+
+def case_line(children: Iterable[Child]) -> list[StaffMember]:
+    """The children's social workers and the managers above them, nearest first.
+
+    A child with no social worker is their team's: the line starts at its team managers.
+    """
+    line: list[StaffMember] = []
+    for child in children:
+        if child.social_worker is not None:
+            start = [child.social_worker]
+        else:
+            start = list(
+                StaffMember.objects.filter(team_id=child.team_id, role__slug="team-manager")
+            )
+        for person in start:
+            for member in [person, *person.line_chain()]:
+                if member not in line:
+                    line.append(member)
+    return line
+
+
 class Command(BaseCommand):
     help = "Create demo staff, children and escalations (run load_policies first)."
 
@@ -125,9 +255,14 @@ class Command(BaseCommand):
             raise CommandError("Demo data is already loaded (the user 'admin' exists).")
         if not Policy.objects.exists():
             raise CommandError("No policies yet: run `python manage.py load_policies` first.")
+        # Hashed once: over a hundred demo accounts share the one printed password, and
+        # hashing it for each would make every fresh `dev.py run` wait about a minute.
+        self._password = make_password(DEMO_PASSWORD)
+        self._first_name = itertools.cycle(STAFF_FIRST_NAMES[::-1])
+        # One name fewer than the first names, so no full name repeats for 552 people.
+        self._surname = itertools.cycle(STAFF_SURNAMES[:-1])
+        authorities = list(LocalAuthority.objects.filter(policies__isnull=False).distinct())
         with transaction.atomic():
-            self._surname = iter(STAFF_SURNAMES * 10)
-            self._first_name = iter(STAFF_FIRST_NAMES[::-1] * 10)
             User.objects.create_superuser(
                 "admin",
                 "admin@example.invalid",
@@ -135,67 +270,125 @@ class Command(BaseCommand):
                 first_name="System",
                 last_name="Administrator",
             )
-            for authority in LocalAuthority.objects.filter(policies__isnull=False).distinct():
+            for i, authority in enumerate(authorities):
                 self._staff_for(authority)
-            self._children()
+                self._children_of(authority, i)
             self._escalations(timezone.now())
+            authority_admin_group_ensure()
+            for authority in authorities:
+                self._authority_admin(authority)
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins()
 
     # --- staff ----------------------------------------------------------------------
 
-    def _staff_for(self, authority: LocalAuthority) -> None:
-        north = Team.objects.create(authority=authority, name="Safeguarding Team North")
-        Team.objects.create(authority=authority, name="Safeguarding Team South")
+    def _roles_of(self, authority: LocalAuthority) -> dict[str, Role]:
+        """Every role the authority's policies name, and the four every council has."""
         roles: dict[str, Role] = {}
         for policy in authority.policies.all():
-            for role in policy.raisers.all():
-                roles[role.slug] = role
+            roles.update({r.slug: r for r in policy.raisers.all()})
+            if policy.immediate_safety_role:
+                roles[policy.immediate_safety_role.slug] = policy.immediate_safety_role
             for stage in policy.stages.select_related("role"):
-                roles[stage.role.slug] = stage.role
-                for cc in stage.cc_roles.all():
-                    roles[cc.slug] = cc
+                roles.update({r.slug: r for r in stage.named_roles()})
         for slug, name, flags in (
             ("cp-chair", "Child Protection Conference Chair", {"is_chair": True}),
             ("qa-manager", "Quality Assurance Manager", {"is_quality_assurance": True}),
             ("social-worker", "Social Worker", {}),
             ("team-manager", "Team Manager", {}),
         ):
-            roles.setdefault(
-                slug, Role.objects.get_or_create(slug=slug, defaults={"name": name, **flags})[0]
-            )
+            if slug not in roles:
+                roles[slug] = Role.objects.get_or_create(
+                    slug=slug, defaults={"name": name, **flags}
+                )[0]
+        return roles
 
-        members: dict[str, StaffMember] = {}
-        for slug, role in roles.items():
-            members[slug] = self._member(authority, role, slug, north)
-        # A second chair, so "my escalations" differs between chairs.
-        members["cp-chair-2"] = self._member(authority, roles["cp-chair"], "cp-chair-2", north)
-
-        # Line management follows the chair-raised ladder upwards.
-        policy = authority.policies.filter(kind=PolicyKind.CHAIR_RAISED).first()
-        chain = ["social-worker", "team-manager"]
-        if policy:
-            for stage in policy.stages.select_related("role").order_by("order"):
-                if (
-                    not stage.is_informal
-                    and stage.role.slug not in chain
-                    and stage.role.slug in members
-                ):
+    def _lines_of(self, authority: LocalAuthority, roles: dict[str, Role]) -> dict[str, str]:
+        """role slug -> the role of its holders' line manager, for this authority."""
+        lines = LINES.get(authority.slug)
+        if lines is None:
+            # An authority added after these were written: its ladder, upwards, is the line
+            # (stages answered outside the council are no one's manager).
+            chain = ["social-worker", "team-manager"]
+            policy = authority.policies.filter(kind=PolicyKind.CHAIR_RAISED).first()
+            stages = policy.stages.select_related("role") if policy else Stage.objects.none()
+            for stage in stages:
+                in_council = not (stage.is_informal or stage.external_responders)
+                if in_council and stage.role.slug not in chain:
                     chain.append(stage.role.slug)
-        for lower, upper in itertools.pairwise(chain):
-            member = members[lower]
-            member.line_manager = members[upper]
-            member.save()
+            lines = (tuple(chain),)
+        above: dict[str, str] = {}
+        for line in lines:
+            present = [slug for slug in line if slug in roles]
+            above.update(dict(itertools.pairwise(present)))
+        return above
+
+    def _staff_for(self, authority: LocalAuthority) -> None:
+        teams = [Team.objects.create(authority=authority, name=name) for name in TEAM_NAMES]
+        roles = self._roles_of(authority)
+        above = self._lines_of(authority, roles)
+        holders: dict[str, list[StaffMember]] = {}
+
+        def create(slug: str) -> list[StaffMember]:
+            # Managers first, so each person is created with their line manager in place.
+            if slug in holders:
+                return holders[slug]
+            managers = create(above[slug]) if slug in above else []
+            role = roles[slug]
+            places: list[tuple[Team | None, int]]
+            if slug in PER_TEAM:
+                places = [(team, j) for team in teams for j in range(PER_TEAM[slug])]
+            else:
+                count = HOLDERS.get(slug, 1 if slug in SINGLE_POSTS else len(teams))
+                # The i-th manager above the teams manages the i-th team; each QA manager
+                # is the QA manager for one team's cases.
+                places = [
+                    (teams[i % len(teams)] if slug == "qa-manager" else None, i)
+                    for i in range(count)
+                ]
+            made = []
+            for number, (team, j) in enumerate(places, start=1):
+                team_index = teams.index(team) if team is not None else j
+                manager = None
+                if managers:
+                    same_team = [m for m in managers if team and m.team_id == team.pk]
+                    manager = (
+                        same_team[j % len(same_team)]
+                        if same_team
+                        else managers[team_index % len(managers)]
+                    )
+                made.append(
+                    self._member(
+                        authority,
+                        role,
+                        handle_of(slug, number),
+                        team=team,
+                        line_manager=manager,
+                        agency=AGENCIES[j % len(AGENCIES)] if slug == "conference-attendee" else "",
+                    )
+                )
+            holders[slug] = made
+            return made
+
+        for slug in roles:
+            create(slug)
 
     def _member(
-        self, authority: LocalAuthority, role: Role, handle: str, team: Team
+        self,
+        authority: LocalAuthority,
+        role: Role,
+        handle: str,
+        *,
+        team: Team | None = None,
+        line_manager: StaffMember | None = None,
+        agency: str = "",
     ) -> StaffMember:
         User = get_user_model()
         username = f"{authority.slug}.{handle}"
-        user = User.objects.create_user(
-            username,
-            f"{username}@example.invalid",
-            DEMO_PASSWORD,
+        user = User.objects.create(
+            username=username,
+            email=f"{username}@example.invalid",
+            password=self._password,
             first_name=next(self._first_name),
             last_name=next(self._surname),
         )
@@ -203,51 +396,62 @@ class Command(BaseCommand):
             user=user,
             authority=authority,
             role=role,
-            team=team if role.slug in ("social-worker", "team-manager") else None,
+            team=team,
+            line_manager=line_manager,
+            agency=agency,
             job_title=role.name,
         )
 
+    def _authority_admin(self, authority: LocalAuthority) -> None:
+        """`<authority>.admin`: administers their own authority in Django admin, no other."""
+        slug, name = AUTHORITY_ADMIN_ROLE
+        role = Role.objects.get_or_create(slug=slug, defaults={"name": name})[0]
+        member = self._member(authority, role, "admin")
+        authority_admin_grant(user=member.user)
+
     # --- children -------------------------------------------------------------------
 
-    def _children(self) -> None:
+    def _children_of(self, authority: LocalAuthority, i: int) -> None:
         today = timezone.localdate()
-        names = iter(FIRST_NAMES * 3)
-        for i, authority in enumerate(
-            LocalAuthority.objects.filter(policies__isnull=False).distinct()
+        names = itertools.islice(
+            itertools.cycle(FIRST_NAMES), i * len(CHILDREN), (i + 1) * len(CHILDREN)
+        )
+        teams = list(Team.objects.filter(authority=authority).order_by("name"))
+        chairs = list(
+            StaffMember.objects.filter(authority=authority, role__slug="cp-chair").order_by(
+                "user__username"
+            )
+        )
+        for j, ((team_index, worker, family), first_name) in enumerate(
+            zip(CHILDREN, names, strict=True)
         ):
-            sw = StaffMember.objects.filter(authority=authority, role__slug="social-worker").first()
-            chair = StaffMember.objects.filter(authority=authority, role__slug="cp-chair").first()
-            team = Team.objects.filter(authority=authority).first()
-            surname = LAST_NAMES[i * 2 % len(LAST_NAMES)]
-            for j in range(3):
-                # The first two children of each authority are siblings.
-                last = surname if j < 2 else LAST_NAMES[(i * 2 + 1) % len(LAST_NAMES)]
-                child = Child.objects.create(
-                    authority=authority,
-                    reference=f"{authority.slug[:3].upper()}{1000 + j}",
-                    first_name=next(names),
-                    last_name=last,
-                    date_of_birth=date(today.year - 3 - j * 3, 1 + j * 4, 10 + j),
-                    team=team,
-                    social_worker=None if j == 2 else sw,
-                )
-                start = today - timedelta(days=120 + j * 30)
-                ChildProtectionPlan.objects.create(
-                    child=child,
-                    category=[PlanCategory.NEGLECT, PlanCategory.EMOTIONAL, PlanCategory.PHYSICAL][
-                        j
-                    ],
-                    start_date=start,
-                )
-                Conference.objects.create(
-                    child=child, kind=ConferenceKind.INITIAL, date=start, chair=chair
-                )
-                Conference.objects.create(
-                    child=child,
-                    kind=ConferenceKind.REVIEW,
-                    date=start + timedelta(days=90),
-                    chair=chair,
-                )
+            child = Child.objects.create(
+                authority=authority,
+                reference=f"{authority.slug[:3].upper()}{1000 + j}",
+                first_name=first_name,
+                last_name=LAST_NAMES[(i * 6 + family) % len(LAST_NAMES)],
+                date_of_birth=date(today.year - 2 - j, 1 + j, 10 + j),
+                team=teams[team_index],
+                social_worker=(
+                    StaffMember.objects.get(user__username=f"{authority.slug}.{worker}")
+                    if worker
+                    else None
+                ),
+            )
+            start = today - timedelta(days=120 + j * 15)
+            ChildProtectionPlan.objects.create(
+                child=child, category=PLAN_CATEGORIES[j % len(PLAN_CATEGORIES)], start_date=start
+            )
+            chair = chairs[j % len(chairs)]
+            Conference.objects.create(
+                child=child, kind=ConferenceKind.INITIAL, date=start, chair=chair
+            )
+            Conference.objects.create(
+                child=child,
+                kind=ConferenceKind.REVIEW,
+                date=start + timedelta(days=90),
+                chair=chair,
+            )
 
     # --- escalations ----------------------------------------------------------------
 
@@ -274,82 +478,89 @@ class Command(BaseCommand):
         def cats(policy: Policy, n: int = 1) -> list[Any]:
             return list(policy.categories.filter(parent__isnull=False)[:n])
 
-        def responder(authority: str, s: Stage) -> StaffMember:
-            return who(authority, s.role.slug)
+        def responder(s: Stage, children: Sequence[Child]) -> StaffMember:
+            """The holder of the stage's role in the children's line, as a chair would pick;
+            a single post or a role outside the line (CAFCASS, a coordinator): its holder."""
+            in_line = next((p for p in case_line(children) if p.role_id == s.role_id), None)
+            if in_line is not None:
+                return in_line
+            return (
+                StaffMember.objects.filter(authority=s.policy.authority, role=s.role)
+                .order_by("user__username")
+                .first()
+            )
 
         made: list[Escalation] = []
 
         # Rutland: informal, overdue at Stage 1, response received at Stage 2, resolved, withdrawn.
         r = Policy.objects.get(slug="rutland")
-        chair = who("rutland", "cp-chair")
+        chair, chair2 = who("rutland", "cp-chair"), who("rutland", "cp-chair-2")
+        children = kids("rutland", 0, 1)
         e = services.escalation_raise(
             actor=chair,
             policy=r,
-            children=kids("rutland", 0, 1),
+            children=children,
             categories=cats(r),
             summary="Core group meetings have not been held since the initial conference.",
-            responder=responder("rutland", stage(r, 0)),
+            responder=responder(stage(r, 0), children),
             now=ago(2),
         )
         made.append(e)
+        children = kids("rutland", 4)
         e = services.escalation_raise(
             actor=chair,
             policy=r,
-            children=kids("rutland", 2),
+            children=children,
             categories=cats(r, 2),
             summary="Statutory visits have not taken place for six weeks.",
-            responder=responder("rutland", stage(r, 0)),
+            responder=responder(stage(r, 0), children),
             now=ago(12),
         )
         services.escalation_escalate(
-            actor=chair, escalation=e, responder=responder("rutland", stage(r, 1)), now=ago(11)
+            actor=chair, escalation=e, responder=responder(stage(r, 1), children), now=ago(11)
         )
         made.append(e)
+        children = kids("rutland", 2)
         e = services.escalation_raise(
-            actor=who("rutland", "cp-chair-2"),
+            actor=chair2,
             policy=r,
-            children=kids("rutland", 0),
+            children=children,
             categories=cats(r),
             summary="The social worker's report did not meet the required standard.",
-            responder=responder("rutland", stage(r, 0)),
+            responder=responder(stage(r, 0), children),
             now=ago(9),
         )
         services.escalation_escalate(
-            actor=who("rutland", "cp-chair-2"),
-            escalation=e,
-            responder=responder("rutland", stage(r, 1)),
-            now=ago(8),
+            actor=chair2, escalation=e, responder=responder(stage(r, 1), children), now=ago(8)
         )
         services.step_respond(
-            actor=responder("rutland", stage(r, 1)),
+            actor=responder(stage(r, 1), children),
             step=e.steps.last(),
             response="The report will be rewritten.",
             now=ago(6),
         )
         services.escalation_escalate(
-            actor=who("rutland", "cp-chair-2"),
-            escalation=e,
-            responder=responder("rutland", stage(r, 2)),
-            now=ago(5),
+            actor=chair2, escalation=e, responder=responder(stage(r, 2), children), now=ago(5)
         )
         services.step_respond(
-            actor=responder("rutland", stage(r, 2)),
+            actor=responder(stage(r, 2), children),
             step=e.steps.last(),
             response="A senior practitioner will co-write the report.",
             now=ago(1),
         )
         made.append(e)
+        children = kids("rutland", 5, 6)
         e = services.escalation_raise(
             actor=chair,
             policy=r,
-            children=kids("rutland", 1),
+            children=children,
             categories=cats(r),
             summary="No allocated social worker for three weeks.",
-            responder=responder("rutland", stage(r, 0)),
+            responder=responder(stage(r, 0), children),
             now=ago(30),
         )
         services.step_respond(
-            actor=responder("rutland", stage(r, 0)),
+            actor=responder(stage(r, 0), children),
             step=e.steps.last(),
             response="A social worker is allocated from Monday.",
             now=ago(28),
@@ -362,17 +573,18 @@ class Command(BaseCommand):
             now=ago(27),
         )
         made.append(e)
+        children = kids("rutland", 7)
         e = services.escalation_raise(
-            actor=chair,
+            actor=chair2,
             policy=r,
-            children=kids("rutland", 2),
+            children=children,
             categories=cats(r),
             summary="Plan actions appear not to have been progressed.",
-            responder=responder("rutland", stage(r, 0)),
+            responder=responder(stage(r, 0), children),
             now=ago(20),
         )
         services.escalation_withdraw(
-            actor=chair,
+            actor=chair2,
             escalation=e,
             reason="The actions had been completed but not recorded.",
             now=ago(19),
@@ -381,126 +593,118 @@ class Command(BaseCommand):
 
         # Gloucestershire: bypass to Head of Service; a final decision; past the 20 WD cap.
         g = Policy.objects.get(slug="gloucestershire")
-        gchair = who("gloucestershire", "cp-chair")
+        gchair, gchair2 = who("gloucestershire", "cp-chair"), who("gloucestershire", "cp-chair-2")
+        children = kids("gloucestershire", 0, 1)
         e = services.escalation_raise(
             actor=gchair,
             policy=g,
-            children=kids("gloucestershire", 0, 1),
+            children=children,
             categories=cats(g),
             summary="Child protection plan not implemented: no core group since conference.",
-            responder=responder("gloucestershire", stage(g, 3)),
+            responder=responder(stage(g, 3), children),
             stage=stage(g, 3),
             reason="Serious drift: two earlier alerts to the team went unanswered.",
             now=ago(3),
         )
         made.append(e)
+        children = kids("gloucestershire", 4)
         e = services.escalation_raise(
-            actor=gchair,
+            actor=gchair2,
             policy=g,
-            children=kids("gloucestershire", 2),
+            children=children,
             categories=cats(g),
             summary="Failure to take steps to protect the child despite evidence of risk.",
-            responder=responder("gloucestershire", stage(g, 6)),
+            responder=responder(stage(g, 6), children),
             stage=stage(g, 6),
             reason="Immediate risk of significant harm.",
             now=ago(10),
         )
         services.step_respond(
-            actor=responder("gloucestershire", stage(g, 6)),
+            actor=responder(stage(g, 6), children),
             step=e.steps.last(),
             response="Legal planning meeting convened; placement secured.",
             now=ago(8),
         )
         services.escalation_record_final_decision(
-            actor=gchair,
+            actor=gchair2,
             escalation=e,
             decision="The Chief Executive determined that legal proceedings start at once.",
             outcome_for_child="Child placed safely.",
             now=ago(7),
         )
         made.append(e)
+        children = kids("gloucestershire", 2)
         e = services.escalation_raise(
             actor=gchair,
             policy=g,
-            children=kids("gloucestershire", 0),
+            children=children,
             categories=cats(g),
             summary="Assessments not completed within timescales.",
-            responder=responder("gloucestershire", stage(g, 1)),
+            responder=responder(stage(g, 1), children),
             stage=stage(g, 1),
             reason="Informal alert already made by telephone.",
             now=ago(24),
         )
-        services.escalation_escalate(
-            actor=gchair,
-            escalation=e,
-            responder=responder("gloucestershire", stage(g, 2)),
-            now=ago(19),
-        )
-        services.escalation_escalate(
-            actor=gchair,
-            escalation=e,
-            responder=responder("gloucestershire", stage(g, 3)),
-            now=ago(14),
-        )
-        services.escalation_escalate(
-            actor=gchair,
-            escalation=e,
-            responder=responder("gloucestershire", stage(g, 4)),
-            now=ago(9),
-        )
+        for order, when in ((2, 19), (3, 14), (4, 9)):
+            services.escalation_escalate(
+                actor=gchair,
+                escalation=e,
+                responder=responder(stage(g, order), children),
+                now=ago(when),
+            )
         made.append(e)
 
         # Mosaic authority, Stoke-on-Trent (a stage with no timescale) and Cwm Taf (immediate safety).
         m = Policy.objects.get(slug="mosaic-authority")
+        mchair2 = who("mosaic-authority", "cp-chair-2")
+        children = kids("mosaic-authority", 5)
         e = services.escalation_raise(
-            actor=who("mosaic-authority", "cp-chair"),
+            actor=mchair2,
             policy=m,
-            children=kids("mosaic-authority", 0),
+            children=children,
             categories=cats(m),
             summary="Visits not maintained as required in the CP plan.",
-            responder=responder("mosaic-authority", stage(m, 0)),
+            responder=responder(stage(m, 0), children),
             now=ago(7),
         )
         services.escalation_escalate(
-            actor=who("mosaic-authority", "cp-chair"),
-            escalation=e,
-            responder=responder("mosaic-authority", stage(m, 1)),
-            now=ago(1),
+            actor=mchair2, escalation=e, responder=responder(stage(m, 1), children), now=ago(1)
         )
         made.append(e)
         s = Policy.objects.get(slug="stoke-on-trent")
+        schair = who("stoke-on-trent", "cp-chair")
+        children = kids("stoke-on-trent", 0, 1)
         e = services.escalation_raise(
-            actor=who("stoke-on-trent", "cp-chair"),
+            actor=schair,
             policy=s,
-            children=kids("stoke-on-trent", 0, 1),
+            children=children,
             categories=cats(s),
             summary="Reports not shared with parents before the conference.",
-            responder=responder("stoke-on-trent", stage(s, 0)),
+            responder=responder(stage(s, 0), children),
             now=ago(8),
         )
         services.escalation_escalate(
-            actor=who("stoke-on-trent", "cp-chair"),
-            escalation=e,
-            responder=responder("stoke-on-trent", stage(s, 1)),
-            now=ago(2),
+            actor=schair, escalation=e, responder=responder(stage(s, 1), children), now=ago(2)
         )
         made.append(e)
         rev = Policy.objects.get(slug="stoke-on-trent-about-crm")
+        # The child's own social worker raises a concern about the chair of their conference.
         e = services.escalation_raise(
-            actor=who("stoke-on-trent", "social-worker"),
+            actor=who("stoke-on-trent", "social-worker-3"),
             policy=rev,
-            children=kids("stoke-on-trent", 2),
+            children=kids("stoke-on-trent", 3),
             summary="The conference decision did not reflect the agreed risk analysis.",
-            about_staff=who("stoke-on-trent", "cp-chair"),
-            responder=who("stoke-on-trent", "cp-chair"),
+            about_staff=who("stoke-on-trent", "cp-chair-2"),
+            responder=who("stoke-on-trent", "cp-chair-2"),
             now=ago(1),
         )
         made.append(e)
         c = Policy.objects.get(slug="cwm-taf")
+        children = kids("cwm-taf", 4)
         e = services.escalation_raise(
-            actor=who("cwm-taf", "cp-chair"),
+            actor=who("cwm-taf", "cp-chair-2"),
             policy=c,
-            children=kids("cwm-taf", 0),
+            children=children,
             categories=cats(c),
             summary="The child is not safe at home tonight: the safety plan has broken down.",
             immediate_safety=True,
@@ -511,23 +715,34 @@ class Command(BaseCommand):
         made.append(e)
         self.stdout.write(f"Created {len(made)} escalations.")
 
+    # --- the accounts table ---------------------------------------------------------
+
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
-        self.stdout.write("  admin                          system administrator (Django admin)")
-        for member in StaffMember.objects.select_related("user", "role", "authority").order_by(
-            "authority__name", "user__username"
-        ):
-            if member.role.slug in (
-                "cp-chair",
-                "qa-manager",
-                "team-manager",
-                "social-worker",
-                "head-of-service",
-                "service-manager",
-            ):
-                self.stdout.write(
-                    f"  {member.user.username:<30} {member.role.name}, {member.authority.name}"
-                )
-        self.stdout.write(
-            "  (and one account per ladder role: <authority>.<role>, e.g. rutland.director-for-people)"
-        )
+        self.stdout.write("  System administrator (every authority): admin")
+        members = StaffMember.objects.select_related("user", "role", "authority", "team")
+        by_authority: dict[LocalAuthority, list[StaffMember]] = {}
+        for member in members.order_by("authority__name", "pk"):
+            by_authority.setdefault(member.authority, []).append(member)
+        for authority, people in by_authority.items():
+            self.stdout.write(f"\n{authority.name}")
+            # One row per role (and team, or agency).
+            rows: dict[str, list[str]] = {}
+            for member in people:
+                label = member.role.name
+                if member.team is not None:
+                    label = f"{label}, {member.team.name}"
+                if member.agency:
+                    label = f"{label} ({member.agency})"
+                rows.setdefault(label, []).append(member.user.username)
+            width = max(len(label) for label in rows)
+            for label, usernames in sorted(rows.items(), key=self._row_order):
+                self.stdout.write(f"  {label:<{width}}  {', '.join(usernames)}")
+
+    @staticmethod
+    def _row_order(row: tuple[str, list[str]]) -> tuple[int, str]:
+        # Chairs, QA and the authority's administrator first: the accounts a demo starts with.
+        first = ("Child Protection Conference Chair", "Quality Assurance Manager", "Authority")
+        label = row[0]
+        rank = next((i for i, name in enumerate(first) if label.startswith(name)), len(first))
+        return rank, label
