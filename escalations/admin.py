@@ -6,10 +6,12 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from escalations.models import Escalation, Step
+from staff.admin_scope import AuthorityScopedAdmin, AuthorityScopedInline
 
 
-class StepInline(admin.StackedInline):
+class StepInline(AuthorityScopedInline, admin.StackedInline):
     model = Step
+    authority_path = "escalation__authority"
     extra = 0
     can_delete = False
 
@@ -21,7 +23,9 @@ class StepInline(admin.StackedInline):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(SimpleHistoryAdmin):
+class EscalationAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    authority_path = "authority"
+    read_log_action = "escalation"
     list_display = [
         "reference",
         "authority",
@@ -44,3 +48,6 @@ class EscalationAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+    def access_log_subject(self, obj: Escalation) -> dict[str, Any]:
+        return {"children": list(obj.children.all()), "escalation": obj}

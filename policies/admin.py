@@ -7,6 +7,7 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from policies.models import ClosureDay, ConcernCategory, LocalAuthority, Policy, Role, Stage
+from staff.admin_scope import SHARED, AuthorityScopedAdmin, AuthorityScopedInline, admin_scope
 
 CONFIRM_FIELD = "confirm_change_in_use"
 
@@ -64,8 +65,9 @@ class CategoryFormSet(BaseInlineFormSet):
             raise ValidationError(IN_USE_MESSAGE)
 
 
-class StageInline(admin.StackedInline):
+class StageInline(AuthorityScopedInline, admin.StackedInline):
     model = Stage
+    authority_path = "policy__authority"
     formset = StageFormSet
     extra = 0
     ordering = ["order"]
@@ -92,8 +94,9 @@ class StageInline(admin.StackedInline):
     ]
 
 
-class CategoryInline(admin.TabularInline):
+class CategoryInline(AuthorityScopedInline, admin.TabularInline):
     model = ConcernCategory
+    authority_path = "policy__authority"
     formset = CategoryFormSet
     extra = 0
     fields = ["parent", "name", "order", "good_practice"]
@@ -130,7 +133,8 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(Policy)
-class PolicyAdmin(SimpleHistoryAdmin):
+class PolicyAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    authority_path = "authority"
     form = PolicyForm
     list_display = ["name", "authority", "kind", "effective_from", "is_active"]
     list_filter = ["authority", "kind", "is_active"]
@@ -172,28 +176,45 @@ class PolicyAdmin(SimpleHistoryAdmin):
     ]
 
 
-class ClosureDayInline(admin.TabularInline):
+class ClosureDayInline(AuthorityScopedInline, admin.TabularInline):
     model = ClosureDay
+    authority_path = "authority"
     extra = 1
 
 
 @admin.register(LocalAuthority)
-class LocalAuthorityAdmin(SimpleHistoryAdmin):
+class LocalAuthorityAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    """A superuser manages authorities; their own administrators keep its closure days."""
+
+    authority_path = "pk"
     list_display = ["name", "slug", "nation"]
     search_fields = ["name"]
     inlines = [ClosureDayInline]
 
+    def has_add_permission(self, request: Any) -> bool:
+        return admin_scope(request).unrestricted and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return admin_scope(request).unrestricted and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        if admin_scope(request).unrestricted:
+            return super().get_readonly_fields(request, obj)
+        return ["name", "slug", "nation"]
+
 
 @admin.register(Role)
-class RoleAdmin(SimpleHistoryAdmin):
+class RoleAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    authority_path = SHARED
     list_display = ["name", "slug", "is_chair", "is_quality_assurance"]
     search_fields = ["name", "slug"]
 
 
 @admin.register(Stage)
-class StageAdmin(SimpleHistoryAdmin):
+class StageAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
     """Read-only here: stages are edited within their policy so the ladder stays whole."""
 
+    authority_path = "policy__authority"
     list_display = ["name", "policy", "order", "role", "response_days", "day_type"]
     list_filter = ["policy"]
 

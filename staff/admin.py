@@ -1,18 +1,35 @@
+from typing import Any
+
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin
+from axes.admin import AccessLogAdmin as AxesAccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessLog as AxesAccessLog
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
+from staff.admin_scope import PLATFORM, AuthorityScopedAdmin, admin_scope
 from staff.models import StaffMember, Team
 
 
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    authority_path = "authority"
     list_display = ["name", "authority"]
     list_filter = ["authority"]
-    search_fields = ["name"]
+    search_fields = ["name", "authority__name"]
+    list_select_related = ["authority"]
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(SimpleHistoryAdmin):
+class StaffMemberAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    authority_path = "authority"
     list_display = [
         "display_name",
         "authority",
@@ -26,3 +43,109 @@ class StaffMemberAdmin(SimpleHistoryAdmin):
     search_fields = ["user__first_name", "user__last_name", "user__username", "job_title"]
     autocomplete_fields = ["user", "line_manager"]
     list_select_related = ["user", "authority", "role", "team", "line_manager__user"]
+
+
+# Django's and the libraries' own admins, limited the same way ---------------------------
+
+RESTRICTED_USER_FIELDSETS = (
+    (None, {"fields": ("username", "password")}),
+    ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+    ("Permissions", {"fields": ("is_active",)}),
+    ("Important dates", {"fields": ("last_login", "date_joined")}),
+)
+
+
+def _without_superusers(request: HttpRequest, queryset: QuerySet, user_path: str) -> QuerySet:
+    # An authority administrator must never reset a superuser's password or device.
+    if admin_scope(request).unrestricted:
+        return queryset
+    return queryset.exclude(**{f"{user_path}is_superuser": True})
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ScopedUserAdmin(AuthorityScopedAdmin, UserAdmin):
+    """An authority administrator edits their own staff's accounts, never rights."""
+
+    authority_path = "staff__authority"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return _without_superusers(request, super().get_queryset(request), "")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not admin_scope(request).unrestricted:
+            return RESTRICTED_USER_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if admin_scope(request).unrestricted:
+            return super().get_readonly_fields(request, obj)
+        return ["last_login", "date_joined"]
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class ScopedGroupAdmin(AuthorityScopedAdmin, GroupAdmin):
+    authority_path = PLATFORM
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class ScopedTOTPDeviceAdmin(AuthorityScopedAdmin, TOTPDeviceAdmin):
+    """An authority administrator may see and remove (reset) a device, never its key."""
+
+    authority_path = "user__staff__authority"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return _without_superusers(request, super().get_queryset(request), "user__")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        if admin_scope(request).unrestricted:
+            return shown
+        return [name for name in shown if name != "qrcode_link"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if admin_scope(request).unrestricted:
+            return fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f != "key"]})
+            for title, options in fieldsets
+            if options["fields"] != ["qrcode_link"]
+        ]
+
+    def config_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not admin_scope(request).unrestricted:
+            raise PermissionDenied
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not admin_scope(request).unrestricted:
+            raise PermissionDenied
+        return super().qrcode_view(request, pk)
+
+
+for _model, _admin_class in [
+    (AccessAttempt, AccessAttemptAdmin),
+    (AxesAccessLog, AxesAccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+]:
+    # Lock-outs are per username across the platform: only a superuser sees or clears them.
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model,
+        type(
+            f"Scoped{_admin_class.__name__}",
+            (AuthorityScopedAdmin, _admin_class),
+            {
+                "authority_path": PLATFORM,
+            },
+        ),
+    )
