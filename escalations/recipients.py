@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from children.models import Child
 from escalations.models import Escalation, Step
-from notifications.models import Kind, Notification
+from notifications.models import Kind
 from policies.models import LocalAuthority, Role, Stage
 from staff.models import StaffMember
 
@@ -203,4 +203,3 @@ def response_recipients(step: Step) -> list[StaffMember]:
 def closing_recipients(escalation: Escalation, *, actor: StaffMember) -> list[StaffMember]:
     """Everyone who took part hears how it ended, except the person who ended it."""
     return [p for p in escalation_participants(escalation) if p.pk != actor.pk]
-
