@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 # extension -> (content type, how the file must start)
 ALLOWED: dict[str, tuple[str, tuple[bytes, ...]]] = {
@@ -50,3 +53,46 @@ def check_upload(upload: UploadedFile) -> tuple[str, str]:
     if not signatures and b"\x00" in head:
         raise AttachmentRefused(f"“{name}” is not a plain text file.")
     return name, content_type
+
+
+class OversizedUpload(UploadedFile):
+    """Stands in for a file that passed the size limit while arriving: none of it was kept,
+    and its size reads as just over the limit so check_upload refuses it in plain words."""
+
+    def __init__(self, name: str, content_type: str, charset: str | None) -> None:
+        super().__init__(
+            BytesIO(b""), name, content_type, settings.ATTACHMENT_MAX_BYTES + 1, charset
+        )
+
+
+class AttachmentLimitUploadHandler(TemporaryFileUploadHandler):
+    """Writes an uploaded file to disk only up to the attachment limit (FILE_UPLOAD_HANDLERS).
+
+    Past the limit it deletes what it wrote and drops the rest as it streams by, so a huge
+    file never reaches the disk. It does not stop reading the request: cutting the
+    connection mid-upload makes browsers show a network error instead of our message. The
+    request body as a whole is already bounded by its Content-Length, checked before any
+    of it is read (config/http_guards.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.over_limit = False
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.over_limit = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        if self.over_limit:
+            return None
+        if start + len(raw_data) > settings.ATTACHMENT_MAX_BYTES:
+            self.over_limit = True
+            self.file.close()  # a named temporary file: closing it deletes it
+            return None
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int) -> UploadedFile:
+        if self.over_limit:
+            return OversizedUpload(self.file_name, self.content_type, self.charset)
+        return super().file_complete(file_size)

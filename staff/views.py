@@ -16,6 +16,13 @@ from django_otp import match_token, user_has_device
 from staff import services
 from staff.forms import CodeForm
 
+# The set-up key belongs to the session that was shown it (see staff/services.py).
+SETUP_SESSION_KEY = "second_factor_setup_device"
+SETUP_KEY_GONE = (
+    "That key has expired or was replaced by a newer one. In the app, remove the account "
+    "you just added, scan the new code below, then enter the code it shows."
+)
+
 
 def _grouped(key: str) -> str:
     """ABCD EFGH …: easier to type into an app by hand."""
@@ -52,13 +59,22 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
     if user_has_device(request.user):
         # Replacing a device is an administrator's job, so a stolen password cannot.
         return redirect(f"/accounts/second-factor/?next={_next(request)}")
-    device = services.totp_device_start(user=request.user)
+    device = services.totp_device_pending(
+        user=request.user, device_pk=request.session.get(SETUP_SESSION_KEY)
+    )
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.totp_device_confirm(device=device, token=form.cleaned_data["code"].strip()):
+        if device is None:
+            form.add_error("code", SETUP_KEY_GONE)
+        elif services.totp_device_confirm(device=device, token=form.cleaned_data["code"].strip()):
+            del request.session[SETUP_SESSION_KEY]
             otp_login(request, device)
             return redirect(_next(request))
-        form.add_error("code", "That code is not right. Check the app shows this account.")
+        else:
+            form.add_error("code", "That code is not right. Check the app shows this account.")
+    if device is None:
+        device = services.totp_device_start(user=request.user)
+        request.session[SETUP_SESSION_KEY] = device.pk
     qr = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return render(
         request,
@@ -68,5 +84,6 @@ def second_factor_setup(request: HttpRequest) -> HttpResponse:
             "next": _next(request),
             "qr_svg": qr.to_string(encoding="unicode"),
             "key": _grouped(b32encode(device.bin_key).decode().rstrip("=")),
+            "key_minutes": int(services.SETUP_KEY_LIFETIME.total_seconds() // 60),
         },
     )
