@@ -49,7 +49,7 @@ class SignificantEventAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
 class AccessLogAdmin(AuthorityScopedAdmin, admin.ModelAdmin):
     # A row names a child, an escalation or both; either one places it in an authority.
     authority_path = ("child__authority", "escalation__authority")
-    list_display = ["at", "user", "action", "child", "escalation"]
+    list_display = ["at", "name", "username", "action", "child", "escalation"]
     list_filter = ["action"]
 
     def has_add_permission(self, request: object) -> bool:

@@ -126,12 +126,30 @@ class SignificantEvent(models.Model):
 
 
 class AccessLog(models.Model):
-    """Every view of a child's record: who, when, which record (DESIGN §8)."""
+    """Every read of case data: who, when, which records (DESIGN §8). One row per page read.
+
+    The reader's name and username are copied onto the row, so "who" survives the
+    deletion of their user.
+    """
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=300, blank=True)
     child = models.ForeignKey(
-        Child, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Child,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The first child the page showed; children lists them all.",
+    )
+    children = models.ManyToManyField(
+        Child,
+        through="AccessLogChild",
+        blank=True,
+        related_name="+",
+        help_text="Every child whose data the page showed.",
     )
     escalation = models.ForeignKey(
         "escalations.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -143,3 +161,18 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%d %b %Y %H:%M} {self.action}"
+
+
+class AccessLogChild(models.Model):
+    """One child read on one logged page; PROTECT so a child's read history cannot vanish."""
+
+    log = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["log", "child"], name="access_log_child_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.log} {self.child}"

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from collections.abc import Iterable
 
-from children.models import AccessLog, Child
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from children.models import AccessLog, AccessLogChild, Child
 
 
 def access_log_record(
     *,
-    user: AbstractBaseUser,
+    user: User,
     action: str,
-    children: list[Child] | tuple[Child, ...] = (),
+    children: Iterable[Child] = (),
     escalation: object | None = None,
-) -> None:
-    """One row per child read (or one for the escalation when it names no child)."""
-    rows = [
-        AccessLog(user=user, action=action, child=child, escalation=escalation)
-        for child in children
-    ] or [AccessLog(user=user, action=action, escalation=escalation)]
-    AccessLog.objects.bulk_create(rows)
+) -> AccessLog:
+    """One row per page read, naming every child it showed.
+
+    The reader's name and username are copied onto the row so that "who" outlives the
+    deletion of their user.
+    """
+    read = list({child.pk: child for child in children}.values())
+    # The row and its children stand or fall together; no savepoint of its own, as a
+    # failed log write fails the page anyway.
+    with transaction.atomic(savepoint=False):
+        log = AccessLog.objects.create(
+            user=user,
+            username=user.get_username(),
+            name=user.get_full_name() or user.get_username(),
+            action=action,
+            # The first child places the row in an authority (all share one); the
+            # full list is `children`.
+            child=read[0] if read else None,
+            escalation=escalation,
+        )
+        AccessLogChild.objects.bulk_create(AccessLogChild(log=log, child=c) for c in read)
+    return log

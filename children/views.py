@@ -25,6 +25,7 @@ def child_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     page = Paginator(children.order_by("last_name", "first_name"), 50).get_page(
         request.GET.get("page")
     )
+    access_log_record(user=request.user, action="list children", children=page.object_list)
     return render(request, "children/list.html", {"page": page, "query": query, "staff": staff})
 
 

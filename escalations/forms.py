@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
 
 from children.models import Child, Conference
+from children.selectors import visible_children
 from config.forms import DateInput, GovukForm
 from escalations.models import Escalation, Nature, Step
 from escalations.services import MOVED_ON
@@ -121,8 +123,9 @@ class RaiseForm(GovukForm):
             if first or policy.bypass_rule == BypassRule.ANY or s.direct_entry or s.referral:
                 entry.append(s)
 
-        # The child and their brothers and sisters (same surname or same social worker).
-        family = Child.objects.filter(authority=staff.authority).filter(
+        # The child and their brothers and sisters (same surname or same social worker),
+        # only among the children this user may see: the list must not reveal others.
+        family = visible_children(staff).filter(
             Q(pk=child.pk)
             | Q(last_name=child.last_name, team=child.team)
             | (Q(social_worker=child.social_worker) if child.social_worker_id else Q(pk=child.pk))
@@ -212,6 +215,14 @@ class RaiseForm(GovukForm):
                 label="This is about a child's immediate safety",
                 help_text=policy.immediate_safety_route,
             )
+        # Made when the page is first shown and posted back with every press (the preview
+        # included), so the same form sent twice raises one escalation.
+        self.fields["request_token"] = forms.UUIDField(
+            widget=forms.HiddenInput,
+            initial=uuid.uuid4,
+            required=False,
+            error_messages={"invalid": "This form could not be read. Open the raise page again."},
+        )
 
 
 def _bypass_hint(policy: Policy) -> str:

@@ -119,6 +119,11 @@ def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
         step = escalation.open_steps[0] if escalation.open_steps else None
         clock = _clock(step, today, staff, closures) if step else None
         rows.append({"escalation": escalation, "step": step, "clock": clock})
+    access_log_record(
+        user=request.user,
+        action="tracker",
+        children=[c for e in page.object_list for c in e.children.all()],
+    )
     authority = staff.authority
     return render(
         request,

@@ -35,9 +35,9 @@ def people_below(staff: StaffMember) -> set[int]:
     while frontier:
         frontier = (
             set(
-                StaffMember.objects.filter(line_manager_id__in=frontier).values_list(
-                    "pk", flat=True
-                )
+                StaffMember.objects.filter(
+                    authority_id=staff.authority_id, line_manager_id__in=frontier
+                ).values_list("pk", flat=True)
             )
             - found
             - {staff.pk}
@@ -47,24 +47,24 @@ def people_below(staff: StaffMember) -> set[int]:
 
 
 def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
-    """Chairs and QA see their authority's escalations; everyone else what involves them.
+    """QA managers see their authority's escalations; everyone else (chairs too) only
+    what involves them (DESIGN §8).
 
-    A manager sees what is addressed to them and to anyone in their line below them.
+    Involved: raised it, it is about them, they or their line are addressed on a step,
+    they were told of it (a copy or an alert: "was told" is "may see"), or one of its
+    children is allocated to them or their line. Naming a child never widens this.
     """
     qs = Escalation.objects.filter(authority=staff.authority)
-    if staff.is_chair or staff.is_quality_assurance:
+    if staff.is_quality_assurance:
         return qs
     line = people_below(staff) | {staff.pk}
-    ids = (
-        Escalation.objects.filter(authority=staff.authority)
-        .filter(
-            Q(raised_by_id__in=line)
-            | Q(steps__responder_id__in=line)
-            | Q(about_staff=staff)
-            | Q(children__social_worker_id__in=line)
-        )
-        .values("pk")
-    )
+    ids = qs.filter(
+        Q(raised_by=staff)
+        | Q(about_staff=staff)
+        | Q(steps__responder_id__in=line)
+        | Q(notifications__recipient=staff)
+        | Q(children__social_worker_id__in=line)
+    ).values("pk")
     return qs.filter(pk__in=ids)
 
 
@@ -121,11 +121,16 @@ def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[d
 
 
 def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
-    """The landing list: what I raised, must answer or is about me (QA: the authority's)."""
+    """The landing list: what I raised, must answer, is about me, is on my own children
+    or I was told of (QA: the authority's)."""
     qs = Escalation.objects.filter(authority=staff.authority)
     if not staff.is_quality_assurance:
         ids = qs.filter(
-            Q(raised_by=staff) | Q(steps__responder=staff) | Q(about_staff=staff)
+            Q(raised_by=staff)
+            | Q(steps__responder=staff)
+            | Q(about_staff=staff)
+            | Q(children__social_worker=staff)
+            | Q(notifications__recipient=staff)
         ).values("pk")
         qs = qs.filter(pk__in=ids)
     return (

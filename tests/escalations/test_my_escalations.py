@@ -7,6 +7,9 @@ import pytest
 from django.urls import reverse
 
 from escalations import services
+from notifications.models import Kind
+from notifications.services import create_notifications
+from tests.children.factories import ChildFactory
 from tests.staff.factories import PASSWORD, UserFactory
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -77,3 +80,31 @@ def test_an_account_without_a_staff_record_is_told_so(client, db):
 def test_an_administrator_without_a_staff_record_goes_to_admin(client, db):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert client.get(reverse("escalations:mine"))["Location"] == reverse("admin:index")
+
+
+def test_a_social_worker_finds_the_escalations_on_their_own_children(client, ladders, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    worker = staff_of("rutland", "social-worker")
+    child = ChildFactory(authority=chair.authority, social_worker=worker)
+    escalation = services.escalation_raise(
+        actor=chair,
+        policy=ladders["rutland"],
+        children=[child],
+        summary="Visits not done.",
+        responder=staff_of("rutland", "service-manager"),
+        now=NOW,
+    )
+    client.force_login(worker.user)
+    page = client.get(reverse("escalations:mine")).content.decode()
+    assert escalation.reference in page
+    assert "You have no escalations" not in page
+
+
+def test_someone_told_of_an_escalation_finds_it_on_my_escalations(client, raised, staff_of):
+    _chair, _manager, escalation = raised
+    copied = staff_of("rutland", "head-of-service")
+    create_notifications(
+        kind=Kind.STEP_COPIED, step=escalation.steps.get(), recipients=[copied], now=NOW
+    )
+    client.force_login(copied.user)
+    assert escalation.reference in client.get(reverse("escalations:mine")).content.decode()

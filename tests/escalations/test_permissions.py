@@ -9,10 +9,14 @@ The roles, all in Rutland except the last two:
     anonymous        not signed in: sent to sign in
     no_staff         signed in, no staff record: the plain 403 page
     chair            the chair who raised the escalation (drives it)
-    other_chair      another chair of the same authority
+    other_chair      the authority's other chair, uninvolved: may find the child (any chair
+                     may chair a conference or raise a concern), not the escalation
     responder        the team manager the open step is addressed to
     line_manager     the responder's line manager
-    social_worker    a social worker of the authority with nothing to do with the case
+    social_worker    a social worker of another team with nothing to do with the case
+    allocated        the child's allocated social worker
+    team_manager     the team manager whose line holds the child's social worker
+    copied           a manager copied on the open step: the escalation, not the child's file
     qa_manager       a QA manager of the authority (may stand in for the chair)
     foreign_chair    a chair of another authority (Gloucestershire)
     foreign_manager  a team manager of another authority
@@ -23,6 +27,9 @@ for the e-mailed link) and never see the child's name, case reference or the iss
 The views decide who may *see* an escalation; the services decide who may *act* on it.
 So the action pages (escalate, resolve, ...) open for anyone who may see the escalation,
 and a POST by someone who may not act is refused in words, with nothing saved.
+
+Every route is case data unless NOT_CASE_DATA (at the end) says why not; each read of
+case data, and each form shown again with its errors, writes exactly one access-log row.
 """
 
 from __future__ import annotations
@@ -37,13 +44,17 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from children.models import AccessLog
 from escalations import services
 from escalations.models import Attachment, Escalation, State, Step
 from notifications.links import step_link_token
 from notifications.models import Kind, Notification
+from notifications.services import create_notifications
 from policies.models import Stage
-from tests.staff.factories import UserFactory
+from tests.confirm import post_and_confirm
+from tests.staff.factories import TeamFactory, UserFactory
 
 ROLES = (
     "anonymous",
@@ -53,6 +64,9 @@ ROLES = (
     "responder",
     "line_manager",
     "social_worker",
+    "allocated",
+    "team_manager",
+    "copied",
     "qa_manager",
     "foreign_chair",
     "foreign_manager",
@@ -84,6 +98,7 @@ class World:
     token: str
     notification: Notification
     stage2_manager: Any  # a service manager nobody above is: a valid responder to POST
+    copied: Any  # the staff member copied on the open step
 
 
 @pytest.fixture(autouse=True)
@@ -100,13 +115,16 @@ def world(ladders, staff_of, child_of) -> World:
     line_manager = staff_of("rutland", "service-manager")
     responder = staff_of("rutland", "team-manager", line_manager=line_manager)
     informal_manager = staff_of("rutland", "service-manager")
-    allocated = staff_of("rutland", "social-worker")
+    team_manager = staff_of("rutland", "team-manager")
+    allocated = staff_of("rutland", "social-worker", line_manager=team_manager)
+    authority = chair.authority
     child = child_of(
         "rutland",
         first_name=CHILD_FIRST,
         last_name=CHILD_LAST,
         reference=CHILD_REFERENCE,
         social_worker=allocated,
+        team=TeamFactory(authority=authority, name="Oakham Safeguarding"),
     )
     escalation = services.escalation_raise(
         actor=chair, policy=policy, children=[child], summary=SUMMARY, responder=informal_manager
@@ -127,6 +145,13 @@ def world(ladders, staff_of, child_of) -> World:
         responder=responder,
         from_step=first,
     )
+    # Copied directly, not through a ladder's copy list, so that the role stays "told of
+    # this step" whatever the ladders copy.
+    copied = staff_of("rutland", "service-manager")
+    create_notifications(
+        kind=Kind.STEP_COPIED, step=open_step, recipients=[copied], now=timezone.now()
+    )
+    other_team = TeamFactory(authority=authority, name="Uppingham Safeguarding")
     users = {
         "anonymous": None,
         "no_staff": UserFactory(),
@@ -134,7 +159,10 @@ def world(ladders, staff_of, child_of) -> World:
         "other_chair": staff_of("rutland", "cp-chair").user,
         "responder": responder.user,
         "line_manager": line_manager.user,
-        "social_worker": staff_of("rutland", "social-worker").user,
+        "social_worker": staff_of("rutland", "social-worker", team=other_team).user,
+        "allocated": allocated.user,
+        "team_manager": team_manager.user,
+        "copied": copied.user,
         "qa_manager": staff_of("rutland", "qa-manager").user,
         "foreign_chair": staff_of("gloucestershire", "cp-chair").user,
         "foreign_manager": staff_of("gloucestershire", "team-manager").user,
@@ -151,6 +179,7 @@ def world(ladders, staff_of, child_of) -> World:
             step=open_step, recipient=responder, kind=Kind.STEP_RAISED
         ),
         stage2_manager=staff_of("rutland", "service-manager"),
+        copied=copied,
     )
 
 
@@ -190,22 +219,36 @@ def escalation_pk(w: World) -> dict[str, Any]:
     return {"pk": w.escalation.pk}
 
 
-# Who may see the escalation and the child: chairs and QA of the authority, the responder
-# and their line. Not an unrelated social worker; never another authority.
+# Who may see the escalation (DESIGN §8): the chair who raised it, the responder and their
+# line, whoever was copied, the child's social worker and their line, and QA. Not the
+# authority's other chair nor an unrelated social worker; never another authority.
 SEES = {
     "chair": 200,
-    "other_chair": 200,
+    "other_chair": 404,
     "responder": 200,
     "line_manager": 200,
     "social_worker": 404,
+    "allocated": 200,
+    "team_manager": 200,
+    "copied": 200,
     "qa_manager": 200,
     "foreign_chair": 404,
     "foreign_manager": 404,
 }
+# Who may see the child's file: chairs and QA of the authority, the child's social worker
+# and their line. Being addressed or copied on the child's escalation is not enough.
+SEES_CHILD = SEES | {
+    "other_chair": 200,
+    "responder": 404,
+    "line_manager": 404,
+    "copied": 404,
+}
 # Who may drive it: the chair who raised it and a QA manager of the authority. Anyone else
 # who may see it gets the form back with the service's refusal.
 DRIVERS = ("chair", "qa_manager")
-REFUSED_IN_WORDS = {"other_chair": 200, "responder": 200, "line_manager": 200}
+REFUSED_IN_WORDS = {
+    role: 200 for role, status in SEES.items() if status == 200 and role not in DRIVERS
+}
 # Reports: QA managers only (and administrators, who are not in this matrix).
 REPORTS = statuses(403, qa_manager=200)
 
@@ -213,12 +256,12 @@ EXPECTATIONS: dict[str, Route] = {
     "escalations:mine": Route(no_kwargs, statuses(200)),
     "escalations:awaiting": Route(no_kwargs, statuses(200)),
     "children:list": Route(no_kwargs, statuses(200)),
-    "children:file": Route(lambda w: {"pk": w.child.pk}, statuses(**SEES)),
-    "children:conference": Route(lambda w: {"pk": w.child.pk}, statuses(**SEES)),
-    # Rutland lets only chairs raise; managers who can see the child are told they cannot.
+    "children:file": Route(lambda w: {"pk": w.child.pk}, statuses(**SEES_CHILD)),
+    "children:conference": Route(lambda w: {"pk": w.child.pk}, statuses(**SEES_CHILD)),
+    # Rutland lets only chairs raise; others who can see the child are told they cannot.
     "escalations:raise": Route(
         lambda w: {"child_pk": w.child.pk},
-        statuses(**SEES | {"responder": 403, "line_manager": 403, "qa_manager": 403}),
+        statuses(**SEES_CHILD | {"allocated": 403, "team_manager": 403, "qa_manager": 403}),
         actors=("chair", "other_chair"),
         post=lambda w: {
             "policy": "rutland",
@@ -379,7 +422,7 @@ def snapshot() -> tuple:
 def test_every_route_in_the_url_configuration_has_expectations():
     missing = NAMED_ROUTES - set(EXPECTATIONS)
     assert not missing, f"routes without a permission expectation: {sorted(missing)}"
-    stale = set(EXPECTATIONS) - NAMED_ROUTES
+    stale = (set(EXPECTATIONS) | set(NOT_CASE_DATA)) - NAMED_ROUTES
     assert not stale, f"expectations for routes that no longer exist: {sorted(stale)}"
     assert {"escalations", "children"} <= {n.split(":")[0] for n in NAMED_ROUTES}
     assert {"escalations:detail", "children:file", "escalations:attachment"} <= set(INT_ROUTES)
@@ -499,7 +542,7 @@ def test_the_same_post_with_the_csrf_token_is_accepted(world, name):
     page = url if "GET" in route.methods else reverse("escalations:mine")
     assert client.get(page).status_code == 200
     data = route.post(world) | {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
-    response = client.post(url, data)
+    response = post_and_confirm(client, url, data)
     if name == "escalations:final_decision":
         # Rutland's ladder has no final stage: the service refuses it in words.
         assert response.status_code == 200
@@ -581,3 +624,60 @@ def test_the_world_is_what_the_matrix_assumes(world):
     assert world.open_step.responder.user == world.users["responder"]
     assert world.open_step.responder.line_manager.user == world.users["line_manager"]
     assert Step.objects.get(pk=world.attachment.step_id).closed_at is not None
+
+
+# --- every read of case data leaves exactly one access-log row ---------------------------
+
+# Routes that show nothing of a child or an escalation's content, and why. Every other
+# route of the URL configuration is case data, so a new view must log its reads or be
+# listed here with its reason.
+NOT_CASE_DATA = {
+    "escalations:step_link": "a redirect to the response page, which logs the read",
+    "notifications:list": "escalation references and the kind of event only",
+    "notifications:open": "POST only: marks a notification read and redirects",
+    "reports:dashboard": "counts by period, stage, theme and team: no child, no escalation",
+    "second_factor": "the user's own sign-in",
+    "second_factor_setup": "the user's own sign-in",
+}
+CASE_DATA = sorted(NAMED_ROUTES - set(NOT_CASE_DATA))
+# Pages that show a form and, when it is refused, show the case again with the errors.
+RE_RENDERED = sorted(n for n in CASE_DATA if EXPECTATIONS[n].actors)
+
+
+def reader_for(name: str) -> str:
+    """A role allowed to open this page."""
+    return next(
+        r for r in ("chair", "responder", "qa_manager") if EXPECTATIONS[name].expect[r] == 200
+    )
+
+
+def assert_one_row_by(world: World, role: str, since: int) -> None:
+    user = world.users[role]
+    rows = list(AccessLog.objects.filter(pk__gt=since))
+    assert len(rows) == 1, [r.action for r in rows]
+    assert (rows[0].user, rows[0].username) == (user, user.username)
+    assert rows[0].name == user.get_full_name()
+
+
+def last_log_pk() -> int:
+    return AccessLog.objects.order_by("pk").values_list("pk", flat=True).last() or 0
+
+
+@pytest.mark.parametrize("name", CASE_DATA)
+def test_every_read_of_case_data_writes_exactly_one_access_log_row(world, name):
+    role = reader_for(name)
+    since = last_log_pk()
+    response = client_for(world, role).get(url_of(world, name))
+    text_of(response)
+    assert response.status_code == 200
+    assert_one_row_by(world, role, since)
+
+
+@pytest.mark.parametrize("name", RE_RENDERED)
+def test_a_refused_form_shown_again_writes_exactly_one_access_log_row(world, name):
+    role = reader_for(name)
+    since = last_log_pk()
+    response = client_for(world, role).post(url_of(world, name), {})
+    assert response.status_code == 200
+    assert "There is a problem" in text_of(response)
+    assert_one_row_by(world, role, since)

@@ -18,6 +18,7 @@ The day a step is received does not count: Monday + 4 working days is Friday.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ import pytest
 from escalations.models import Escalation, State, Step, Verdict
 from escalations.services import (
     ActionRefused,
+    AlreadyRaised,
     escalation_escalate,
     escalation_raise,
     escalation_record_final_decision,
@@ -436,13 +438,17 @@ def test_raising_refuses_an_empty_summary(raise_concern):
 
 
 def test_social_worker_raises_a_concern_about_a_chair_under_the_reverse_procedure(
-    raise_concern, staff_of
+    raise_concern, staff_of, child_of
 ):
     social_worker = staff_of(STOKE, "social-worker")
     chair = staff_of(STOKE, "cp-chair")
 
     escalation = raise_concern(
-        STOKE_ABOUT_CRM, actor=social_worker, about_staff=chair, responder=chair
+        STOKE_ABOUT_CRM,
+        actor=social_worker,
+        about_staff=chair,
+        responder=chair,
+        children=[child_of(STOKE, social_worker=social_worker)],
     )
 
     escalation = reload(escalation)
@@ -454,9 +460,14 @@ def test_social_worker_raises_a_concern_about_a_chair_under_the_reverse_procedur
     assert step.due_on is None  # §9 sets no timescale
 
 
-def test_reverse_procedure_refuses_a_concern_that_names_no_chair(raise_concern, staff_of):
+def test_reverse_procedure_refuses_a_concern_that_names_no_chair(raise_concern, staff_of, child_of):
+    social_worker = staff_of(STOKE, "social-worker")
     with pytest.raises(ActionRefused) as refused:
-        raise_concern(STOKE_ABOUT_CRM, actor=staff_of(STOKE, "social-worker"))
+        raise_concern(
+            STOKE_ABOUT_CRM,
+            actor=social_worker,
+            children=[child_of(STOKE, social_worker=social_worker)],
+        )
 
     assert refused.value.field == "about_staff"
     assert refused.value.message == "Choose the conference chair the concern is about."
@@ -1196,3 +1207,45 @@ def test_a_responder_too_late_is_told_the_step_has_closed(raise_concern, escalat
 
     with pytest.raises(ActionRefused, match="step has closed"):
         step_respond(actor=informal.responder, step=informal, response="Late.", now=at(10))
+
+
+# --- the raise form's one-time token ---------------------------------------------------------
+
+
+def test_a_second_raise_with_the_same_form_token_raises_nothing_and_names_the_first(
+    raise_concern, staff_of, child_of
+):
+    token = uuid.uuid4()
+    chair = staff_of(RUTLAND, "cp-chair")
+    child = child_of(RUTLAND)
+    first = raise_concern(RUTLAND, actor=chair, children=[child], request_token=token)
+
+    with pytest.raises(AlreadyRaised) as repeat:
+        raise_concern(RUTLAND, actor=chair, children=[child], request_token=token)
+
+    assert repeat.value.escalation == first
+    assert repeat.value.message == (
+        f"{first.reference} was already raised from this form, so it was not raised again."
+    )
+    assert (Escalation.objects.count(), Step.objects.count()) == (1, 1)
+
+
+def test_raises_from_two_different_forms_are_two_escalations(raise_concern, staff_of):
+    chair = staff_of(RUTLAND, "cp-chair")
+
+    raise_concern(RUTLAND, actor=chair, request_token=uuid.uuid4())
+    raise_concern(RUTLAND, actor=chair, request_token=uuid.uuid4())
+
+    assert Escalation.objects.filter(raised_by=chair).count() == 2
+
+
+def test_someone_elses_form_token_is_refused_without_naming_what_it_raised(raise_concern, staff_of):
+    token = uuid.uuid4()
+    first = raise_concern(RUTLAND, request_token=token)
+
+    with pytest.raises(ActionRefused) as refused:
+        raise_concern(RUTLAND, actor=staff_of(RUTLAND, "cp-chair"), request_token=token)
+
+    assert not isinstance(refused.value, AlreadyRaised)
+    assert first.reference not in refused.value.message
+    assert Escalation.objects.count() == 1
