@@ -83,6 +83,10 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.TextField(blank=True)
     outcome_for_child = models.TextField(blank=True, help_text="What changed for the child.")
+    # The one-time token of the raise form that created it: the same form sent twice (a
+    # double click, a resubmitted page, two tabs) finds this escalation instead of making
+    # another. Unique, so two sends at the same moment cannot both get through.
+    request_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     history = HistoricalRecords(m2m_fields=[children, categories])
 
     class Meta:

@@ -8,6 +8,7 @@ steps or lose a response: the second gets a plain ActionRefused.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,17 @@ class ActionRefused(Exception):
         self.field = field
 
 
+class AlreadyRaised(ActionRefused):
+    """The raise form was sent again (a double click, a resubmitted page, two tabs): the
+    escalation its first sending raised is `escalation`, and nothing was raised twice."""
+
+    def __init__(self, escalation: Escalation) -> None:
+        super().__init__(
+            f"{escalation.reference} was already raised from this form, so it was not raised again."
+        )
+        self.escalation = escalation
+
+
 @contextmanager
 def _refuse_races() -> Iterator[None]:
     try:
@@ -72,12 +84,16 @@ def _refuse_races() -> Iterator[None]:
 
 
 def _lock(escalation: Escalation) -> Escalation:
-    """Re-read the escalation under a row lock (PostgreSQL); the state is then current."""
-    return (
-        Escalation.objects.select_for_update(of=("self",))
-        .select_related("policy", "authority", "current_stage")
-        .get(pk=escalation.pk)
-    )
+    """Re-read the escalation under a row lock (PostgreSQL); the state is then current.
+
+    The row alone, with no joins: after waiting for the lock PostgreSQL re-reads the locked
+    row but keeps the joined rows of its first look, so a joined `current_stage` came back
+    as None beside the new `current_stage_id` and the "later stage" check let a second
+    step through. What the row points to (policy, authority, current stage) loads when
+    first used, each in a query of its own after the lock, which sees everything committed
+    before the lock was granted: do not add select_related here.
+    """
+    return Escalation.objects.select_for_update(of=("self",)).get(pk=escalation.pk)
 
 
 def _open_step(escalation: Escalation) -> Step | None:
@@ -388,6 +404,21 @@ def _prepare_raise(
     return _Raise(stage=stage, reason=reason, children=children, categories=categories, now=now)
 
 
+def _refuse_repeat(*, actor: StaffMember, request_token: uuid.UUID | None) -> None:
+    """A raise form already used raises nothing: its sender is sent to what it raised."""
+    if request_token is None:
+        return
+    earlier = Escalation.objects.filter(request_token=request_token).first()
+    if earlier is None:
+        return
+    if earlier.raised_by_id != actor.pk:
+        # Someone else's token: say nothing about what it raised.
+        raise ActionRefused(
+            "This form has already been used. Open the raise page again to start afresh."
+        )
+    raise AlreadyRaised(earlier)
+
+
 def escalation_raise(
     *,
     actor: StaffMember,
@@ -405,9 +436,15 @@ def escalation_raise(
     conference: Conference | None = None,
     response_days: int | None = None,
     statement: dict[str, str] | None = None,
+    request_token: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Escalation:
-    """Raise a concern: at the informal stage, or straight to a formal one where allowed."""
+    """Raise a concern: at the informal stage, or straight to a formal one where allowed.
+
+    `request_token` is the raise form's one-time token: a second raise with it raises
+    AlreadyRaised, naming the escalation the first one made.
+    """
+    _refuse_repeat(actor=actor, request_token=request_token)
     checked = _prepare_raise(
         actor=actor,
         policy=policy,
@@ -429,18 +466,26 @@ def escalation_raise(
     stage, reason, children, now = checked.stage, checked.reason, checked.children, checked.now
     categories = checked.categories
     with transaction.atomic(), _refuse_races():
-        escalation = Escalation.objects.create(
-            authority=policy.authority,
-            policy=policy,
-            raised_by=actor,
-            about_staff=about_staff,
-            conference=conference,
-            nature=nature,
-            summary=summary.strip(),
-            desired_outcome=desired_outcome.strip(),
-            immediate_safety=immediate_safety,
-            raised_at=now,
-        )
+        try:
+            with transaction.atomic():
+                escalation = Escalation.objects.create(
+                    authority=policy.authority,
+                    policy=policy,
+                    raised_by=actor,
+                    about_staff=about_staff,
+                    conference=conference,
+                    nature=nature,
+                    summary=summary.strip(),
+                    desired_outcome=desired_outcome.strip(),
+                    immediate_safety=immediate_safety,
+                    raised_at=now,
+                    request_token=request_token,
+                )
+        except IntegrityError:
+            # The same form sent at the same moment: the unique token held this insert
+            # until the other one committed, which is now there to be found.
+            _refuse_repeat(actor=actor, request_token=request_token)
+            raise
         escalation.children.set(children)
         escalation.categories.set(categories)
         skipped = _check_target(
@@ -486,10 +531,12 @@ def escalation_raise_recipients(
     conference: Conference | None = None,
     response_days: int | None = None,
     statement: dict[str, str] | None = None,
+    request_token: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> StepRecipients:
     """Who a raise with these answers would address and copy, after the very checks the
     raise makes (so the form can show it by name before anything is written)."""
+    _refuse_repeat(actor=actor, request_token=request_token)
     checked = _prepare_raise(
         actor=actor,
         policy=policy,
@@ -559,6 +606,8 @@ def step_respond(
     with transaction.atomic(), _refuse_races():
         escalation = _lock(step.escalation)
         step = Step.objects.select_for_update().get(pk=step.pk)
+        # The step's escalation is the locked copy, not the one the caller read earlier.
+        step.escalation = escalation
         if actor.pk != step.responder_id:
             raise ActionRefused("This step is addressed to someone else.")
         if step.responded_at is not None:

@@ -321,11 +321,15 @@ def escalation_raise(request: HttpRequest, staff: StaffMember, child_pk: int) ->
                 "conference": data.get("conference"),
                 "response_days": data.get("response_days"),
                 "statement": statement_from(data),
+                "request_token": data.get("request_token"),
             }
             try:
                 preview = services.escalation_raise_recipients(**answers)
                 if _seen(request, preview):
                     escalation = services.escalation_raise(**answers)
+            except services.AlreadyRaised as exc:
+                messages.info(request, exc.message)
+                return redirect("escalations:detail", pk=exc.escalation.pk)
             except services.ActionRefused as exc:
                 _refused(form, exc)
                 preview = None

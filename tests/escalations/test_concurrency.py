@@ -1,13 +1,15 @@
 """Two people acting on one escalation at the same moment (PostgreSQL only)."""
 
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from escalations import services
-from escalations.models import State, Step
-from tests.concurrency import race
+from escalations.models import Escalation, State, Step, Verdict
+from notifications.models import Notification
+from tests.concurrency import held_open, race, start, wait_for_lock_waiters
 from tests.markers import postgres_only
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -110,3 +112,148 @@ def test_resolve_racing_an_escalation_leaves_one_consistent_outcome(rutland_esca
     else:
         assert escalation.state == State.AWAITING_RESPONSE
         assert open_steps == 1
+
+
+# --- without the page's hidden step: the lock alone keeps actions apart -----------------
+
+
+@pytest.fixture
+def glos_at_stage(ladders, staff_of, child_of):
+    """glos_at_stage(3) -> a Gloucestershire escalation raised straight to that stage (the
+    policy lets the chair bypass any stage)."""
+
+    def make(order: int) -> Escalation:
+        policy = ladders["gloucestershire"]
+        stage = policy.stages.select_related("role").get(order=order)
+        return services.escalation_raise(
+            actor=staff_of("gloucestershire", "cp-chair"),
+            policy=policy,
+            children=[child_of("gloucestershire")],
+            summary="Strategy discussion not held.",
+            stage=stage,
+            responder=staff_of("gloucestershire", stage.role.slug),
+            now=NOW,
+        )
+
+    return make
+
+
+def escalating_to(escalation: Escalation, order: int, responder) -> object:
+    """The escalate a person sends without the page's hidden step (an old page, a script,
+    a form resubmitted from another tab)."""
+    stage = escalation.policy.stages.get(order=order)
+    return lambda: services.escalation_escalate(
+        actor=escalation.raised_by, escalation=escalation, stage=stage, responder=responder, now=NOW
+    )
+
+
+def test_twenty_escalates_to_the_next_stage_without_the_pages_step_create_one_step(
+    glos_at_stage, staff_of
+):
+    escalation = glos_at_stage(3)
+    director = staff_of("gloucestershire", "assistant-director")
+
+    results = race(*[escalating_to(escalation, 4, director) for _ in range(20)])
+
+    wins = [r for r in results if isinstance(r, Step)]
+    refusals = [r for r in results if isinstance(r, services.ActionRefused)]
+    assert (len(wins), len(refusals)) == (1, 19), results
+    steps = list(Step.objects.filter(escalation=escalation).order_by("sequence"))
+    assert [(s.stage_order, s.verdict, s.closed_at is None) for s in steps] == [
+        (3, Verdict.NO_RESPONSE, False),
+        (4, "", True),
+    ]
+    # The Assistant Director is told once, about the one step.
+    assert set(Notification.objects.filter(recipient=director).values_list("step", flat=True)) == {
+        wins[0].pk
+    }
+
+
+def test_an_escalate_that_waited_for_the_lock_sees_the_stage_the_other_one_reached(
+    glos_at_stage, staff_of
+):
+    escalation = glos_at_stage(3)
+    director = staff_of("gloucestershire", "assistant-director")
+
+    with held_open(escalating_to(escalation, 4, director)) as first:
+        second = start(escalating_to(escalation, 4, director))
+        wait_for_lock_waiters(1)
+
+    assert isinstance(first[0], Step), first
+    refused = second()
+    assert isinstance(refused, services.ActionRefused), refused
+    assert refused.message == "Choose a later stage than the current one."
+    assert Step.objects.filter(escalation=escalation, stage_order=4).count() == 1
+
+
+def test_a_final_decision_that_waited_for_the_lock_sees_the_final_stage_just_reached(
+    glos_at_stage, staff_of
+):
+    escalation = glos_at_stage(5)
+    chief_executive = staff_of("gloucestershire", "chief-executive")
+
+    with held_open(escalating_to(escalation, 6, chief_executive)) as first:
+        deciding = start(
+            lambda: services.escalation_record_final_decision(
+                actor=escalation.raised_by, escalation=escalation, decision="Decided.", now=NOW
+            )
+        )
+        wait_for_lock_waiters(1)
+
+    assert isinstance(first[0], Step), first
+    decided = deciding()
+    assert isinstance(decided, Escalation), decided
+    escalation.refresh_from_db()
+    assert escalation.state == State.FINAL_DECISION
+    assert Step.objects.get(escalation=escalation, stage_order=6).verdict == Verdict.FINAL_DECISION
+
+
+# --- one form, sent twice at once: one escalation ---------------------------------------
+
+
+@pytest.fixture
+def raising(ladders, staff_of, child_of):
+    """raising(token) -> the raise a Rutland chair's form would send with that token."""
+    policy = ladders["rutland"]
+    chair = staff_of("rutland", "cp-chair")
+    child = child_of("rutland")
+    manager = staff_of("rutland", "service-manager")
+
+    def make(token: uuid.UUID) -> object:
+        return lambda: services.escalation_raise(
+            actor=chair,
+            policy=policy,
+            children=[child],
+            summary="Core groups not held.",
+            responder=manager,
+            request_token=token,
+            now=NOW,
+        )
+
+    return make
+
+
+def test_the_same_raise_form_sent_twice_at_once_raises_one_escalation(raising):
+    results = race(*[raising(token := uuid.uuid4()), raising(token)])
+
+    [escalation] = Escalation.objects.all()
+    assert Step.objects.filter(escalation=escalation).count() == 1
+    repeats = [r for r in results if isinstance(r, services.AlreadyRaised)]
+    assert len(repeats) == 1, results
+    assert repeats[0].escalation == escalation
+
+
+def test_a_second_send_blocked_by_the_first_uncommitted_raise_is_told_it_was_raised(raising):
+    token = uuid.uuid4()
+
+    with held_open(raising(token)) as first:
+        # The first raise has not committed, so the second cannot see it: only the unique
+        # token stops it, once the first commits.
+        second = start(raising(token))
+        wait_for_lock_waiters(1)
+
+    assert isinstance(first[0], Escalation), first
+    repeat = second()
+    assert isinstance(repeat, services.AlreadyRaised), repeat
+    assert repeat.escalation == first[0]
+    assert Escalation.objects.count() == 1

@@ -7,6 +7,7 @@ the services (as in test_services.py) where it is only the starting point.
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -220,6 +221,43 @@ def test_a_successful_raise_goes_to_the_escalation_with_one_step(rutland):
     text = page(client.get(response["Location"]))
     assert f"{escalation.reference} raised." in text
     assert "Core groups have not been held for ten weeks." in text
+
+
+def token_on(response) -> str:
+    """The raise form's one-time token, as the page carries it."""
+    match = re.search(r'name="request_token" value="([^"]+)"', page(response))
+    assert match, "no request_token on the page"
+    return match.group(1)
+
+
+def test_the_raise_form_carries_a_one_time_token_through_the_preview(rutland):
+    client = signed_in(rutland["chair"])
+    url = reverse("escalations:raise", args=[rutland["child"].pk])
+    token = token_on(client.get(url))
+
+    preview = client.post(url, raise_data(rutland, request_token=token))
+
+    assert preview.context["preview"] is not None
+    assert token_on(preview) == token
+    assert token_on(client.get(url)) != token  # a new page is a new form
+
+
+def test_the_same_raise_form_sent_twice_raises_one_escalation_and_goes_to_it(rutland):
+    client = signed_in(rutland["chair"])
+    url = reverse("escalations:raise", args=[rutland["child"].pk])
+    data = raise_data(rutland, request_token=token_on(client.get(url)))
+    preview = client.post(url, data).context["preview"]
+    confirmed = data | {"recipients_seen": preview.signature}
+    assert client.post(url, confirmed).status_code == 302
+
+    again = client.post(url, confirmed)  # the confirming press, clicked twice
+
+    escalation = Escalation.objects.get()
+    assert Step.objects.count() == 1
+    assert again.status_code == 302
+    assert again["Location"] == reverse("escalations:detail", args=[escalation.pk])
+    text = page(client.get(again["Location"]))
+    assert f"{escalation.reference} was already raised from this form" in text
 
 
 # --- escalating ------------------------------------------------------------------------
@@ -719,6 +757,7 @@ GARBAGE: list[tuple[str, str, str, str, Any]] = [
     ("raise: category not a number", "chair", "raise", "child", {"categories": ["abc"]}),
     ("raise: a NUL in the issue", "chair", "raise", "child", {"summary": "bad\x00text"}),
     ("raise: a list for the issue", "chair", "raise", "child", {"summary": ["", ""]}),
+    ("raise: form token not a token", "chair", "raise", "child", {"request_token": "abc"}),
     # escalating
     ("escalate: stage not a number", "chair", "escalate", "escalation", {"stage": "abc"}),
     ("escalate: unknown stage", "chair", "escalate", "escalation", {"stage": "987654321"}),
