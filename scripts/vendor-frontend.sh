@@ -2,8 +2,9 @@
 # Refreshes the vendored front-end files from the npm registry. Run by a developer when
 # upgrading; the output is committed, so neither the app nor CI needs npm or a CDN.
 #
-#   static/govuk/       GOV.UK Frontend CSS and JS (the GDS Transport font and the crown
-#                       are for central government only: councils use the system font)
+#   static/govuk/       GOV.UK Frontend CSS and JS (the GDS Transport font, the crown and
+#                       the footer's crest are for central government only: councils use
+#                       the system font; scripts/trim_govuk_css.py)
 #   tests/browser/axe/  axe-core, injected into pages by the accessibility tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,19 +16,12 @@ trap 'rm -rf "$work"' EXIT
   "govuk-frontend@$GOVUK_VERSION" "axe-core@$AXE_VERSION")
 dist="$work/node_modules/govuk-frontend/dist/govuk"
 rm -rf static/govuk && mkdir -p static/govuk tests/browser/axe
-# Drop the @font-face rules (GDS Transport is licensed to GOV.UK only) and the map link.
-python3 - "$dist/govuk-frontend.min.css" static/govuk/govuk-frontend.min.css <<'PY'
-import re, sys
-css = open(sys.argv[1], encoding="utf-8").read()
-css = re.sub(r"@font-face\{[^}]*\}", "", css)
-css = css.replace("/*# sourceMappingURL=govuk-frontend.min.css.map */", "")
-css = re.sub(r'"?GDS Transport"?,', "", css)
-css = css.replace("url(/assets/images/", "url(images/")
-open(sys.argv[2], "w", encoding="utf-8").write(css)
-PY
-sed 's|//# sourceMappingURL=.*||' "$dist/govuk-frontend.min.js" > static/govuk/govuk-frontend.min.js
 mkdir -p static/govuk/images
 cp "$dist/assets/images/favicon.ico" "$dist/assets/images/favicon.svg" static/govuk/images/ 2>/dev/null || true
+# Drops GDS Transport and the crown's crest (see the script), after the images are in
+# place: it refuses CSS that points at an image we do not ship.
+python3 scripts/trim_govuk_css.py "$dist/govuk-frontend.min.css" static/govuk/govuk-frontend.min.css
+sed 's|//# sourceMappingURL=.*||' "$dist/govuk-frontend.min.js" > static/govuk/govuk-frontend.min.js
 python3 -c "import json,sys; print('govuk-frontend licence:', json.load(open(sys.argv[1]))['license'])" \
   "$work/node_modules/govuk-frontend/package.json" > static/govuk/LICENSE.txt
 cp "$work/node_modules/axe-core/axe.min.js" tests/browser/axe/axe.min.js
