@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -50,18 +51,23 @@ def run() -> None:
     manage("seed_demo", "--if-empty")
     address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
     print(f"\nOpen http://{address}/ and sign in with a demo account above.\n", flush=True)
-    # The web server, and the deadline sweep and e-mail sender that Celery runs in production.
+    # The web server, and the deadline sweep and outbox relay (in production: Celery beat,
+    # run_relay and the Celery workers).
     children = [
         subprocess.Popen([PY, "manage.py", "runserver", address, "--noreload"], cwd=ROOT),
         subprocess.Popen([PY, "manage.py", "run_scheduler", "--loop"], cwd=ROOT),
     ]
     try:
-        children[0].wait()
+        # Until either stops: the scheduler refuses to start when another `dev.py run`
+        # (or run_scheduler) already sends this database's e-mail, and then so does this.
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         for child in children:
-            child.send_signal(signal.SIGINT)
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
             child.wait()
 
 

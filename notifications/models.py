@@ -1,8 +1,9 @@
 """The outbox: one row per notification, created with the change that caused it.
 
 A uniqueness rule on (step, kind, recipient, occurrence) means a retried or duplicated
-job can never create — or e-mail — the same notification twice. The same rows are the
-in-app list (read_at).
+job can never create the same notification twice. Its e-mail goes at least once, and
+once unless a sender dies between sending and recording it — then again, with the same
+Message-ID (services.deliver, relay.py). The same rows are the in-app list (read_at).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Kind(models.TextChoices):
 class EmailStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENT = "sent", "Sent"
-    FAILED = "failed", "Failed after retries"
+    FAILED = "failed", "Failed after a day of retries"
 
 
 class Notification(models.Model):
@@ -50,6 +51,17 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The outbox's schedule (notifications/relay.py): the relay takes a pending row once
+    # this has passed. Set to created_at by create_notifications, then pushed back after
+    # each failed send.
+    next_attempt_at = models.DateTimeField()
+    # Failed sends are retried for a day from here: created_at, or the last manual resend.
+    retry_window_from = models.DateTimeField()
+    # A lease, not a lock: whoever holds an unexpired claim (the relay handing the row
+    # over, or a sender) is the only one who may send it. A sender that dies leaves a
+    # claim that simply expires, so the row goes again (with the same Message-ID).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -58,7 +70,10 @@ class Notification(models.Model):
                 fields=["step", "kind", "recipient", "occurrence"], name="notification_sent_once"
             ),
         ]
-        indexes = [models.Index(fields=["email_status", "created_at"])]
+        indexes = [
+            models.Index(fields=["email_status", "created_at"]),
+            models.Index(fields=["email_status", "next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.escalation.reference})"

@@ -1,20 +1,30 @@
 """Creating notifications (in the caller's transaction) and delivering them by e-mail.
 
-Only IDs leave the database for the task queue; e-mails carry a case reference, the
-children's initials and a link — no names, no details of the concern.
+The outbox: a web request only writes rows. `notifications/relay.py` moves them — to the
+Celery workers when there is a broker, or through `deliver()` itself on the embedded
+default — so no request ever waits on the broker or on a mail server.
+
+Only IDs (and an opaque claim token) leave the database for the task queue; e-mails
+carry a case reference, the children's initials and a link — no names, no details of the
+concern.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
+import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from escalations.models import Step
 from escalations.recipients import (
@@ -28,7 +38,18 @@ from notifications.models import EmailStatus, Kind, Notification
 from staff.models import StaffMember
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
+
+# Failed sends are retried 15 s, 30 s, 1 min … doubling to at most an hour apart, for a
+# day (from creation or the last manual resend) before a row is `failed`: a mail server
+# down for a weekend afternoon loses nothing, and a bad address stops being tried.
+FIRST_RETRY = timedelta(seconds=15)
+LONGEST_RETRY = timedelta(hours=1)
+RETRY_WINDOW = timedelta(hours=24)
+# A sender's claim on a row: longer than the Celery task's hard time limit (60 s, in
+# tasks.py) and the SMTP timeout, so it outlives any send that is still running.
+SEND_LEASE = timedelta(minutes=2)
+# Woken on commit of new rows (PostgreSQL only; the relay also polls).
+OUTBOX_CHANNEL = "notifications_outbox"
 # Kinds about a response still to come: only these say when it is due.
 DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE)
 
@@ -53,13 +74,16 @@ def create_notifications(
                         recipient=person,
                         occurrence=occurrence,
                         created_at=now,
+                        next_attempt_at=now,
+                        retry_window_from=now,
                     )
                 )
         except IntegrityError:
             continue
     if created:
-        ids = [n.pk for n in created]
-        transaction.on_commit(lambda: dispatch(ids))
+        # Nothing is sent or published here: the rows wait in the outbox and the relay
+        # moves them, so the request never waits on the broker or a mail server.
+        wake_relay()
     return created
 
 
@@ -96,35 +120,53 @@ def notify_escalation_closed(*, step: Step, actor: StaffMember, now: datetime) -
 # --- delivery --------------------------------------------------------------------------
 
 
-def dispatch(ids: list[int]) -> None:
-    """After commit: hand the IDs to Celery, or send now when there is no broker.
+def wake_relay() -> None:
+    """Tell a listening relay that rows are waiting — a database call, never the broker.
 
-    Never raises: if the broker is down the rows stay pending and the sweep sends them.
+    PostgreSQL delivers a NOTIFY when the surrounding transaction commits (and drops it on
+    rollback), so the relay wakes exactly when the rows become visible. Elsewhere the
+    relay's 2-second poll finds them.
     """
-    if settings.REDIS_URL:
-        from notifications.tasks import send_notification
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [OUTBOX_CHANNEL])
 
-        try:
-            with send_notification.app.producer_or_acquire() as producer:
-                # One try at connecting: left to itself kombu retries the connection for
-                # seconds (retry=False only covers the publish), and this runs in the
-                # request that caused the notification.
-                producer.connection.ensure_connection(max_retries=0)
-                for pk in ids:
-                    send_notification.apply_async(args=[pk], retry=False, producer=producer)
-        except Exception:  # broker unreachable: the rows wait in the outbox
-            logger.warning("Broker unavailable; notification(s) %s left for the sweep", ids)
-        return
-    for pk in ids:
-        try:
-            deliver(notification_id=pk, now=timezone.now())
-        except Exception as exc:
-            # The type only: mail servers' messages can quote addresses.
-            logger.warning(
-                "Notification %s could not be sent now (%s); the sweep will retry",
-                pk,
-                type(exc).__name__,
-            )
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed send: 15 s doubling, at most 1 hour."""
+    # The exponent is capped only to keep the arithmetic small; the hour cap bites at 9.
+    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 16), LONGEST_RETRY)
+
+
+_MAIL_SERVER_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What failed, for last_error and the logs, by the exception's type alone.
+
+    Never str(exc): a mail server's message can quote addresses. The category keeps a
+    database fault from looking like a mail fault (and the reverse).
+    """
+    kind = type(exc)
+    module = kind.__module__.split(".")[0]
+    if isinstance(exc, DatabaseError) or module in ("psycopg", "psycopg2", "sqlite3"):
+        category = "database"
+    elif isinstance(exc, _MAIL_SERVER_ERRORS) or module in ("smtplib", "ssl", "socket"):
+        category = "mail server"
+    else:
+        category = "unexpected"
+    return f"{category}: {kind.__name__}"
+
+
+def message_id(notification_id: int) -> str:
+    """The same Message-ID every time this notification is sent.
+
+    If a sender dies between sending and recording it, the row goes again; with the same
+    Message-ID mail systems (and people's mail programs) recognise the repeat.
+    """
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2] or urlsplit(settings.SITE_BASE_URL).hostname
+    return f"<notification-{notification_id}@{domain or 'localhost'}>"
 
 
 def _message(notification: Notification) -> EmailMultiAlternatives:
@@ -150,47 +192,158 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
         body=text,
         to=[notification.recipient.user.email],
         from_email=settings.DEFAULT_FROM_EMAIL,
+        headers={"Message-ID": message_id(notification.pk)},
     )
     message.attach_alternative(html, "text/html")
     return message
 
 
-def deliver(*, notification_id: int, now: datetime) -> bool:
-    """Send one notification's e-mail unless it has been sent. True when sent now.
+def _take(*, notification_id: int, now: datetime, claim: str) -> str | None:
+    """Transaction 1: claim the row for this sender; the new claim token, or None.
 
-    The row is locked while sending, so two workers never send the same one.
+    A conditional UPDATE whose row count says who won, so it holds on SQLite (no row
+    locks) as well as PostgreSQL: a row is taken only while pending and unclaimed — its
+    lease expired, or handed to us by the relay under `claim`.
+    """
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    if claim:
+        free |= Q(claim_token=claim)
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        taken = Notification.objects.filter(
+            free, pk=notification_id, email_status=EmailStatus.PENDING
+        ).update(claimed_until=now + SEND_LEASE, claim_token=token, attempts=F("attempts") + 1)
+    return token if taken else None
+
+
+# Failures that say the mail server could not be reached at all (rather than that it
+# refused one message): once a send succeeds, rows backing off after these go at once.
+_UNREACHABLE = (
+    "SMTPServerDisconnected",
+    "SMTPConnectError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "TimeoutError",
+    "timeout",
+    "gaierror",
+)
+
+
+def _mark_sent(*, notification_id: int, now: datetime) -> None:
+    """Transaction 2: sent, whoever holds the claim now (an e-mail that went, went).
+
+    The mail server is evidently back: rows waiting out a back-off because it could not
+    be reached become due now, so an outage ends for everyone within seconds instead of
+    at each row's next (up to hourly) attempt.
     """
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("step", "escalation", "recipient__user")
-            .filter(pk=notification_id, email_status=EmailStatus.PENDING)
-            .first()
+        Notification.objects.filter(pk=notification_id).update(
+            email_status=EmailStatus.SENT, sent_at=now, claimed_until=None, claim_token=""
         )
-        if notification is None:
-            return False
-        if not notification.recipient.user.email:
-            notification.email_status = EmailStatus.FAILED
-            notification.last_error = "The recipient has no e-mail address."
-            notification.save(update_fields=["email_status", "last_error"])
-            return False
-        notification.attempts += 1
-        try:
-            _message(notification).send()
-        except Exception as exc:
-            # The error's type only: messages from mail servers can quote addresses.
-            notification.last_error = f"{type(exc).__name__} on attempt {notification.attempts}"
-            if notification.attempts >= MAX_ATTEMPTS:
-                notification.email_status = EmailStatus.FAILED
-            notification.save(update_fields=["attempts", "last_error", "email_status"])
-            failure = exc
-        else:
-            notification.email_status = EmailStatus.SENT
-            notification.sent_at = now
-            notification.save(update_fields=["attempts", "email_status", "sent_at"])
-            return True
-    # Raised once the attempt is committed: raising inside the block would roll it back.
-    raise failure
+        unreachable = Q()
+        for name in _UNREACHABLE:
+            unreachable |= Q(last_error__startswith=f"mail server: {name} ")
+        if Notification.objects.filter(
+            unreachable, email_status=EmailStatus.PENDING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now):
+            wake_relay()
+
+
+def _record_failure(*, notification: Notification, token: str, now: datetime, error: str) -> None:
+    """Pending again after the back-off, or failed once the row has had its day of retries."""
+    give_up = now - notification.retry_window_from >= RETRY_WINDOW
+    next_attempt_at = now + retry_delay(notification.attempts)
+    # Only while the claim is still ours: after it expired another sender owns the row.
+    Notification.objects.filter(pk=notification.pk, claim_token=token).update(
+        email_status=EmailStatus.FAILED if give_up else EmailStatus.PENDING,
+        next_attempt_at=next_attempt_at,
+        claimed_until=None,
+        claim_token="",
+        last_error=error[:300],
+    )
+    if give_up:
+        logger.warning("Notification %s failed after a day of retries (%s)", notification.pk, error)
+    else:
+        logger.info(
+            "Notification %s not sent (%s); next attempt at %s",
+            notification.pk,
+            error,
+            next_attempt_at.isoformat(),
+        )
+
+
+def deliver(*, notification_id: int, now: datetime, claim: str = "") -> bool:
+    """Send one notification's e-mail if it is still to go. True when this call sent it.
+
+    Claim, send, mark — three steps, so nothing holds a database transaction open across
+    the SMTP conversation:
+
+    1. take the row (pending, and its lease free, expired, or `claim` — the token the
+       relay handed over with it): `claimed_until = now + SEND_LEASE`, `attempts += 1`;
+    2. send, with the notification's fixed Message-ID;
+    3. mark it sent.
+
+    False when there was nothing to do: already sent or failed, or another sender holds
+    it. A crash between 2 and 3 leaves a claim that expires; the row is then sent again,
+    as the same message (at-least-once delivery). If the send fails the row stays pending
+    until `next_attempt_at` (see `retry_delay`), or becomes failed once its retry window
+    is over; then the send's exception is raised again for the caller to log (by type —
+    see `describe_failure`). The schedule itself is the relay's to keep: a direct call
+    sends a due or not-yet-due row alike.
+    """
+    token = _take(notification_id=notification_id, now=now, claim=claim)
+    if token is None:
+        return False
+    notification = Notification.objects.select_related("step", "escalation", "recipient__user").get(
+        pk=notification_id
+    )
+    if not notification.recipient.user.email:
+        Notification.objects.filter(pk=notification_id, claim_token=token).update(
+            email_status=EmailStatus.FAILED,
+            claimed_until=None,
+            claim_token="",
+            last_error="The recipient has no e-mail address.",
+        )
+        return False
+    try:
+        _message(notification).send()
+    except Exception as exc:
+        error = f"{describe_failure(exc)} on attempt {notification.attempts}"
+        _record_failure(notification=notification, token=token, now=now, error=error)
+        raise
+    _mark_sent(notification_id=notification_id, now=now)
+    return True
+
+
+def notification_resend(
+    *, notification: Notification, actor: AbstractBaseUser | None, now: datetime
+) -> bool:
+    """A failed e-mail goes again: pending from now, with a fresh day of retries.
+
+    True when it was failed (and is now pending); anything else is left alone. Logged by
+    IDs only; the admin action adds its own LogEntry.
+    """
+    with transaction.atomic():
+        resent = Notification.objects.filter(
+            pk=notification.pk, email_status=EmailStatus.FAILED
+        ).update(
+            email_status=EmailStatus.PENDING,
+            next_attempt_at=now,
+            retry_window_from=now,
+            attempts=0,
+            claimed_until=None,
+            claim_token="",
+        )
+        if resent:
+            wake_relay()
+    if resent:
+        logger.info(
+            "Notification %s set to be sent again by user %s",
+            notification.pk,
+            actor.pk if actor is not None else "(command line)",
+        )
+        notification.refresh_from_db()
+    return bool(resent)
 
 
 def notification_mark_read(*, notification: Notification, now: datetime) -> None:

@@ -2,7 +2,8 @@
 
 Celery beat, `manage.py run_sweep`, `manage.py run_scheduler` and the tests all call
 it. It only creates outbox rows (each unique, so a re-run or a concurrent run adds
-nothing) and never escalates by itself unless a policy says so.
+nothing) and never escalates by itself unless a policy says so. It sends nothing: the
+outbox relay (notifications/relay.py) is the one path to e-mail.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escalations.models import OPEN_STATES, Escalation, Step
-from notifications.models import EmailStatus, Kind, Notification
-from notifications.services import MAX_ATTEMPTS, create_notifications, dispatch
+from notifications.models import Kind, Notification
+from notifications.services import create_notifications
+from operations.services import sweep_run_record
 from policies.working_days import is_working_day, working_days_between
 
 
@@ -25,7 +27,6 @@ from policies.working_days import is_working_day, working_days_between
 class SweepReport:
     created: Counter[str] = field(default_factory=Counter)
     auto_escalated: int = 0
-    dispatched: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -33,7 +34,6 @@ class SweepReport:
         ] or ["no notifications due"]
         if self.auto_escalated:
             out.append(f"auto-escalated: {self.auto_escalated}")
-        out.append(f"pending e-mails handed for delivery: {self.dispatched}")
         return out
 
 
@@ -44,7 +44,7 @@ def _previous_working_day(day: date, nation: str, closures: frozenset[date]) -> 
     return day
 
 
-def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
+def process_due(now: datetime) -> SweepReport:
     report = SweepReport()
     today = timezone.localdate(now)
     closures_by_authority: dict[int, frozenset[date]] = {}
@@ -121,8 +121,12 @@ def process_due(now: datetime, *, deliver: bool = True) -> SweepReport:
                 now,
             )
 
-    if deliver:
-        report.dispatched = deliver_pending(now)
+    # Read by the health endpoint: reaching here is the sweep's proof of life.
+    sweep_run_record(
+        finished_at=timezone.now(),
+        notifications_created=sum(report.created.values()),
+        auto_escalated=report.auto_escalated,
+    )
     return report
 
 
@@ -171,23 +175,3 @@ def _auto_escalate(step: Step, now: datetime) -> bool:
     except services.ActionRefused:
         return False
     return True
-
-
-# Fresh rows were handed over on commit; give that hand-over time before trying again.
-GRACE = timedelta(minutes=2)
-
-
-def deliver_pending(now: datetime) -> int:
-    """Hand every e-mail still waiting (e.g. the broker was down) to delivery again."""
-    ids = list(
-        Notification.objects.filter(
-            email_status=EmailStatus.PENDING,
-            attempts__lt=MAX_ATTEMPTS,
-            created_at__lte=now - GRACE,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
-    )
-    if ids:
-        dispatch(ids)
-    return len(ids)

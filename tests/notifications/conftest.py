@@ -5,6 +5,6 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def no_broker(settings):
-    """The embedded default: e-mail goes out in-process after commit, whatever REDIS_URL the
-    run was started with (a test that wants a broker sets one itself)."""
+    """The embedded default: the relay sends e-mail in-process, whatever REDIS_URL the run
+    was started with (a test that wants a broker sets one itself)."""
     settings.REDIS_URL = ""

@@ -35,6 +35,7 @@ from django.core.management import call_command
 from escalations import services
 from escalations.models import State, Step, Verdict
 from notifications.models import EmailStatus, Kind, Notification
+from notifications.relay import relay_once
 from notifications.sweep import SweepReport, process_due
 from policies.models import ClosureDay
 from tests.concurrency import race
@@ -539,12 +540,15 @@ def overdue_emails_to(address: str) -> int:
     return sum(1 for m in mail.outbox if m.to == [address] and str(Kind.OVERDUE.label) in m.subject)
 
 
-def test_two_sweeps_make_one_notification_and_one_email_each(
-    christmas_step, django_capture_on_commit_callbacks
-):
+def relay(now: datetime) -> None:
+    with time_machine.travel(now, tick=False):
+        relay_once(now=now)
+
+
+def test_two_sweeps_make_one_notification_and_one_email_each(christmas_step):
     for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
-            sweep(at(30))
+        sweep(at(30))
+        relay(at(30))
 
     chair, responder = christmas_step.escalation.raised_by, christmas_step.responder
     assert len(alerts(Kind.OVERDUE)) == 2
@@ -572,10 +576,12 @@ def test_two_sweeps_at_once_make_one_notification_and_one_email_each(ladders, st
             now=at(21),
         )
         steps.append(escalation.steps.get())
-    mail.outbox.clear()  # the "step raised" e-mails, sent as each raise committed
+    relay(at(21))
+    mail.outbox.clear()  # the "step raised" e-mails
 
     with time_machine.travel(at(30), tick=False):
         results = race(lambda: process_due(at(30)), lambda: process_due(at(30)))
+    relay(at(30))
 
     assert all(isinstance(r, SweepReport) for r in results), results
     assert sum(r.created[Kind.OVERDUE] for r in results) == 6
@@ -611,24 +617,29 @@ def run_command(name: str, *args: str) -> list[str]:
     return out.getvalue().splitlines()
 
 
-def test_run_sweep_prints_what_it_did(christmas_step, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(30), tick=False), django_capture_on_commit_callbacks(execute=True):
+def test_run_sweep_prints_what_it_did(christmas_step):
+    with time_machine.travel(at(30), tick=False):
         lines = run_command("run_sweep")
 
-    assert lines == [
-        "overdue: 2 notification(s) created",
-        # the "step raised" e-mail, still waiting since Mon 21 Dec (never handed over here)
-        "pending e-mails handed for delivery: 1",
-    ]
+    assert lines == ["overdue: 2 notification(s) created"]
 
 
-def test_run_sweep_again_says_nothing_was_due(christmas_step, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(30), tick=False), django_capture_on_commit_callbacks(execute=True):
+def test_run_sweep_sends_no_email_itself(christmas_step):
+    with time_machine.travel(at(30), tick=False):
+        run_command("run_sweep")
+
+    # The relay is the one path to e-mail: the "step raised" and both overdue rows wait.
+    assert mail.outbox == []
+    assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.PENDING}
+
+
+def test_run_sweep_again_says_nothing_was_due(christmas_step):
+    with time_machine.travel(at(30), tick=False):
         run_command("run_sweep")
     with time_machine.travel(at(30, hour=11), tick=False):
         lines = run_command("run_sweep")
 
-    assert lines == ["no notifications due", "pending e-mails handed for delivery: 0"]
+    assert lines == ["no notifications due"]
 
 
 @pytest.fixture
@@ -660,8 +671,11 @@ def test_run_scheduler_without_loop_runs_one_sweep_and_returns(
     with time_machine.travel(at(30), tick=False):
         lines = run_command("run_scheduler")
 
-    # (The "step raised" e-mail went out when the raise committed: nothing was waiting.)
+    # One sweep, then one relay pass: the "step raised" e-mail (waiting since Mon 21 Dec)
+    # and the two overdue alerts.
     assert lines == [
-        "10:00:00 overdue: 2 notification(s) created; pending e-mails handed for delivery: 0"
+        "10:00:00 overdue: 2 notification(s) created",
+        "10:00:00 relay: 3 e-mail(s) sent",
     ]
     assert len(alerts(Kind.OVERDUE)) == 2
+    assert len(mail.outbox) == 3

@@ -2,8 +2,8 @@
 
 Measures: the dashboard computation (reporting.dashboard) for the current quarter and
 for the last twelve months, the dashboard, tracker and CSV pages through the test
-client (signed in as the authority's QA manager), and the sweep (process_due with
-deliver=False). Everything runs inside one transaction that is rolled back, so the
+client (signed in as the authority's QA manager), and the sweep (process_due, which
+sends nothing). Everything runs inside one transaction that is rolled back, so the
 benchmark leaves no trace: no notifications, access-log rows or sessions. Each sweep
 repeat is rolled back to a savepoint, so every repeat is a first run; "sweep, re-run"
 times a second run straight after one (nothing new to create: the steady state).
@@ -196,18 +196,18 @@ class Command(BaseCommand):
         def sweep_first() -> None:
             try:
                 with transaction.atomic():
-                    reports.append(process_due(now, deliver=False))
+                    reports.append(process_due(now))
                     raise _Rollback
             except _Rollback:
                 pass
 
         self._time("sweep process_due(), first run", f"{due:,} open steps (all LAs)", sweep_first)
         created = sum(reports[-1].created.values()) if reports else 0
-        process_due(now, deliver=False)  # the state a re-run meets (rolled back at the end)
+        process_due(now)  # the state a re-run meets (rolled back at the end)
         self._time(
             "sweep process_due(), re-run",
             f"{due:,} open steps (all LAs)",
-            lambda: process_due(now, deliver=False),
+            lambda: process_due(now),
         )
         self.notes = [
             f"sweep first run: {created:,} notification(s) would be created "

@@ -1,22 +1,30 @@
-"""The embedded scheduler for a laptop: the sweep and the sender, with no broker.
+"""The embedded scheduler for a laptop: the deadline sweep and the outbox relay.
 
-`python3 dev.py run` starts it beside the web server. In production Celery beat and
-workers do the same work (docker-compose.yml).
+`python3 dev.py run` starts it beside the web server. With --loop it relays every
+2 seconds (sooner when PostgreSQL says rows were committed) and sweeps every --interval
+seconds; one at a time per database (notifications/scheduler_lock.py). In production
+Celery beat sweeps, `run_relay` relays and the workers send (docker-compose.yml).
 """
 
 import signal
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
+from notifications.relay import POLL_SECONDS, outbox_wakeups, relay_once
+from notifications.scheduler_lock import SchedulerAlreadyRunning, scheduler_lock
+from notifications.services import describe_failure
 from notifications.sweep import process_due
 
 
 class Command(BaseCommand):
-    help = "Run the deadline sweep (and send pending e-mail) now, or every --interval seconds."
+    help = (
+        "Run the deadline sweep and send due e-mail now, or keep running (--loop): the "
+        "relay every 2 seconds, the sweep every --interval seconds."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep running.")
@@ -26,30 +34,59 @@ class Command(BaseCommand):
         if options["interval"] < 5:
             self.stderr.write("--interval must be at least 5 seconds.")
             return
+        if not options["loop"]:
+            self._sweep()
+            self._relay()
+            return
+        try:
+            with scheduler_lock():
+                self._loop(options["interval"])
+        except SchedulerAlreadyRunning as exc:
+            raise CommandError(
+                "Another scheduler is already running on this database (it holds the lock "
+                f"{exc.path}). Only one may run at a time: stop the other one (another "
+                "`dev.py run` or `manage.py run_scheduler --loop`), or keep using it."
+            ) from None
+
+    def _loop(self, interval: int) -> None:
         stopping = False
 
         def stop(*_: Any) -> None:
             nonlocal stopping
             stopping = True
 
-        if options["loop"]:
-            signal.signal(signal.SIGINT, stop)
-            signal.signal(signal.SIGTERM, stop)
-        while True:
-            close_old_connections()
-            try:
-                report = process_due(timezone.now())
-            except Exception as exc:  # keep the loop alive; the next sweep retries
-                self.stderr.write(f"Sweep failed ({type(exc).__name__}); retrying next time.")
-            else:
-                created = sum(report.created.values())
-                if created or report.dispatched:
-                    self.stdout.write(
-                        f"{timezone.localtime():%H:%M:%S} " + "; ".join(report.lines())
-                    )
-            if not options["loop"] or stopping:
-                return
-            for _ in range(options["interval"]):
-                if stopping:
-                    return
-                time.sleep(1)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        next_sweep = 0.0
+        with outbox_wakeups() as wait:
+            while not stopping:
+                close_old_connections()
+                if time.monotonic() >= next_sweep:
+                    self._sweep()
+                    next_sweep = time.monotonic() + interval
+                more_due = self._relay()
+                if not stopping and not more_due:
+                    wait(POLL_SECONDS)
+
+    def _sweep(self) -> None:
+        try:
+            report = process_due(timezone.now())
+        except Exception as exc:  # keep the loop alive; the next sweep retries
+            self.stderr.write(f"Sweep failed ({describe_failure(exc)}); retrying next time.")
+            return
+        if sum(report.created.values()):
+            self._print(report.lines())
+
+    def _relay(self) -> bool:
+        """One relay pass; True when it stopped with rows still due."""
+        try:
+            report = relay_once(now=timezone.now())
+        except Exception as exc:
+            self.stderr.write(f"Relay failed ({describe_failure(exc)}); retrying in seconds.")
+            return False
+        if lines := report.lines():
+            self._print(lines)
+        return report.more_due
+
+    def _print(self, lines: list[str]) -> None:
+        self.stdout.write(f"{timezone.localtime():%H:%M:%S} " + "; ".join(lines))
