@@ -4,6 +4,8 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from children.models import AccessLog, Child, ChildProtectionPlan, Conference, SignificantEvent
+from children.resources import ChildResource
+from imports.admin import AuthorityImportMixin
 from staff.admin_scope import AuthorityScopedAdmin, AuthorityScopedInline
 
 
@@ -20,9 +22,10 @@ class ConferenceInline(AuthorityScopedInline, admin.TabularInline):
 
 
 @admin.register(Child)
-class ChildAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+class ChildAdmin(AuthorityScopedAdmin, AuthorityImportMixin, SimpleHistoryAdmin):
     authority_path = "authority"
     read_log_action = "child"
+    resource_classes = [ChildResource]
     list_display = ["reference", "last_name", "first_name", "authority", "team", "social_worker"]
     list_filter = ["authority"]
     list_select_related = ["authority", "team", "social_worker__user"]

@@ -11,6 +11,12 @@ from staff.models import StaffMember, Team
 
 class Child(models.Model):
     authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="children")
+    source_id = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        help_text="The child's ID in the case-management system; imports match on it.",
+    )
     reference = models.CharField(max_length=50, help_text="The case reference in the case system.")
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -34,6 +40,9 @@ class Child(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["authority", "reference"], name="unique_child_reference"
+            ),
+            models.UniqueConstraint(
+                fields=["authority", "source_id"], name="unique_child_source_id"
             ),
         ]
 

@@ -54,14 +54,20 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "import_export",
     "policies",
     "staff",
     "children",
     "escalations",
     "notifications",
+    "health_check",
+    "operations",
+    "records",
 ]
 
 MIDDLEWARE = [
+    # First, so its one log line per request covers every response, refusals included.
+    "operations.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the rest, so every response, error pages and redirects included, gets it.
     "config.http_guards.NoStoreMiddleware",
@@ -71,7 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # django-otp's, also counting a second factor the council's provider says it did.
+    "staff.sso.OTPMiddleware",
     "staff.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -122,6 +129,17 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has two processes writing (the web server and run_scheduler):
+    # WAL lets readers and a writer work at once, a writer waits up to 20 s for another
+    # instead of failing with "database is locked", and IMMEDIATE takes the write lock at
+    # the start of a transaction, so a read-then-write (the outbox claim) cannot fail
+    # halfway when another process wrote in between.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,7 +154,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Lock an account out after repeated failed sign-ins (django-axes).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check, refused where the authority has switched passwords off.
+    "staff.sso.LocalPasswordBackend",
+    # Single sign-on with each council's own OpenID Connect provider (staff/sso.py).
+    "staff.sso.ProviderBackend",
 ]
 # A TOTP second factor before any case data. Required in production; off by default on a
 # laptop so the demo accounts sign in with a password alone (REQUIRE_SECOND_FACTOR=true
@@ -162,9 +183,25 @@ AXES_CLIENT_IP_CALLABLE = "config.sign_in_limits.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# A sign-in through the council's provider is no password guess: the provider throttles
+# its own sign-ins, and an office locked out of passwords can still use it.
+AXES_WHITELIST_CALLABLE = "staff.sso.exempt_from_lockout"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "escalations:mine"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on (mozilla-django-oidc): each authority's provider is a row in Django admin
+# (staff.IdentityProvider); these are what all providers share.
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("SSO_TIMEOUT_SECONDS", 10, minimum=1)
+SSO_DISCOVERY_CACHE_SECONDS = env_int("SSO_DISCOVERY_CACHE_SECONDS", 3600, minimum=0)
+# Providers on plain http:// only on a laptop or in the tests, never in production.
+SSO_ALLOW_HTTP_PROVIDERS = env_bool("SSO_ALLOW_HTTP_PROVIDERS", default=not PRODUCTION)
+if PRODUCTION and SSO_ALLOW_HTTP_PROVIDERS:
+    raise ImproperlyConfigured("SSO_ALLOW_HTTP_PROVIDERS must be false in production.")
 
 # Sessions end after 30 idle minutes (DESIGN §8).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
@@ -225,8 +262,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "escalations@localhost")
 
 # Celery: Redis when REDIS_URL is set; the embedded default runs the same functions
-# from `manage.py run_scheduler` and needs no broker.
+# from `manage.py run_scheduler` and needs no broker. Production must have one: there
+# the outbox relay (`manage.py run_relay`) hands e-mail to the Celery workers, and the
+# web processes never send or wait on a mail server.
 REDIS_URL = env_str("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must point at the Redis broker in production (e.g. redis://redis:6379/0): "
+        "the outbox relay hands e-mail to the Celery workers through it."
+    )
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -238,8 +282,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 3, "socket_connect_timeout": 3}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = TIME_ZONE
-# Static and reviewed in code: the deadline sweep (it also re-sends anything the broker
-# missed). Idempotent, so an extra or overlapping run sends nothing twice.
+# config/celery.py hands the worker's and beat's logging to LOGGING below (JSON lines).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Static and reviewed in code: the deadline sweep. It only writes outbox rows (the relay
+# sends them) and is idempotent, so an extra or overlapping run creates nothing twice.
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {
         "task": "notifications.tasks.sweep",
@@ -266,9 +312,30 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# One JSON object a line (operations/log_format.py) from web, worker and beat alike, each
+# with its request or task id and the user's id, never a name or an e-mail address.
+# LOG_FORMAT=text for people reading a laptop's console.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", ("json", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "operations.log_format.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "operations.log_format.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Health (django-health-check, operations/checks.py): /health/ goes unhealthy when no
+# deadline sweep has finished for this long, the alert condition in the README.
+SWEEP_ALERT_MINUTES = env_int("SWEEP_ALERT_MINUTES", 15, minimum=1)
+# The load balancer probes over plain http inside the network: no redirect to https.
+SECURE_REDIRECT_EXEMPT = [r"^health/(live/)?$"]

@@ -3,14 +3,29 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from operations.views import HealthView, LivenessView, status_page
+from staff import sso_views
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="escalations:mine", permanent=False)),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sso_views.SignInView.as_view(), name="login"),
+    path(
+        "accounts/sso/<int:provider_id>/",
+        sso_views.ProviderSignInStart.as_view(),
+        name="sso_start",
+    ),
+    path("accounts/sso/callback/", sso_views.ProviderSignInCallback.as_view(), name="sso_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/second-factor/", include("staff.urls")),
     path("escalations/", include("escalations.urls")),
     path("children/", include("children.urls")),
     path("notifications/", include("notifications.urls")),
     path("reports/", include("escalations.report_urls")),
+    path("records/", include("records.urls")),
+    # Open to the load balancer: no sign-in, no second factor (staff/middleware.py).
+    path("health/", HealthView.as_view(), name="health"),
+    path("health/live/", LivenessView.as_view(), name="health_live"),
+    # For administrators: the admin site's own is_staff check.
+    path("admin/status/", admin.site.admin_view(status_page), name="operations_status"),
     path("admin/", admin.site.urls),
 ]

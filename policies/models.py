@@ -25,6 +25,11 @@ class Nation(models.TextChoices):
     NORTHERN_IRELAND = "NIR", "Northern Ireland"
 
 
+class RetentionAction(models.TextChoices):
+    ANONYMISE = "anonymise", "Anonymise: keep the stages and dates for reports, remove the rest"
+    DELETE = "delete", "Delete everything"
+
+
 class LocalAuthority(models.Model):
     slug = models.SlugField(unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -33,6 +38,20 @@ class LocalAuthority(models.Model):
         choices=Nation.choices,
         default=Nation.ENGLAND,
         help_text="Decides which bank holidays are not working days.",
+    )
+    # The retention rule (records/retention.py applies it: manage.py apply_retention).
+    retention_years_after_adulthood = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="keep closed escalations for (years after the youngest child turns 18)",
+        help_text="Then they are anonymised or deleted, as chosen below. Leave blank to keep "
+        "them until this is set.",
+    )
+    retention_action = models.CharField(
+        max_length=10,
+        choices=RetentionAction.choices,
+        default=RetentionAction.ANONYMISE,
+        verbose_name="when the retention period ends",
     )
     history = HistoricalRecords()
 

@@ -4,7 +4,9 @@
 Exits 0 when healthy, 1 with a one-line reason otherwise. Standard library only and no
 Django start-up, so a check costs milliseconds every few seconds.
 
-web   GET HEALTH_PATH (/health/: the database, Redis, the outbox, the last sweep) on
+web   GET HEALTH_PATH (/health/live/: this node and its database; the full /health/ —
+      Redis, the outbox, the last sweep — is for monitoring, so a late beat never takes
+      the web container out of service) on
       this container's gunicorn (WEB_BIND), as the proxy would send it: the site's own
       host name (the first of DJANGO_ALLOWED_HOSTS, or Django answers 400) and
       X-Forwarded-Proto: https. 200 only.
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-HEALTH_PATH = os.environ.get("HEALTH_PATH", "/health/")
+HEALTH_PATH = os.environ.get("HEALTH_PATH", "/health/live/")
 
 
 def site_host() -> str:

@@ -8,14 +8,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
+from imports.admin import AuthorityImportMixin
 from staff.admin_scope import PLATFORM, AuthorityScopedAdmin, admin_scope
-from staff.models import StaffMember, Team
+from staff.models import IdentityProvider, StaffMember, Team
+from staff.resources import StaffResource
 
 
 @admin.register(Team)
@@ -28,8 +31,9 @@ class TeamAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+class StaffMemberAdmin(AuthorityScopedAdmin, AuthorityImportMixin, SimpleHistoryAdmin):
     authority_path = "authority"
+    resource_classes = [StaffResource]
     list_display = [
         "display_name",
         "authority",
@@ -43,6 +47,32 @@ class StaffMemberAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
     search_fields = ["user__first_name", "user__last_name", "user__username", "job_title"]
     autocomplete_fields = ["user", "line_manager"]
     list_select_related = ["user", "authority", "role", "team", "line_manager__user"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    """A council's single sign-on. Its administrator tunes it; a platform administrator
+    adds it and names its secret's variable (an environment variable of the servers)."""
+
+    authority_path = "authority"
+    list_display = [
+        "display_name",
+        "authority",
+        "subject_claim",
+        "second_factor",
+        "local_passwords_allowed",
+        "is_active",
+    ]
+    list_filter = ["authority", "is_active"]
+    search_fields = ["display_name", "authority__name", "email_domains"]
+    list_select_related = ["authority"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not admin_scope(request).unrestricted:
+            fields += ["client_secret_env"]
+        return fields
 
 
 # Django's and the libraries' own admins, limited the same way ---------------------------

@@ -10,6 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from staff.models import IdentityProvider, StaffMember
+
 DEVICE_NAME = "Authenticator app"
 # Long enough to find the app and scan; short enough that a key seen over someone's
 # shoulder, or left open on a shared PC, is soon worth nothing.
@@ -78,6 +80,8 @@ AUTHORITY_ADMIN_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "staff": {
         "team": ("add", "change", "delete", "view"),
         "staffmember": ("add", "change", "view"),
+        # Adding one, or naming its secret's variable, is a platform administrator's job.
+        "identityprovider": ("change", "view"),
     },
     "children": {
         "child": ("add", "change", "view"),
@@ -115,3 +119,13 @@ def authority_admin_grant(*, user: AbstractBaseUser) -> None:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
         user.groups.add(group)
+
+
+def staff_member_sso_link(
+    *, staff: StaffMember, provider: IdentityProvider, subject: str
+) -> StaffMember:
+    """Record who this person is at their council's provider (their first sign-in there)."""
+    staff.sso_provider = provider
+    staff.sso_subject = subject
+    staff.save(update_fields=["sso_provider", "sso_subject"])
+    return staff

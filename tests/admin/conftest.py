@@ -18,6 +18,7 @@ from children.models import AccessLog, SignificantEvent
 from children.services import access_log_record
 from escalations import services
 from policies.models import Role
+from staff.models import IdentityProvider
 from staff.services import authority_admin_grant
 from tests.staff.factories import TeamFactory, UserFactory
 
@@ -72,6 +73,14 @@ def _authority_records(slug: str, ladders, staff_of, child_of) -> dict[str, mode
         "policies.Stage": policy.stages.order_by("order").first(),
         "staff.Team": team,
         "staff.StaffMember": social_worker,
+        "staff.IdentityProvider": IdentityProvider.objects.create(
+            authority=authority,
+            display_name=f"{authority.name} account",
+            discovery_url=f"https://login.{slug}.example/",
+            client_id=f"{slug}-client",
+            client_secret_env=f"SSO_CLIENT_SECRET_{slug.upper()}",
+            email_domains=f"{slug}.example",
+        ),
         "auth.User": social_worker.user,
         "otp_totp.TOTPDevice": TOTPDevice.objects.create(
             user=social_worker.user, name="Authenticator app", confirmed=True

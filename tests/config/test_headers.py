@@ -47,7 +47,8 @@ def test_the_csv_export_is_not_stored(case):
     assert_not_stored(response)
 
 
-def test_every_response_is_not_stored_except_static_files(client):
+def test_every_response_is_not_stored_except_static_files(client, db):
+    # db: the sign-in page lists the councils' single sign-on buttons.
     assert "no-store" in client.get(reverse("login"))["Cache-Control"]
     assert "no-store" in client.get("/no-such-page/")["Cache-Control"]
 

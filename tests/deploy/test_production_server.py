@@ -154,9 +154,8 @@ def test_plain_http_is_sent_to_https() -> None:
 
 
 def test_load_balancer_probe_gets_the_health_endpoint_over_plain_http() -> None:
-    response = Browser(proxied=False).get("/health/")
-
-    assert response.status == 200
+    assert Browser(proxied=False).get("/health/live/").status == 200
+    assert Browser(proxied=False).get("/health/").status == 200
 
 
 def test_sign_in_page_is_served_with_the_security_headers() -> None:

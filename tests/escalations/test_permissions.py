@@ -335,6 +335,14 @@ EXPECTATIONS: dict[str, Route] = {
     "reports:tracker": Route(no_kwargs, REPORTS),
     "reports:tracker_csv": Route(no_kwargs, REPORTS),
     "reports:quarterly": Route(no_kwargs, REPORTS),
+    # The subject-access export: QA managers (and administrators, not in this matrix) of
+    # the child's authority; another authority does not find the child.
+    "records:subject_access": Route(
+        lambda w: {"pk": w.child.pk}, statuses(403, qa_manager=200, **dict.fromkeys(FOREIGN, 404))
+    ),
+    "records:subject_access_download": Route(
+        lambda w: {"pk": w.child.pk}, statuses(403, qa_manager=200, **dict.fromkeys(FOREIGN, 404))
+    ),
     # Account pages, no case data: anyone signed in (with no app yet: on to the setup).
     "second_factor": Route(no_kwargs, statuses(302, no_staff=302)),
     "second_factor_setup": Route(no_kwargs, statuses(200, no_staff=200)),
@@ -344,7 +352,9 @@ STATE_CHANGING = sorted(name for name, route in EXPECTATIONS.items() if route.ac
 
 # Patterns outside the matrix: the admin, signing in and out, and the unnamed home page
 # (a redirect to escalations:mine), by route string.
-SKIPPED_NAMES = {"login", "logout"}
+# The health endpoint is open to all and shows no case data (tests/operations/test_health.py).
+# Single sign-on's start and return are signing in too (tests/sso).
+SKIPPED_NAMES = {"login", "logout", "health", "sso_start", "sso_callback"}
 UNNAMED_ALLOWED = {""}
 
 

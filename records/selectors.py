@@ -1,0 +1,234 @@
+"""Reads for records: who may export a child's record, and the export itself.
+
+The subject-access export holds everything about one child and nothing about another.
+A sibling on the same escalation: the escalation, its steps and responses are about this
+child too, so they are included; the other children are never named or identified (no
+name, case reference, date of birth or id) — each escalation says only how many other
+children it is about, and README.txt in the ZIP asks for its free text to be read
+before release, since a person may have written a sibling's name into it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from children.models import AccessLog, AccessLogChild, Child
+from escalations.models import Attachment, Escalation, Step
+from staff.models import StaffMember
+
+
+def may_export_subject_access(staff: StaffMember) -> bool:
+    """QA managers and administrators (is_staff) of the child's authority."""
+    return staff.is_active and (staff.is_quality_assurance or staff.user.is_staff)
+
+
+def subject_access_candidates(staff: StaffMember) -> QuerySet[Child]:
+    """The children whose export this person could ask for: their authority's."""
+    return Child.objects.filter(authority=staff.authority)
+
+
+def _cell(value: object) -> str:
+    """Excel runs cells that start with = + - @ (or a tab/CR) as formulas: neutralise them."""
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _table(columns: list[tuple[str, Callable[[Any], object]]], items: Iterable[Any]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # so Excel reads UTF-8
+    writer = csv.writer(out)
+    writer.writerow([header for header, _ in columns])
+    for item in items:
+        writer.writerow([_cell(value(item)) for _, value in columns])
+    return out.getvalue()
+
+
+def _name(staff: StaffMember | None) -> str:
+    return staff.display_name if staff is not None else ""
+
+
+def subject_access_files(*, child: Child) -> dict[str, str]:
+    """{file name: CSV text}: the child, plans, conferences, events, the record's history,
+    escalations, steps, attachments (the list, not the files) and the access log."""
+    escalations = list(
+        Escalation.objects.filter(children=child)
+        .select_related("policy", "current_stage", "raised_by__user", "about_staff__user")
+        .prefetch_related("categories", "children")
+        .order_by("raised_at", "pk")
+    )
+    steps = list(
+        Step.objects.filter(escalation__in=escalations)
+        .select_related("escalation", "responder__user", "responded_by__user", "raised_by__user")
+        .order_by("escalation__raised_at", "escalation_id", "sequence")
+    )
+    attachments = (
+        Attachment.objects.filter(step__in=steps)
+        .select_related("step__escalation", "uploaded_by__user")
+        .order_by("uploaded_at", "pk")
+    )
+    logs = (
+        AccessLog.objects.filter(
+            Q(child=child) | Q(pk__in=AccessLogChild.objects.filter(child=child).values("log_id"))
+        )
+        .select_related("escalation")
+        .order_by("at", "pk")
+    )
+    files = {
+        "child.csv": _table(
+            [
+                ("Case reference", lambda c: c.reference),
+                ("First name", lambda c: c.first_name),
+                ("Last name", lambda c: c.last_name),
+                ("Date of birth", lambda c: c.date_of_birth),
+                ("Team", lambda c: c.team.name if c.team else ""),
+                ("Social worker", lambda c: _name(c.social_worker)),
+            ],
+            [child],
+        ),
+        "child_history.csv": _table(
+            [
+                ("Changed", lambda h: h.history_date),
+                ("Change", lambda h: h.get_history_type_display()),
+                ("First name", lambda h: h.first_name),
+                ("Last name", lambda h: h.last_name),
+                ("Date of birth", lambda h: h.date_of_birth),
+                ("Case reference", lambda h: h.reference),
+            ],
+            child.history.order_by("history_date", "history_id"),
+        ),
+        "plans.csv": _table(
+            [
+                ("Category", lambda p: p.get_category_display()),
+                ("Start", lambda p: p.start_date),
+                ("End", lambda p: p.end_date),
+            ],
+            child.plans.all(),
+        ),
+        "conferences.csv": _table(
+            [
+                ("Kind", lambda c: c.get_kind_display()),
+                ("Date", lambda c: c.date),
+                ("Chair", lambda c: _name(c.chair)),
+            ],
+            child.conferences.select_related("chair__user"),
+        ),
+        "significant_events.csv": _table(
+            [
+                ("Date", lambda e: e.date),
+                ("Description", lambda e: e.description),
+                ("Recorded by", lambda e: _name(e.recorded_by)),
+            ],
+            child.significant_events.select_related("recorded_by__user"),
+        ),
+        "escalations.csv": _table(
+            [
+                ("Reference", lambda e: e.reference),
+                ("Policy", lambda e: e.policy.name),
+                ("Nature", lambda e: e.get_nature_display()),
+                ("Status", lambda e: e.get_state_display()),
+                ("Current stage", lambda e: e.current_stage.name if e.current_stage else ""),
+                ("Raised", lambda e: e.raised_at),
+                ("Raised by", lambda e: _name(e.raised_by)),
+                ("About (reverse procedure)", lambda e: _name(e.about_staff)),
+                ("Themes", lambda e: "; ".join(c.name for c in e.categories.all())),
+                ("Summary", lambda e: e.summary),
+                ("Desired outcome", lambda e: e.desired_outcome),
+                ("Immediate safety", lambda e: "Yes" if e.immediate_safety else "No"),
+                ("Closed", lambda e: e.closed_at),
+                ("Outcome", lambda e: e.outcome),
+                ("Outcome for the child", lambda e: e.outcome_for_child),
+                (
+                    "Other children on this escalation (not named)",
+                    lambda e: sum(1 for c in e.children.all() if c.pk != child.pk),
+                ),
+            ],
+            escalations,
+        ),
+        "steps.csv": _table(
+            [
+                ("Escalation", lambda s: s.escalation.reference),
+                ("Step", lambda s: s.sequence),
+                ("Stage", lambda s: s.stage_name),
+                ("Raised", lambda s: s.raised_at),
+                ("Raised by", lambda s: _name(s.raised_by)),
+                ("Addressed to", lambda s: _name(s.responder)),
+                ("Due", lambda s: s.due_on),
+                ("Formal cap", lambda s: s.cap_due_on),
+                ("Statement: the issue", lambda s: s.statement_issue),
+                ("Statement: done so far", lambda s: s.statement_actions),
+                ("Statement: wanted", lambda s: s.statement_wanted),
+                ("Response", lambda s: s.response),
+                ("Responded", lambda s: s.responded_at),
+                ("Responded by", lambda s: _name(s.responded_by)),
+                ("Meeting date", lambda s: s.meeting_date),
+                ("Meeting attendees", lambda s: s.meeting_attendees),
+                ("Verdict", lambda s: s.get_verdict_display()),
+                ("Closed", lambda s: s.closed_at),
+                ("Skipped stages", lambda s: s.skipped_stage_names),
+                ("Reason for skipping", lambda s: s.skip_reason),
+            ],
+            steps,
+        ),
+        "attachments.csv": _table(
+            [
+                ("Escalation", lambda a: a.step.escalation.reference),
+                ("Step", lambda a: a.step.sequence),
+                ("File name", lambda a: a.original_name),
+                ("Type", lambda a: a.content_type),
+                ("Size (bytes)", lambda a: a.size),
+                ("Uploaded by", lambda a: _name(a.uploaded_by)),
+                ("Uploaded", lambda a: a.uploaded_at),
+            ],
+            attachments,
+        ),
+        "access_log.csv": _table(
+            [
+                ("When", lambda r: r.at),
+                ("Who", lambda r: r.name),
+                ("Username", lambda r: r.username),
+                ("What", lambda r: r.action),
+                ("Escalation", lambda r: r.escalation.reference if r.escalation else ""),
+            ],
+            logs,
+        ),
+    }
+    return files
+
+
+README = """Subject-access export: everything this system holds about one child.
+
+Made {made} for case reference {reference}.
+
+Escalations about more than one child (for example siblings) are included, since they
+are about this child too. The other children are not named or identified in these
+files: escalations.csv says only how many there were. The free text (summaries,
+responses, statements) is as people wrote it and may mention someone else: read it
+before release and redact what is about another person.
+
+Attachments are listed in attachments.csv; the files themselves are not in this ZIP.
+"""
+
+
+def subject_access_zip(*, child: Child) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "README.txt",
+            README.format(
+                made=timezone.localtime().strftime("%Y-%m-%d %H:%M"), reference=child.reference
+            ),
+        )
+        for name, text in subject_access_files(child=child).items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
