@@ -156,6 +156,8 @@ DRILLDOWN = {
     "highest": "Highest stage reached",
     "timescale": "Against its timescale",
     "step_stage": "Stage of the step",
+    "step_from": "Step raised from",
+    "step_to": "Step raised to",
     "open": "Open now",
     "resolved": "Resolved or decided",
     "closed_from": "Closed from",

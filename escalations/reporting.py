@@ -7,6 +7,7 @@ Quarters are financial-year quarters (April–March); dates are Europe/London.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -120,6 +121,9 @@ def quarter_key(period: Period) -> str:
 # --- filters (shared by the tracker, drill-downs and CSV) -----------------------------
 
 
+# Every filter the tracker and its CSV apply, each combining with every other (the tests
+# pair them all). step_stage, step_from and step_to are not filters of their own: they
+# only say which steps `timescale` judges.
 FILTER_KEYS = (
     "from",
     "to",
@@ -147,6 +151,11 @@ def effective_due() -> Any:
         Coalesce("cap_due_on", "due_on"),
         output_field=DateField(),
     )
+
+
+def _midnight(day: date) -> datetime:
+    """The start of a London day, as an aware moment."""
+    return datetime.combine(day, time.min, tzinfo=LONDON)
 
 
 def overdue_steps(today: date) -> QuerySet[Step]:
@@ -189,24 +198,20 @@ def filter_escalations(
     used: dict[str, str] = {}
     start, end = _date(params.get("from", "")), _date(params.get("to", ""))
     if start:
-        qs = qs.filter(raised_at__gte=datetime.combine(start, time.min, tzinfo=LONDON))
+        qs = qs.filter(raised_at__gte=_midnight(start))
         used["from"] = start.isoformat()
     if end:
-        qs = qs.filter(
-            raised_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=LONDON)
-        )
+        qs = qs.filter(raised_at__lt=_midnight(end + timedelta(days=1)))
         used["to"] = end.isoformat()
     closed_from, closed_to = (
         _date(params.get("closed_from", "")),
         _date(params.get("closed_to", "")),
     )
     if closed_from:
-        qs = qs.filter(closed_at__gte=datetime.combine(closed_from, time.min, tzinfo=LONDON))
+        qs = qs.filter(closed_at__gte=_midnight(closed_from))
         used["closed_from"] = closed_from.isoformat()
     if closed_to:
-        qs = qs.filter(
-            closed_at__lt=datetime.combine(closed_to + timedelta(days=1), time.min, tzinfo=LONDON)
-        )
+        qs = qs.filter(closed_at__lt=_midnight(closed_to + timedelta(days=1)))
         used["closed_to"] = closed_to.isoformat()
     status = params.get("status", "")
     if status in State.values:
@@ -277,31 +282,39 @@ def filter_escalations(
             qs = qs.annotate(highest=highest_order()).filter(policy_id=policy_id, highest=order)
             used["highest"] = highest
     timescale = params.get("timescale", "")
-    if timescale in ("met", "missed", "none", "pending"):
-        steps = classified_steps(today)
+    if timescale in OUTCOMES:
+        # step_stage, step_from and step_to say which steps are judged (the dashboard's
+        # table counts the steps raised in its period, whenever their escalation was
+        # raised): they qualify this filter, while from/to stay the escalation's own dates.
+        steps = classified_steps(today).filter(outcome=timescale)
         if ":" in params.get("step_stage", ""):
             policy_id, order = (_int(x) for x in params["step_stage"].split(":", 1))
             steps = steps.filter(escalation__policy_id=policy_id, stage_order=order)
             used["step_stage"] = params["step_stage"]
-        if start:
-            steps = steps.filter(raised_at__gte=datetime.combine(start, time.min, tzinfo=LONDON))
-        if end:
-            steps = steps.filter(
-                raised_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=LONDON)
-            )
-        qs = Escalation.objects.filter(
-            authority=authority, pk__in=steps.filter(outcome=timescale).values("escalation_id")
-        )
+        step_from, step_to = _date(params.get("step_from", "")), _date(params.get("step_to", ""))
+        if step_from:
+            steps = steps.filter(raised_at__gte=_midnight(step_from))
+            used["step_from"] = step_from.isoformat()
+        if step_to:
+            steps = steps.filter(raised_at__lt=_midnight(step_to + timedelta(days=1)))
+            used["step_to"] = step_to.isoformat()
+        qs = qs.filter(pk__in=steps.values("escalation_id"))
         used["timescale"] = timescale
     return qs, used
 
 
+# Every step has exactly one of these outcomes, so a stage's columns add up to the steps
+# raised at it.
+OUTCOMES = ("met", "missed", "pending", "none", "closed")
+
+
 def classified_steps(today: date) -> QuerySet[Step]:
-    """Each step's outcome against its timescale: met, missed, pending or none.
+    """Each step's outcome against its timescale: one of OUTCOMES.
 
     'none' only where neither clock (the stage's deadline, the formal cap) runs. A step
     that closed before its deadline with no response (resolved, withdrawn or escalated
-    early) had nothing to judge: 'closed', counted in no column.
+    early) had nothing to judge: 'closed' ("closed without a response"), neither met nor
+    missed.
     """
     return Step.objects.annotate(
         effective=effective_due(),
@@ -467,18 +480,23 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             key,
             {
                 "stage": stage_names.get(key, f"Stage {key[1]}"),
-                "met": 0,
-                "missed": 0,
-                "pending": 0,
-                "none": 0,
-                "closed": 0,
+                **dict.fromkeys(OUTCOMES, 0),
+                "raised": 0,
                 "links": {},
             },
         )
         entry[row["outcome"]] += row["n"]
+        entry["raised"] += row["n"]
     for key, entry in sorted(table.items()):
-        for outcome in ("met", "missed", "pending", "none"):
-            entry["links"][outcome] = link(timescale=outcome, step_stage=f"{key[0]}:{key[1]}")
+        for outcome in OUTCOMES:
+            # The steps raised in the period, not the escalations: an escalation raised
+            # the quarter before may have a step raised in this one.
+            entry["links"][outcome] = f"{base_url}?" + query_string(
+                timescale=outcome,
+                step_stage=f"{key[0]}:{key[1]}",
+                step_from=period.start.isoformat(),
+                step_to=period.end.isoformat(),
+            )
         judged = entry["met"] + entry["missed"]
         entry["percent_met"] = round(100 * entry["met"] / judged) if judged else None
         d.timescales.append(entry)
@@ -500,12 +518,12 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
         for raised, closed in resolved
     )
     if days:
-        quartiles = statistics.quantiles(days, n=4) if len(days) > 1 else [days[0]] * 3
+        lower_quartile, upper_quartile = quartiles(days)
         d.resolution_days = {
             "count": len(days),
             "median": statistics.median(days),
-            "lower_quartile": quartiles[0],
-            "upper_quartile": quartiles[2],
+            "lower_quartile": lower_quartile,
+            "upper_quartile": upper_quartile,
             "min": days[0],
             "max": days[-1],
             "url": f"{base_url}?"
@@ -589,6 +607,24 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
         for i, q in enumerate(quarters)
     ]
     return d
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """The lower and upper quartiles of one or more values.
+
+    By the inclusive method (Excel's QUARTILE.INC, numpy's default): the quartile at
+    position (n − 1) × ¼ or × ¾ of the sorted values, interpolated between its
+    neighbours, so it always lies within the range. statistics.quantiles' default
+    (exclusive) method extrapolates beyond the data for small samples: 0 and 3 gave
+    "−0.75 to 3.75" beside "Range 0 to 3".
+    """
+    if not values:
+        raise ValueError("The quartiles of no values are undefined.")
+    if len(values) == 1:
+        # statistics.quantiles refuses a single value; it is its own every quartile.
+        return values[0], values[0]
+    lower, _median, upper = statistics.quantiles(values, n=4, method="inclusive")
+    return lower, upper
 
 
 def trend_chart(trend: list[dict[str, Any]], width: int = 640, height: int = 200) -> dict[str, Any]:

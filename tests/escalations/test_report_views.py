@@ -8,22 +8,34 @@ Monday 16 November 2026, unless a test says otherwise.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
-from datetime import date, timedelta
+import itertools
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.utils import bulk_create_with_history
 
 from children.models import AccessLog, Conference
+from escalations import reporting
 from escalations.models import Escalation, State, Step, Verdict
 from policies.deadlines import formal_cap_deadline, stage_deadline
-from policies.models import ConcernCategory, Stage
+from policies.ladder_files import load_ladders
+from policies.models import ConcernCategory, Policy, Stage
+from tests.children.factories import ChildFactory
 from tests.escalations.test_reporting import (
     GLOUCESTERSHIRE,
+    Q3,
     RUTLAND,
     TODAY,
+    TRACKER,
     World,
     at,
     build_quarter,
@@ -33,7 +45,7 @@ from tests.escalations.test_reporting import (
     qa_of,
     refs,
 )
-from tests.staff.factories import UserFactory
+from tests.staff.factories import StaffMemberFactory, UserFactory
 
 
 @pytest.fixture
@@ -288,6 +300,226 @@ def test_tracker_keeps_the_filters_in_its_sort_page_and_csv_links(
     assert f"/reports/tracker.csv?chair={q['ben'].pk}&amp;sort=raised" in page
     assert f"?chair={q['ben'].pk}&amp;sort=-raised" in page  # the Raised column flips the order
     assert f'<option value="{q["ben"].pk}" selected>Ben Baker</option>' in page
+
+
+# --- every filter combines with every other, in the page and the CSV ---------------------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def london_day(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def deadline(step: Step) -> date | None:
+    """The earlier of the step's own deadline and the formal cap (either may be missing)."""
+    return min((d for d in (step.due_on, step.cap_due_on) if d is not None), default=None)
+
+
+def judged(step: Step, today: date) -> str:
+    """The step against its timescale, worked out here without the reporting code."""
+    due = deadline(step)
+    if due is None:
+        return "none"
+    if step.responded_at is not None:
+        return "met" if london_day(step.responded_at) <= due else "missed"
+    if step.closed_at is not None:
+        return "closed" if london_day(step.closed_at) <= due else "missed"
+    return "missed" if due < today else "pending"
+
+
+OPEN = {"informal", "awaiting_response", "response_received"}
+Filter = tuple[str, Callable[[Escalation], bool]]
+
+
+def tracker_filters(q: dict) -> dict[str, Filter]:
+    """Each tracker filter: a value for build_quarter's data, and who matches it (in plain
+    Python over the objects). The values are chosen so that most pairs overlap without
+    either containing the other; HAND_COUNTED lists who matches each alone."""
+    policy = q["policy"]
+    stage1 = Stage.objects.get(policy=policy, order=1)
+    drift, north, ben = q["drift"], q["north"], q["ben"]
+    theme = q["lack"].parent_id  # General Issues
+
+    def steps(e: Escalation) -> list[Step]:
+        return list(e.steps.all())
+
+    return {
+        "from": ("2026-10-20", lambda e: london_day(e.raised_at) >= date(2026, 10, 20)),
+        "to": ("2026-11-05", lambda e: london_day(e.raised_at) <= date(2026, 11, 5)),
+        "status": ("awaiting_response", lambda e: e.state == "awaiting_response"),
+        "stage": (str(stage1.pk), lambda e: e.current_stage_id == stage1.pk),
+        "category": (str(drift.pk), lambda e: drift in e.categories.all()),
+        "theme": (
+            str(theme),
+            lambda e: any(theme in (c.pk, c.parent_id) for c in e.categories.all()),
+        ),
+        "team": (str(north.pk), lambda e: any(c.team_id == north.pk for c in e.children.all())),
+        "chair": (str(ben.pk), lambda e: e.raised_by_id == ben.pk),
+        "overdue": (
+            "1",
+            lambda e: (
+                e.state in OPEN
+                and any(
+                    s.closed_at is None
+                    and s.responded_at is None
+                    and deadline(s) is not None
+                    and deadline(s) < TODAY
+                    for s in steps(e)
+                )
+            ),
+        ),
+        "open": ("1", lambda e: e.state in OPEN),
+        "level": ("formal", lambda e: e.formal_started_at is not None),
+        "highest": (
+            f"{policy.pk}:0",
+            lambda e: e.policy_id == policy.pk and max(s.stage_order for s in steps(e)) == 0,
+        ),
+        "timescale": ("missed", lambda e: any(judged(s, TODAY) == "missed" for s in steps(e))),
+        "closed_from": (
+            "2026-10-05",
+            lambda e: e.closed_at is not None and london_day(e.closed_at) >= date(2026, 10, 5),
+        ),
+        "closed_to": (
+            "2026-10-31",
+            lambda e: e.closed_at is not None and london_day(e.closed_at) <= date(2026, 10, 31),
+        ),
+        "resolved": ("1", lambda e: e.state in ("resolved", "final_decision")),
+    }
+
+
+HAND_COUNTED = {
+    "from": "e4 e5 e6 e7",  # raised from Tue 20 Oct
+    "to": "e0 e1 e2 e3 e7 e9 e10",  # raised to Thu 5 Nov
+    "status": "e3 e5",  # awaiting a response
+    "stage": "e2 e5 e9",  # at Stage 1 now
+    "category": "e3",  # Drift/delay
+    "theme": "e1 e3",  # General Issues
+    "team": "e0 e1 e5 e6 e7 e9 e10",  # North Team
+    "chair": "e3 e4 e7",  # Ben
+    "overdue": "e3 e4",
+    "open": "e3 e4 e5",
+    "level": "e2 e3 e5 e9",  # went formal
+    "highest": "e0 e1 e4 e6 e7 e10",  # never beyond the informal stage
+    "timescale": "e2 e3 e4",  # a step that missed its timescale
+    "closed_from": "e1 e2 e6 e7",  # closed from Mon 5 Oct
+    "closed_to": "e0 e1 e2 e9 e10",  # closed to Sat 31 Oct
+    "resolved": "e0 e1 e2 e6 e9 e10",  # resolved or decided
+}
+
+
+def matching(q: dict, filters: dict[str, Filter], *keys: str) -> set[str]:
+    everyone = Escalation.objects.filter(authority=q["authority"]).prefetch_related(
+        "steps", "children", "categories"
+    )
+    return {e.reference for e in everyone if all(filters[k][1](e) for k in keys)}
+
+
+TRACKER_FORM = re.compile(r'<form method="get" class="app-no-print">(.*?)</form>', re.S)
+
+
+@pytest.fixture(scope="class")
+def shared_quarter(django_db_setup, django_db_blocker, shipped_ladders):
+    """build_quarter's data made once for a class of tests that only read it.
+
+    Each test still runs in its own savepoint (the `db` fixture) inside this transaction,
+    which is rolled back after the class: 120 builds would cost about a minute.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        if not Policy.objects.exists():  # a transactional test flushed the database
+            load_ladders(copy.deepcopy(shipped_ladders))
+        ladders = {p.slug: p for p in Policy.objects.select_related("authority")}
+        authorities = {p.authority.slug: p.authority for p in ladders.values()}
+
+        def staff_of(slug: str, role: str, **kwargs):
+            return StaffMemberFactory(authority=authorities[slug], role=role, **kwargs)
+
+        def child_of(slug: str, **kwargs):
+            return ChildFactory(authority=authorities[slug], **kwargs)
+
+        world = World(ladders, staff_of, child_of)
+        quarter = build_quarter(world)
+        yield quarter, qa_of(world, GLOUCESTERSHIRE), tracker_filters(quarter)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.usefixtures("db")
+class TestEveryFilterCombinesWithEveryOther:
+    def test_the_filters_paired_are_the_tracker_forms_fields(
+        self, client, time_machine, shared_quarter
+    ):
+        _quarter, qa, filters = shared_quarter
+        assert set(filters) == set(reporting.FILTER_KEYS)
+        # With every filter in use the form carries each one (the dashboard's as hidden
+        # fields) and nothing else: so the pairs below are the pairs of the form's fields.
+        query = urlencode({key: value for key, (value, _) in filters.items()})
+        page = get_as(client, time_machine, qa.user, f"{reverse('reports:tracker')}?{query}")
+        [form] = TRACKER_FORM.findall(page.content.decode())
+        assert set(re.findall(r'name="([^"]+)"', form)) == set(reporting.FILTER_KEYS)
+
+    @pytest.mark.parametrize("key", reporting.FILTER_KEYS)
+    def test_each_filter_alone_lists_the_escalations_counted_by_hand(
+        self, client, time_machine, shared_quarter, key
+    ):
+        quarter, qa, filters = shared_quarter
+        expected = refs(*(quarter[name] for name in HAND_COUNTED[key].split()))
+        assert matching(quarter, filters, key) == expected
+        query = urlencode({key: filters[key][0]})
+        tracker = reverse("reports:tracker")
+        assert set(listed(get_as(client, time_machine, qa.user, f"{tracker}?{query}"))) == expected
+
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            pytest.param(a, b, id=f"{a}+{b}")
+            for a, b in itertools.combinations(reporting.FILTER_KEYS, 2)
+        ],
+    )
+    def test_every_pair_of_filters_is_applied_in_the_page_and_the_csv(
+        self, client, time_machine, shared_quarter, first, second
+    ):
+        quarter, qa, filters = shared_quarter
+        expected = matching(quarter, filters, first, second)
+        query = urlencode({first: filters[first][0], second: filters[second][0]})
+        tracker, csv_url = reverse("reports:tracker"), reverse("reports:tracker_csv")
+        shown = listed(get_as(client, time_machine, qa.user, f"{tracker}?{query}"))
+        exported = csv_refs(client.get(f"{csv_url}?{query}"))
+        assert (sorted(shown), sorted(exported)) == (sorted(expected), sorted(expected))
+
+
+def test_the_dashboards_timescale_link_combines_with_the_tracker_forms_filters(
+    client, time_machine, quarter, qa
+):
+    q = quarter
+    d = reporting.dashboard(q["authority"], Q3, TODAY, TRACKER)
+    informal = next(row for row in d.timescales if row["stage"] == "Informal dispute resolution")
+    link = informal["links"]["missed"]
+    page = get_as(client, time_machine, qa.user, link)
+    assert set(listed(page)) == refs(q["e2"], q["e4"])
+    # The step's stage and dates ride along as hidden fields when the form is sent again.
+    [form] = TRACKER_FORM.findall(page.content.decode())
+    assert {"step_stage", "step_from", "step_to"} <= set(re.findall(r'name="([^"]+)"', form))
+    # Narrowed to Ann's: E2 (E4 is Ben's), in the page and the CSV.
+    narrowed = link.split("?", 1)[1] + f"&chair={q['ann'].pk}"
+    assert listed(client.get(f"{reverse('reports:tracker')}?{narrowed}")) == [q["e2"].reference]
+    assert csv_refs(client.get(f"{reverse('reports:tracker_csv')}?{narrowed}")) == [
+        q["e2"].reference
+    ]
+
+
+def test_the_closed_without_a_response_link_lists_them_in_the_tracker_and_its_csv(
+    client, time_machine, quarter, qa
+):
+    q = quarter
+    d = reporting.dashboard(q["authority"], Q3, TODAY, TRACKER)
+    informal = next(row for row in d.timescales if row["stage"] == "Informal dispute resolution")
+    # E6 (resolved the day it was raised) and E7 (withdrawn the next day), before their
+    # deadlines and with no response.
+    assert informal["closed"] == 2
+    query = informal["links"]["closed"].split("?", 1)[1]
+    shown = listed(get_as(client, time_machine, qa.user, f"{reverse('reports:tracker')}?{query}"))
+    exported = csv_refs(client.get(f"{reverse('reports:tracker_csv')}?{query}"))
+    assert set(shown) == set(exported) == refs(q["e6"], q["e7"])
 
 
 # --- many escalations, made quickly -----------------------------------------------------
@@ -568,6 +800,8 @@ BIG = "99999999999999999999"
         "timescale=missed&step_stage=x:y",
         f"timescale=met&step_stage=1:{BIG}",
         "timescale=none&from=2026-10-01&to=2026-12-31",
+        "timescale=closed&step_from=0001-01-01&step_to=9999-12-31",
+        "timescale=met&step_from=yesterday&step_to=2026-02-30",
         "page=abc",
         "page=-1",
         f"page={BIG}",

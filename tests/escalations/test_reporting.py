@@ -21,7 +21,10 @@ The day a step is received does not count: Monday + 2 working days is Wednesday.
 from __future__ import annotations
 
 import html
+import random
 import re
+import statistics
+from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -644,22 +647,31 @@ def test_themes_on_a_second_two_level_policy(world):
 def test_responses_within_timescale_per_stage(quarter):
     d = reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
     table = {
-        row["stage"]: (row["met"], row["missed"], row["pending"], row["none"], row["percent_met"])
+        row["stage"]: (
+            row["met"],
+            row["missed"],
+            row["pending"],
+            row["none"],
+            row["closed"],
+            row["raised"],
+            row["percent_met"],
+        )
         for row in d.timescales
     }
     # Steps raised in Q3, judged against the earlier of the stage deadline and the cap:
-    # Informal: E1 answered on its deadline day (met); E2 answered a day late (missed); E4
-    #   open past Wed 11 Nov (missed). E6 and E7 closed before their deadlines with no
-    #   response asked for: nothing to judge, and not "no timescale". 1 of 3 met = 33%.
-    # Stage 1: E2 answered 23:30 London on its deadline day (met); E3 escalated after its
-    #   deadline unanswered (missed); E5 due Wed 18 Nov (pending). 1 of 2 = 50%.
+    # Informal (5 raised): E1 answered on its deadline day (met); E2 answered a day late
+    #   (missed); E4 open past Wed 11 Nov (missed). E6 and E7 closed before their deadlines
+    #   with no response asked for: nothing to judge, and not "no timescale", so "closed
+    #   without a response" (2). 1 of 3 met = 33%.
+    # Stage 1 (3 raised): E2 answered 23:30 London on its deadline day (met); E3 escalated
+    #   after its deadline unanswered (missed); E5 due Wed 18 Nov (pending). 1 of 2 = 50%.
     # Stage 2: E3 answered Mon 2 Nov, due Fri 30 Oct (missed). 0%.
     # Stage 3: E3 due Mon 9 Nov, open (missed). 0%.
     assert table == {
-        "Informal dispute resolution": (1, 2, 0, 0, 33),
-        "Stage 1: Team Manager (Dispute Resolution Form)": (1, 1, 1, 0, 50),
-        "Stage 2: Resolution Meeting with Team Manager & Social Worker": (0, 1, 0, 0, 0),
-        "Stage 3: Head of Service": (0, 1, 0, 0, 0),
+        "Informal dispute resolution": (1, 2, 0, 0, 2, 5, 33),
+        "Stage 1: Team Manager (Dispute Resolution Form)": (1, 1, 1, 0, 0, 3, 50),
+        "Stage 2: Resolution Meeting with Team Manager & Social Worker": (0, 1, 0, 0, 0, 1, 0),
+        "Stage 3: Head of Service": (0, 1, 0, 0, 0, 1, 0),
     }
 
 
@@ -671,11 +683,11 @@ def test_working_days_to_resolution_in_the_quarter(quarter):
     #   E2 Mon 12 Oct → Fri 23 Oct: 13–16, 19–23 = 9
     #   E6 Fri 13 Nov → Fri 13 Nov: 0
     # E7 was withdrawn, not resolved. Sorted: 0, 2, 3, 9.
-    # Median: (2 + 3) / 2 = 2.5. Quartiles (statistics.quantiles, "exclusive": positions
-    # (n + 1) × ¼ = 1.25 and (n + 1) × ¾ = 3.75): 0 + 0.25 × (2 − 0) = 0.5 and
-    # 3 + 0.75 × (9 − 3) = 7.5.
+    # Median: (2 + 3) / 2 = 2.5. Quartiles by the inclusive method: 0-based positions
+    # (n − 1) × ¼ = 0.75 and (n − 1) × ¾ = 2.25: 0 + 0.75 × (2 − 0) = 1.5 and
+    # 3 + 0.25 × (9 − 3) = 4.5.
     r = d.resolution_days
-    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (4, 2.5, 0.5, 7.5)
+    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (4, 2.5, 1.5, 4.5)
     assert (r["min"], r["max"]) == (0, 9)
 
 
@@ -705,10 +717,10 @@ def test_resolution_quartiles_count_bank_holidays_and_closure_days(world):
     resolved(at(2026, 12, 1), at(2027, 1, 5))
 
     d = reporting.dashboard(world.authority_of(g), Q3, date(2027, 1, 6), TRACKER)
-    # Sorted 1, 2, 4, 4, 10. Median 4. Quartiles at positions 6 × ¼ = 1.5 and 6 × ¾ = 4.5:
-    # 1 + 0.5 × (2 − 1) = 1.5 and 4 + 0.5 × (10 − 4) = 7.
+    # Sorted 1, 2, 4, 4, 10. Median 4. Quartiles (inclusive) at 0-based positions
+    # 4 × ¼ = 1 and 4 × ¾ = 3: exactly the values there, 2 and 4.
     r = d.resolution_days
-    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (5, 4, 1.5, 7)
+    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (5, 4, 2, 4)
     assert (r["min"], r["max"]) == (1, 10)
 
 
@@ -725,6 +737,68 @@ def test_no_resolutions_leaves_the_figures_empty(world):
     assert (
         reporting.dashboard(world.authority_of(RUTLAND), Q3, TODAY, TRACKER).resolution_days == {}
     )
+
+
+# Hand-computed by the inclusive method: the quartiles sit at the 0-based positions
+# (n − 1) × ¼ and (n − 1) × ¾ of the sorted values, interpolated between neighbours.
+@pytest.mark.parametrize(
+    ("values", "lower", "upper"),
+    [
+        # One value is its own quartiles (statistics.quantiles refuses a single value).
+        ([4], 4, 4),
+        # Two: positions 0.25 and 0.75: 0 + 0.25 × 3 = 0.75 and 0 + 0.75 × 3 = 2.25. (The
+        # exclusive method gave −0.75 and 3.75, outside the range 0 to 3.)
+        ([0, 3], 0.75, 2.25),
+        # Three: positions 0.5 and 1.5: midway from 1 to 2 = 1.5, midway from 2 to 4 = 3.
+        ([1, 2, 4], 1.5, 3),
+        ([5, 5, 5], 5, 5),
+        # Four: positions 0.75 and 2.25: 0 + 0.75 × (2 − 0) = 1.5 and 3 + 0.25 × (9 − 3) = 4.5.
+        ([0, 2, 3, 9], 1.5, 4.5),
+        # Five, given unsorted: sorted 1, 2, 4, 4, 10; positions 1 and 3: 2 and 4.
+        ([10, 4, 1, 4, 2], 2, 4),
+        # Nine: 1 to 9, positions 2 and 6: 3 and 7.
+        (list(range(1, 10)), 3, 7),
+    ],
+)
+def test_quartiles_by_the_inclusive_method(values, lower, upper):
+    assert reporting.quartiles(values) == (lower, upper)
+
+
+def test_quartiles_always_lie_within_the_range():
+    rng = random.Random(2026)
+    for size in range(1, 40):
+        for _ in range(25):
+            # Small samples with ties and outliers are where extrapolation showed.
+            values = [rng.choice((rng.randint(0, 3), rng.randint(0, 200))) for _ in range(size)]
+            lower, upper = reporting.quartiles(values)
+            assert min(values) <= lower <= statistics.median(values) <= upper <= max(values), values
+
+
+def test_quartiles_of_no_values_are_refused():
+    with pytest.raises(ValueError):
+        reporting.quartiles([])
+
+
+def test_the_printed_quartiles_lie_within_the_printed_range(client, time_machine, world):
+    r = RUTLAND
+    world.resolve(world.raise_(r, at(2026, 10, 5)), at(2026, 10, 5, 15))  # same day: 0
+    world.resolve(world.raise_(r, at(2026, 10, 5)), at(2026, 10, 8))  # Mon → Thu: 3
+    response = get_as(
+        client,
+        time_machine,
+        qa_of(world, r).user,
+        reverse("reports:quarterly") + "?quarter=2026-27-Q3",
+    )
+    summary = dict(
+        re.findall(
+            r'<dt class="govuk-summary-list__key">([^<]+)</dt>'
+            r'<dd class="govuk-summary-list__value">([^<]+)</dd>',
+            response.content.decode(),
+        )
+    )
+    assert summary["Range"] == "0 to 3"
+    # 0.75 and 2.25, one decimal place (the board saw "−0.8 to 3.8" here).
+    assert summary["Middle half (quartiles)"] == "0.8 to 2.3"
 
 
 def test_open_and_overdue_now(quarter):
@@ -903,6 +977,111 @@ def test_no_timescale_only_where_neither_clock_exists(world):
         assert all(r["percent_met"] is None for r in d.timescales if authority.slug == RUTLAND)
 
 
+OUTCOME_COLUMNS = ("met", "missed", "pending", "none", "closed")
+
+
+def build_every_outcome(world: World) -> None:
+    """Rutland steps of every outcome, raised in 2026-27 Q3 and seen on Mon 16 Nov 2026.
+
+    Threshold discussion (no timescale, no cap): two, one unanswered and one resolved:
+        no timescale set ×2.
+    Stage 3 (5 working days; direct entry allowed), 7 steps:
+        raised Mon 2 Nov (due Mon 9 Nov): answered Thu 5 Nov (met); answered Thu 12 Nov
+        (missed); unanswered (missed); withdrawn Wed 11 Nov unanswered (missed: it closed
+        after the deadline);
+        raised Thu 12 Nov (due Thu 19 Nov): unanswered (not yet due); withdrawn Fri 13 Nov
+        (closed without a response);
+        raised Mon 5 Oct: escalated unanswered on Tue 6 Oct (closed without a response).
+    Stage 4 (10 calendar days from Tue 6 Oct): unanswered (missed).
+    Raised Mon 28 Sep (2026-27 Q2) at Stage 3: not in Q3's table.
+    """
+    r = RUTLAND
+    world.raise_(r, at(2026, 10, 5))
+    world.resolve(world.raise_(r, at(2026, 10, 5)), at(2026, 10, 6))
+    world.respond(world.raise_(r, at(2026, 11, 2), stage=3), at(2026, 11, 5))
+    world.respond(world.raise_(r, at(2026, 11, 2), stage=3), at(2026, 11, 12))
+    world.raise_(r, at(2026, 11, 2), stage=3)
+    world.withdraw(world.raise_(r, at(2026, 11, 2), stage=3), at(2026, 11, 11))
+    world.raise_(r, at(2026, 11, 12), stage=3)
+    world.withdraw(world.raise_(r, at(2026, 11, 12), stage=3), at(2026, 11, 13))
+    world.escalate(world.raise_(r, at(2026, 10, 5), stage=3), at(2026, 10, 6))
+    world.raise_(r, at(2026, 9, 28), stage=3)
+
+
+def test_the_timescale_columns_add_up_to_the_steps_raised(world):
+    build_every_outcome(world)
+    authority = world.authority_of(RUTLAND)
+    d = reporting.dashboard(authority, Q3, TODAY, TRACKER)
+    assert {
+        row["stage"]: tuple(row[c] for c in (*OUTCOME_COLUMNS, "raised")) for row in d.timescales
+    } == {
+        # met, missed, not yet due, no timescale set, closed without a response; raised
+        "Threshold discussion with the Service Manager / Head of Service": (0, 0, 0, 2, 0, 2),
+        "Stage 3: Head of Service": (1, 3, 1, 0, 2, 7),
+        "Stage 4: Director for People": (0, 1, 0, 0, 0, 1),
+    }
+    raised_in_q3 = Counter(
+        step.stage_name
+        for step in Step.objects.filter(escalation__authority=authority)
+        if Q3.start <= step.raised_at.astimezone(LONDON).date() <= Q3.end
+    )
+    for row in d.timescales:
+        assert sum(row[c] for c in OUTCOME_COLUMNS) == row["raised"] == raised_in_q3[row["stage"]]
+    assert sum(row["raised"] for row in d.timescales) == sum(raised_in_q3.values()) == 10
+
+
+TIMESCALE_TABLE = re.compile(r"Responses within timescale, by stage</h2>(.*?)</table>", re.S)
+
+
+@pytest.mark.parametrize("name", ["reports:dashboard", "reports:quarterly"])
+def test_the_dashboard_and_the_printed_report_show_closed_without_a_response(
+    client, time_machine, world, name
+):
+    build_every_outcome(world)
+    response = get_as(client, time_machine, qa_of(world, RUTLAND).user, reverse(name))
+    [table] = TIMESCALE_TABLE.findall(response.content.decode())
+    headers = re.findall(r'<th scope="col" class="govuk-table__header[^"]*">([^<]+)</th>', table)
+    assert headers == [
+        "Stage",
+        "Met",
+        "Missed",
+        "Not yet due",
+        "No timescale set",
+        "Closed without a response",
+        "Steps raised",
+        "% met",
+    ]
+    rows = {
+        stage: re.findall(r'<td class="govuk-table__cell[^"]*">(?:<a[^>]*>)?([^<]*)', cells)
+        for stage, cells in re.findall(
+            r'<th scope="row" class="govuk-table__header">([^<]+)</th>(.*?)</tr>', table, re.S
+        )
+    }
+    # Stage 3: 1 met of 4 judged = 25%.
+    assert rows["Stage 3: Head of Service"] == ["1", "3", "1", "0", "2", "7", "25%"]
+
+
+def test_a_step_raised_in_the_quarter_counts_though_its_escalation_was_raised_before(
+    client, time_machine, world
+):
+    g = GLOUCESTERSHIRE
+    # Raised Mon 28 Sep (Q2), informal; escalated Thu 1 Oct (Q3) to Stage 1, due Wed 7 Oct
+    # (Fri 2, Mon 5, Tue 6, Wed 7) and never answered: missed, in Q3's table.
+    e = world.raise_(g, at(2026, 9, 28))
+    world.escalate(e, at(2026, 10, 1))
+    d = reporting.dashboard(world.authority_of(g), Q3, TODAY, TRACKER)
+    [row] = d.timescales
+    assert (row["stage"], row["missed"], row["raised"]) == (
+        "Stage 1: Team Manager (Dispute Resolution Form)",
+        1,
+        1,
+    )
+    get_as(client, time_machine, qa_of(world, g).user, reverse("reports:dashboard"))
+    assert listed(client.get(row["links"]["missed"])) == [e.reference]
+    # The tracker's own "Raised from" is the escalation's date, and combines with it.
+    assert listed(client.get(row["links"]["missed"] + "&from=2026-10-01")) == []
+
+
 def test_the_dashboard_view_shows_the_same_figures(client, time_machine, quarter, world):
     response = get_as(
         client, time_machine, qa_of(world, GLOUCESTERSHIRE).user, reverse("reports:dashboard")
@@ -938,9 +1117,9 @@ def test_every_number_on_the_dashboard_links_to_exactly_that_many(
         client, time_machine, qa_of(world, GLOUCESTERSHIRE).user, reverse("reports:dashboard")
     )
     links = NUMBER_LINK.findall(response.content.decode())
-    # raised ×3, open, overdue, highest ×3, 4 themes + 5 items, 4 stages × 4 outcomes,
+    # raised ×3, open, overdue, highest ×3, 4 themes + 5 items, 4 stages × 5 outcomes,
     # teams ×3, chairs ×2
-    assert len(links) == 3 + 2 + 3 + 4 + 5 + 16 + 3 + 2
+    assert len(links) == 3 + 2 + 3 + 4 + 5 + 20 + 3 + 2
     for href, number in links:
         assert len(listed(client.get(html.unescape(href)))) == int(number), href
 
@@ -967,6 +1146,7 @@ def test_the_dashboards_links_list_the_escalations_counted(client, time_machine,
     informal = by_stage["Informal dispute resolution"]
     assert follow(informal["met"]) == refs(q["e1"])
     assert follow(informal["missed"]) == refs(q["e2"], q["e4"])
+    assert follow(informal["closed"]) == refs(q["e6"], q["e7"])
     stage1 = by_stage["Stage 1: Team Manager (Dispute Resolution Form)"]
     assert follow(stage1["met"]) == refs(q["e2"])
     assert follow(stage1["missed"]) == refs(q["e3"])
