@@ -354,7 +354,7 @@ STATE_CHANGING = sorted(name for name, route in EXPECTATIONS.items() if route.ac
 # (a redirect to escalations:mine), by route string.
 # The health endpoint is open to all and shows no case data (tests/operations/test_health.py).
 # Single sign-on's start and return are signing in too (tests/sso).
-SKIPPED_NAMES = {"login", "logout", "health", "sso_start", "sso_callback"}
+SKIPPED_NAMES = {"login", "logout", "health", "health_live", "sso_start", "sso_callback"}
 UNNAMED_ALLOWED = {""}
 
 
