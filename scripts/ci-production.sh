@@ -80,7 +80,9 @@ wait_healthy() {
 }
 # /health/: the database, Redis, no e-mail stuck in the outbox (so the relay and the
 # worker are delivering the demo's e-mails) and a recent sweep.
-wait_healthy web
+# The full /health/ here (the container's own check is /health/live/): CI waits until the
+# relay and the worker have delivered the demo's e-mails and a sweep has been recorded.
+HEALTH_PATH=/health/ wait_healthy web
 
 step "the checks over HTTP (tests/deploy)"
 PRODUCTION_SERVER_URL="http://127.0.0.1:$port" python -m pytest -q -p no:cacheprovider \
