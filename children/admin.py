@@ -1,10 +1,9 @@
-from typing import Any
-
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from children.models import AccessLog, Child, ChildProtectionPlan, Conference, SignificantEvent
 from children.resources import ChildResource
+from children.services import AccessLogSubject
 from imports.admin import AuthorityImportMixin
 from staff.admin_scope import AuthorityScopedAdmin, AuthorityScopedInline
 
@@ -32,7 +31,7 @@ class ChildAdmin(AuthorityScopedAdmin, AuthorityImportMixin, SimpleHistoryAdmin)
     search_fields = ["reference", "last_name", "first_name"]
     inlines = [PlanInline, ConferenceInline]
 
-    def access_log_subject(self, obj: Child) -> dict[str, Any]:
+    def access_log_subject(self, obj: Child) -> AccessLogSubject:
         return {"children": [obj]}
 
 
@@ -44,7 +43,7 @@ class SignificantEventAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
     list_select_related = ["child"]
     autocomplete_fields = ["child"]
 
-    def access_log_subject(self, obj: SignificantEvent) -> dict[str, Any]:
+    def access_log_subject(self, obj: SignificantEvent) -> AccessLogSubject:
         return {"children": [obj.child]}
 
 

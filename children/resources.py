@@ -10,6 +10,7 @@ kind, so a re-import updates them rather than adding them again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -25,14 +26,14 @@ CONFERENCE_COLUMNS = ("conference_dates", "conference_kinds", "conference_chair_
 KIND_WORDS = {"initial": ConferenceKind.INITIAL, "review": ConferenceKind.REVIEW}
 
 
-def _choice_named(choices: type[Any], text: str, extra: dict[str, str] | None = None) -> Any:
+def _choice_named(choices: type[Any], text: str, extra: Mapping[str, str] | None = None) -> Any:
     for value, label in choices.choices:
         if text.casefold() in (value.casefold(), label.casefold()):
             return value
     return (extra or {}).get(text.casefold())
 
 
-class ChildResource(AuthorityResource):
+class ChildResource(AuthorityResource[Child]):
     source_id = Field(attribute="source_id", column_name="source_id", widget=Text())
     reference = Field(attribute="reference", column_name="reference", widget=Text())
     first_name = Field(attribute="first_name", column_name="first_name", widget=Text())
@@ -101,6 +102,7 @@ class ChildResource(AuthorityResource):
                 for s in StaffMember.objects.filter(
                     authority=self.authority, source_id__isnull=False
                 ).select_related("user", "role")
+                if s.source_id is not None
             }
         staff = self._staff.get(source_id)
         if staff is None:
@@ -146,6 +148,9 @@ class ChildResource(AuthorityResource):
             )
         if instance.date_of_birth and instance.date_of_birth > timezone.localdate():
             errors["date_of_birth"] = "The date of birth is in the future."
+        # What a line says beyond the child's own fields rides on the instance to
+        # after_save_instance (import-export passes nothing else along); Child declares no
+        # such fields, hence the ignores here and below.
         instance._import_new = instance.pk is None  # type: ignore[attr-defined]
         instance._import_plan = None  # type: ignore[attr-defined]
         instance._import_conferences = []  # type: ignore[attr-defined]
@@ -188,9 +193,12 @@ class ChildResource(AuthorityResource):
         dates: list[date] = []
         for text in list_of(row.get("conference_dates")):
             try:
-                dates.append(date_of(text))  # type: ignore[arg-type]
+                day = date_of(text)
             except ValueError as error:
                 errors["conference_dates"] = str(error)
+                continue
+            if day is not None:  # always: list_of gives no blank parts
+                dates.append(day)
         kinds: list[str] = []
         for text in list_of(row.get("conference_kinds")):
             kind = _choice_named(ConferenceKind, text, KIND_WORDS)
@@ -225,7 +233,8 @@ class ChildResource(AuthorityResource):
                 "conference_chair_source_ids": f"{len(dates)} conference dates but "
                 f"{len(chairs)} chairs: give one chair for all, or one for each date."
             }
-        conferences = list(zip(dates, kinds, chairs or [None] * len(dates), strict=True))
+        chair_of_each: list[StaffMember | None] = [*chairs] if chairs else [None] * len(dates)
+        conferences = list(zip(dates, kinds, chair_of_each, strict=True))
         instance._import_conferences = conferences  # type: ignore[attr-defined]
         if conferences and self._conferences_differ(instance, conferences):
             instance._import_changes = True  # type: ignore[attr-defined]

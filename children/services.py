@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from children.models import AccessLog, AccessLogChild, Child
+
+if TYPE_CHECKING:
+    from escalations.models import Escalation
+
+
+class AccessLogSubject(TypedDict, total=False):
+    """What an admin page shows, as access_log_record's arguments (children, escalation)."""
+
+    children: Iterable[Child]
+    escalation: Escalation | None
 
 
 def access_log_record(
@@ -15,7 +26,7 @@ def access_log_record(
     user: User,
     action: str,
     children: Iterable[Child] = (),
-    escalation: object | None = None,
+    escalation: Escalation | None = None,
 ) -> AccessLog:
     """One row per page read, naming every child it showed.
 

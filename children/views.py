@@ -25,7 +25,7 @@ def child_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     page = Paginator(children.order_by("last_name", "first_name"), 50).get_page(
         request.GET.get("page")
     )
-    access_log_record(user=request.user, action="list children", children=page.object_list)
+    access_log_record(user=staff.user, action="list children", children=page.object_list)
     return render(request, "children/list.html", {"page": page, "query": query, "staff": staff})
 
 
@@ -35,7 +35,7 @@ def child_file(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespons
     child = get_object_or_404(
         visible_children(staff).select_related("team", "social_worker__user"), pk=pk
     )
-    access_log_record(user=request.user, action="view child", children=[child])
+    access_log_record(user=staff.user, action="view child", children=[child])
     escalations = (
         escalation_selectors.visible_escalations(staff)
         .filter(children=child)
@@ -79,7 +79,7 @@ def conference_view(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRe
     )
     if previous is not None:
         escalations = escalations.filter(raised_at__date__gt=previous.date)
-    access_log_record(user=request.user, action="conference view", children=[child])
+    access_log_record(user=staff.user, action="conference view", children=[child])
     return render(
         request,
         "children/conference.html",

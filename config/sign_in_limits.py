@@ -38,6 +38,12 @@ def client_address(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _axes_address(request: HttpRequest) -> str | None:
+    # django-axes puts the client's address (client_address above) on the request before
+    # it asks the handler; HttpRequest does not declare the field.
+    return request.axes_ip_address  # type: ignore[attr-defined]
+
+
 class AccountAndAddressHandler(AxesDatabaseHandler):
     def _recent(self, request: HttpRequest, **lookup: str | None) -> QuerySet[AccessAttempt]:
         attempts = AccessAttempt.objects.filter(**lookup)
@@ -52,7 +58,7 @@ class AccountAndAddressHandler(AxesDatabaseHandler):
     def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
         """Failures for this username from this address; an address over its own limit
         counts as at the account limit for every username, so it is locked out."""
-        address = request.axes_ip_address
+        address = _axes_address(request)
         username = get_client_username(request, credentials)
         failures = self._failures(request, username=username, ip_address=address)
         if self._failures(request, ip_address=address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
@@ -65,6 +71,6 @@ class AccountAndAddressHandler(AxesDatabaseHandler):
         the throttle on guessing at everyone else's."""
         username = get_client_username(request, credentials)
         count, _ = AccessAttempt.objects.filter(
-            username=username, ip_address=request.axes_ip_address
+            username=username, ip_address=_axes_address(request)
         ).delete()
         return count

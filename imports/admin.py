@@ -23,6 +23,7 @@ from imports.resources import import_written, result_counts
 from imports.services import import_log_record
 from policies.models import LocalAuthority
 from staff.admin_scope import admin_scope
+from staff.auth import signed_in_user
 from staff.models import StaffMember
 
 SKIP_LABEL = "Skip the lines with errors"
@@ -50,7 +51,7 @@ def import_authority(request: HttpRequest) -> LocalAuthority | None:
     authority_id = scope.authority_id
     if scope.unrestricted:
         authority_id = (
-            StaffMember.objects.filter(user_id=request.user.pk, is_active=True)
+            StaffMember.objects.filter(user_id=signed_in_user(request).pk, is_active=True)
             .values_list("authority_id", flat=True)
             .first()
         )
@@ -69,8 +70,8 @@ class AuthorityImportMixin(ImportMixin):
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return (
-            self.has_add_permission(request)  # type: ignore[attr-defined]
-            and self.has_change_permission(request)  # type: ignore[attr-defined]
+            self.has_add_permission(request)
+            and self.has_change_permission(request)
             and import_authority(request) is not None
         )
 
@@ -110,8 +111,8 @@ class AuthorityImportMixin(ImportMixin):
         context["counts"] = counts
         context["skip_bad_rows"] = skip
         import_log_record(
-            user=request.user,  # type: ignore[arg-type]
-            model=self.model,  # type: ignore[attr-defined]
+            user=signed_in_user(request),
+            model=self.model,
             authority=context["authority"],
             file_name=form.cleaned_data["import_file"].name,
             counts=counts,
@@ -143,26 +144,29 @@ class AuthorityImportMixin(ImportMixin):
         from children.services import access_log_record
 
         access_log_record(
-            user=request.user,  # type: ignore[arg-type]
+            user=signed_in_user(request),
             action=f"admin import preview {action}"[:50],
-            children=self.model.objects.filter(pk__in=shown),  # type: ignore[attr-defined]
+            children=self.model.objects.filter(pk__in=shown),
         )
 
     # The import -----------------------------------------------------------------------------
 
     def process_dataset(self, dataset: Any, form: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # The form rides on the request to process_result and add_success_message, which
+        # import-export calls without it; HttpRequest declares no such field.
         request._import_form = form  # type: ignore[attr-defined]
         return super().process_dataset(dataset, form, request, **kwargs)
 
     def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
-        form = request._import_form  # type: ignore[attr-defined]
+        form = request._import_form  # type: ignore[attr-defined]  # see process_dataset
         skip = bool(form.cleaned_data.get("skip_bad_rows"))
         written = import_written(result, skip_bad_rows=skip)
         counts = result_counts(result)
         authority = import_authority(request)
         import_log_record(
-            user=request.user,  # type: ignore[arg-type]
-            model=self.model,  # type: ignore[attr-defined]
+            user=signed_in_user(request),
+            model=self.model,
+            # Never None here: has_import_permission admitted the request only with one.
             authority=authority,  # type: ignore[arg-type]
             file_name=form.cleaned_data["original_file_name"],
             counts=counts,
@@ -182,7 +186,7 @@ class AuthorityImportMixin(ImportMixin):
         return super().process_result(result, request)
 
     def add_success_message(self, result: Result, request: HttpRequest) -> None:
-        form = request._import_form  # type: ignore[attr-defined]
+        form = request._import_form  # type: ignore[attr-defined]  # see process_dataset
         messages.success(
             request,
             f"Imported {form.cleaned_data['original_file_name']}: {result_counts(result)}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
@@ -22,6 +22,9 @@ from policies.models import LocalAuthority
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y")
 LIST_SEPARATOR = ";"
+
+# The model a resource imports (Child, StaffMember): each has `authority` and `source_id`.
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 def text_of(value: Any) -> str:
@@ -165,7 +168,7 @@ class _Diff(resources.Diff):
         self.right = resource.preview_values(instance)
 
 
-class AuthorityResource(resources.ModelResource):
+class AuthorityResource(resources.ModelResource, Generic[ModelT]):
     """Imports into one authority, matching rows to records by the source system's ID.
 
     Every lookup (team, role, person) is within `authority`, so a row naming another
@@ -202,13 +205,13 @@ class AuthorityResource(resources.ModelResource):
 
     # Which records ------------------------------------------------------------------------
 
-    def get_queryset(self) -> models.QuerySet:
+    def get_queryset(self) -> models.QuerySet[ModelT]:
         return self._meta.model.objects.filter(authority=self.authority)
 
-    def init_instance(self, row: Any = None) -> models.Model:
+    def init_instance(self, row: Any = None) -> ModelT:
         return self._meta.model(authority=self.authority)
 
-    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> models.Model | None:
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> ModelT | None:
         source_id = text_of(row.get("source_id"))
         if not source_id:
             return None
@@ -218,7 +221,7 @@ class AuthorityResource(resources.ModelResource):
                 return found
         return self.unlinked_match(row) if self.any_unlinked else None
 
-    def unlinked_match(self, row: dict[str, Any]) -> models.Model | None:
+    def unlinked_match(self, row: dict[str, Any]) -> ModelT | None:
         """A record entered by hand (no source ID yet) that this row is, if any."""
         return None
 
@@ -249,7 +252,7 @@ class AuthorityResource(resources.ModelResource):
 
     # One row ---------------------------------------------------------------------------------
 
-    def import_instance(self, instance: models.Model, row: dict[str, Any], **kwargs: Any) -> None:
+    def import_instance(self, instance: ModelT, row: dict[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         for field in self.get_import_fields():
             if not field.attribute or field.column_name not in row:
@@ -262,8 +265,8 @@ class AuthorityResource(resources.ModelResource):
         if not source_id:
             errors["source_id"] = ["Every row needs the source system's ID."]
         else:
-            first = self.first_row_of.get(source_id, kwargs.get("row_number"))
-            if first != kwargs.get("row_number"):
+            first = self.first_row_of.get(source_id)
+            if first is not None and first != kwargs.get("row_number"):
                 errors["source_id"] = [
                     f"Source ID “{source_id}” is also on line {line_of(first)}: "
                     "give each record one line."
@@ -273,21 +276,23 @@ class AuthorityResource(resources.ModelResource):
         if errors:
             raise ValidationError(errors)
 
-    def import_extras(self, instance: models.Model, row: dict[str, Any]) -> dict[str, str]:
+    def import_extras(self, instance: ModelT, row: dict[str, Any]) -> dict[str, str]:
         """Columns beyond the model's own fields: read them, return errors by column."""
         return {}
 
-    def after_save_instance(self, instance: models.Model, row: Any, **kwargs: Any) -> None:
-        if instance.source_id:  # type: ignore[attr-defined]
-            self.known_source_ids.add(instance.source_id)  # type: ignore[attr-defined]
+    def after_save_instance(self, instance: ModelT, row: Any, **kwargs: Any) -> None:
+        # Every imported model has `source_id`; the bound (any model) cannot say so.
+        source_id: str | None = instance.source_id  # type: ignore[attr-defined]
+        if source_id:
+            self.known_source_ids.add(source_id)
 
-    def preview_values(self, instance: models.Model) -> list[Any]:
+    def preview_values(self, instance: ModelT) -> list[Any]:
         """One side of the preview's before and after, extra columns included."""
         return [self.export_field(f, instance) for f in self.get_import_fields()]
 
     def validate_instance(
         self,
-        instance: models.Model,
+        instance: ModelT,
         import_validation_errors: dict[str, Any] | None = None,
         validate_unique: bool = True,
     ) -> None:
@@ -311,8 +316,8 @@ class AuthorityResource(resources.ModelResource):
 
     def skip_row(
         self,
-        instance: models.Model,
-        original: models.Model,
+        instance: ModelT,
+        original: ModelT,
         row: dict[str, Any],
         import_validation_errors: dict[str, Any] | None = None,
     ) -> bool:

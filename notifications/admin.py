@@ -5,9 +5,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from children.services import AccessLogSubject
 from notifications.models import EmailStatus, Notification
 from notifications.services import notification_resend
 from staff.admin_scope import AuthorityScopedAdmin
+from staff.auth import signed_in_user
 
 
 @admin.register(Notification)
@@ -54,7 +56,7 @@ class NotificationAdmin(AuthorityScopedAdmin, admin.ModelAdmin):
         resent = skipped = 0
         for notification in queryset.order_by("pk"):
             if notification.email_status == EmailStatus.FAILED and notification_resend(
-                notification=notification, actor=request.user, now=now
+                notification=notification, actor=signed_in_user(request), now=now
             ):
                 resent += 1
                 self.log_change(request, notification, "Set the e-mail to be sent again.")
@@ -72,5 +74,5 @@ class NotificationAdmin(AuthorityScopedAdmin, admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def access_log_subject(self, obj: Notification) -> dict[str, Any]:
+    def access_log_subject(self, obj: Notification) -> AccessLogSubject:
         return {"children": list(obj.escalation.children.all()), "escalation": obj.escalation}

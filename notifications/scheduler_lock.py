@@ -10,6 +10,7 @@ it when the process ends, however it ends.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +40,8 @@ def lock_path() -> Path:
 
 
 def _try_lock(handle: IO[str]) -> bool:
-    if os.name == "nt":  # pragma: no cover - Windows laptops
+    # sys.platform rather than os.name: mypy checks only the branch for this platform.
+    if sys.platform == "win32":  # pragma: no cover - Windows laptops
         import msvcrt
 
         try:

@@ -102,12 +102,13 @@ class SweepCheck(HealthCheck):
 
     async def run(self) -> None:
         state = await sync_to_async(selectors.sweep_state)(now=timezone.now())
-        if state.last_finished_at is None:
+        age = state.age
+        if state.last_finished_at is None or age is None:
             self.detail = "No sweep has finished yet."
         else:
             at = timezone.localtime(state.last_finished_at)
             self.detail = (
-                f"Last finished at {at:%H:%M} on {at:%-d %B %Y}, {minutes_in_words(state.age)} ago."
+                f"Last finished at {at:%H:%M} on {at:%-d %B %Y}, {minutes_in_words(age)} ago."
             )
         if state.late:
             limit = minutes_in_words(selectors.sweep_alert_after())

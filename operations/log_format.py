@@ -70,7 +70,7 @@ class RequestContextFilter(logging.Filter):
         if task is not None:
             record.task_id = task.request.id
             record.task_name = task.name
-            if not record.request_id:
+            if not getattr(record, "request_id", ""):  # set above; LogRecord does not declare it
                 record.request_id = task.request.id
         return True
 

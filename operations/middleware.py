@@ -25,6 +25,7 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        # Read back by the log filter (operations/log_format.py); HttpRequest does not declare it.
         request.request_id = request_id  # type: ignore[attr-defined]
         tokens = bind_request(request, request_id)
         started = time.monotonic()

@@ -121,7 +121,7 @@ class PolicyForm(forms.ModelForm):
         model = Policy
         fields = "__all__"  # noqa: DJ007 - the admin lays the fields out itself
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         if (
             self.has_changed()

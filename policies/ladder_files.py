@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from django.db import transaction
@@ -37,6 +37,7 @@ LADDER_DIR = Path(__file__).resolve().parent / "ladders"
 # The C loader when PyYAML was built with libyaml: the same safe subset, much faster.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 class LadderError(Exception):
@@ -278,7 +279,7 @@ def _copies(
                 "`copy: {social_workers: true, case_line: [team-manager], posts: [...]}` "
                 "(see docs/ladder-format.md)",
             )
-    if not formal or s.get("copy") is None and not s.get("response_to_qa_managers"):
+    if not formal or (s.get("copy") is None and not s.get("response_to_qa_managers")):
         return dict(NO_COPIES)
     raw = c.mapping(s.get("copy") or {}, f"{w}copy")
     unknown = set(raw) - set(COPY_FLAGS) - set(COPY_ROLE_LISTS) - {"case_line_up_to"}
@@ -286,12 +287,12 @@ def _copies(
         known = ", ".join([*COPY_FLAGS, *COPY_ROLE_LISTS, "case_line_up_to"])
         raise c.fail(f"{w}copy.{sorted(unknown)[0]}", f"is not a relationship ({known})")
     out = dict(NO_COPIES)
-    for key, field in COPY_FLAGS.items():
+    for key, name in COPY_FLAGS.items():
         if key in raw:
-            out[field] = c.flag(raw, key, f"{w}copy.")
-    for key, field in COPY_ROLE_LISTS.items():
+            out[name] = c.flag(raw, key, f"{w}copy.")
+    for key, name in COPY_ROLE_LISTS.items():
         if key in raw:
-            out[field] = _role_list(c, raw, key, f"{w}copy.", roles)
+            out[name] = _role_list(c, raw, key, f"{w}copy.", roles)
     if raw.get("case_line_up_to") is not None:
         out["copy_case_line_up_to"] = c.role(raw, "case_line_up_to", f"{w}copy.", roles)
     if "response_to_qa_managers" in s:
@@ -348,7 +349,7 @@ def read_ladders(paths: Iterable[Path]) -> list[dict[str, Any]]:
 # --- loading ------------------------------------------------------------------------
 
 
-def _sync(obj: Model, values: dict[str, Any], report: LoadReport, label: str) -> Model:
+def _sync(obj: ModelT, values: dict[str, Any], report: LoadReport, label: str) -> ModelT:
     """Save only what differs, so an unchanged file writes nothing."""
     if obj.pk is None:
         for key, value in values.items():
@@ -401,7 +402,7 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
         if role.pk is None:
             values["is_chair"] = slug == "cp-chair"
             values["is_quality_assurance"] = slug == "qa-manager"
-        roles[slug] = _sync(role, values, report, f"role {slug}")  # type: ignore[assignment]
+        roles[slug] = _sync(role, values, report, f"role {slug}")
 
     safety = ladder["immediate_safety"] or {"role": None, "route": ""}
     policy = Policy.objects.filter(slug=ladder["slug"]).first() or Policy(slug=ladder["slug"])

@@ -388,4 +388,4 @@ class ConcernCategory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.parent.name}: {self.name}" if self.parent_id else self.name
+        return f"{self.parent.name}: {self.name}" if self.parent is not None else self.name

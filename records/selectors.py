@@ -14,6 +14,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -38,8 +39,8 @@ def _cell(value: object) -> str:
     """Excel runs cells that start with = + - @ (or a tab/CR) as formulas: neutralise them."""
     if value is None:
         return ""
-    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
-        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from children.models import AccessLog, Child
 from children.services import access_log_record
@@ -43,15 +45,18 @@ class RetentionOutcome:
     dry_run: bool
 
     def line(self) -> str:
-        verb = {RetentionAction.ANONYMISE: "anonymised", RetentionAction.DELETE: "deleted"}[
-            self.action
-        ]
+        verbs: dict[str, str] = {
+            RetentionAction.ANONYMISE: "anonymised",
+            RetentionAction.DELETE: "deleted",
+        }
+        verb = verbs[self.action]
         done = f"would be {verb}" if self.dry_run else verb
         parts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self.counts.items())
         return f"{self.reference} {done}: {parts}"
 
 
-def _history_of(model: type[Model], ids: list[int]):  # type: ignore[no-untyped-def]
+def _history_of(model: type[Model], ids: list[int]) -> QuerySet[Any]:
+    # simple-history adds `history` (and builds its model) at run time: untyped, hence Any.
     return model.history.model.objects.filter(id__in=ids)  # type: ignore[attr-defined]
 
 
@@ -80,7 +85,8 @@ def _remove_attachments_and_outbox(escalation: Escalation) -> None:
         name = attachment.file.name
         attachment.delete()
         # Only once the rows are gone for good: a rollback must not lose a kept file.
-        transaction.on_commit(lambda name=name: default_storage.delete(name))
+        if name:
+            transaction.on_commit(partial(default_storage.delete, name))
 
 
 def _purge_history(escalation_id: int, step_ids: list[int], attachment_ids: list[int]) -> None:

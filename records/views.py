@@ -28,7 +28,7 @@ def subject_access(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRes
     child = _child_or_refusal(staff, request, pk)
     if isinstance(child, HttpResponse):
         return child
-    access_log_record(user=request.user, action="view subject access", children=[child])
+    access_log_record(user=staff.user, action="view subject access", children=[child])
     return render(request, "records/subject_access.html", {"staff": staff, "child": child})
 
 
@@ -37,7 +37,7 @@ def subject_access_download(request: HttpRequest, staff: StaffMember, pk: int) -
     child = _child_or_refusal(staff, request, pk)
     if isinstance(child, HttpResponse):
         return child
-    data = services.subject_access_export(user=request.user, child=child)
+    data = services.subject_access_export(user=staff.user, child=child)
     response = HttpResponse(data, content_type="application/zip")
     # The case reference, not the name: file names end up in download folders and logs.
     stamp = timezone.localdate().isoformat()

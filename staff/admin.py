@@ -118,8 +118,10 @@ class ScopedUserAdmin(AuthorityScopedAdmin, UserAdmin):
 admin.site.unregister(Group)
 
 
+# GroupAdmin's stub lets `request` be None in formfield_for_manytomany; the admin always
+# passes one, which the scoping needs.
 @admin.register(Group)
-class ScopedGroupAdmin(AuthorityScopedAdmin, GroupAdmin):
+class ScopedGroupAdmin(AuthorityScopedAdmin, GroupAdmin):  # type: ignore[misc]
     authority_path = PLATFORM
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
+from staff.auth import signed_in_user
 from staff.models import StaffMember
 
 PLATFORM = "platform"
@@ -69,8 +70,11 @@ def admin_scope(request: HttpRequest) -> AdminScope:
             StaffMember.objects.filter(user_id=user.pk, is_active=True)
             .values_list("authority_id", flat=True)
             .first()
+            if user.pk is not None
+            else None
         )
         scope = AdminScope(unrestricted=False, authority_id=authority_id)
+    # Kept on the request: asked many times per admin page. HttpRequest declares no such field.
     request._admin_scope = scope  # type: ignore[attr-defined]
     return scope
 
@@ -141,9 +145,10 @@ def _scope_choice_field(
     request: HttpRequest, db_field: models.Field, field: forms.Field | None
 ) -> forms.Field | None:
     """Limit a picker to the user's authority; for a superuser, say whose each choice is."""
-    if field is None or not hasattr(field, "queryset"):
+    remote = db_field.remote_field
+    if remote is None or not isinstance(field, forms.ModelChoiceField) or field.queryset is None:
         return field
-    target = db_field.remote_field.model
+    target = remote.model
     path = authority_path_of(target)
     scope = admin_scope(request)
     field.queryset = scope_queryset(request, field.queryset, path)
@@ -155,25 +160,35 @@ def _scope_choice_field(
     elif path not in (None, SHARED, PLATFORM, "pk") and isinstance(path, str):
         # The same team name exists in many councils: a superuser must see whose it is.
         field.queryset = field.queryset.select_related(path)
+        # Django's documented way to relabel one field's choices; mypy sees a method.
         field.label_from_instance = lambda obj: _authority_label(obj, path)  # type: ignore[method-assign]
     return field
 
 
-class _ScopedFields:
+if TYPE_CHECKING:
+    from children.services import AccessLogSubject
+
+    # Typed as what it is mixed into (an admin or an inline), so its super() calls check.
+    _MixedInto = admin.options.BaseModelAdmin[Any]
+else:
+    _MixedInto = object
+
+
+class _ScopedFields(_MixedInto):
     """Shared by admins and inlines: every foreign-key and many-to-many picker is scoped."""
 
     authority_path: AuthorityPath | None = None
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return _scope_choice_field(request, db_field, field)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
         return _scope_choice_field(request, db_field, field)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)  # type: ignore[misc]
+        queryset = super().get_queryset(request)
         return scope_queryset(request, queryset, self.authority_path)
 
 
@@ -277,17 +292,22 @@ class AuthorityScopedAdmin(_ScopedFields, admin.ModelAdmin):
 
     # Forms -------------------------------------------------------------------------------
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
         initial = super().get_changeform_initial_data(request)
         scope = admin_scope(request)
-        if self.authority_path == "authority" and not scope.unrestricted:
-            initial.setdefault("authority", scope.authority_id)
+        if (
+            self.authority_path == "authority"
+            and not scope.unrestricted
+            and scope.authority_id is not None
+        ):
+            initial.setdefault("authority", str(scope.authority_id))
         return initial
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         path = self.authority_path
 
+        # A subclass of the form class the admin built at run time, which mypy cannot follow.
         class ScopedForm(form_class):  # type: ignore[valid-type,misc]
             def clean(self) -> dict[str, Any]:
                 cleaned = super().clean()
@@ -305,7 +325,7 @@ class AuthorityScopedAdmin(_ScopedFields, admin.ModelAdmin):
     def _scoped_object(self, request: HttpRequest, object_id: str) -> Any:
         return self.get_object(request, unquote(object_id))
 
-    def access_log_subject(self, obj: Any) -> dict[str, Any]:
+    def access_log_subject(self, obj: Any) -> AccessLogSubject:
         """The access_log_record arguments naming what this page shows (children, escalation)."""
         return {}
 
@@ -315,7 +335,7 @@ class AuthorityScopedAdmin(_ScopedFields, admin.ModelAdmin):
         from children.services import access_log_record
 
         access_log_record(
-            user=request.user,
+            user=signed_in_user(request),
             action=f"admin {page} {self.read_log_action}"[:50],
             **self.access_log_subject(obj),
         )
@@ -354,6 +374,7 @@ class AuthorityScopedAdmin(_ScopedFields, admin.ModelAdmin):
             raise Http404
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
+        # simple-history's mixin comes later in the admin's bases; mypy sees only ModelAdmin.
         response = super().history_form_view(  # type: ignore[misc]
             request, object_id, version_id, extra_context
         )

@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from staff.auth import second_factor_passed
+
 OPEN_PREFIXES = ("/accounts/", "/static/", "/health/")
 
 
@@ -21,7 +23,7 @@ class SecondFactorRequiredMiddleware:
         if (
             settings.REQUIRE_SECOND_FACTOR
             and user.is_authenticated
-            and not user.is_verified()
+            and not second_factor_passed(user)
             and not request.path.startswith(OPEN_PREFIXES)
         ):
             return redirect(f"{reverse('second_factor')}?next={request.get_full_path()}")

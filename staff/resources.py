@@ -23,7 +23,7 @@ from staff.models import StaffMember, Team
 LINE_MANAGER = "line_manager_source_id"
 
 
-class StaffResource(AuthorityResource):
+class StaffResource(AuthorityResource[StaffMember]):
     source_id = Field(attribute="source_id", column_name="source_id", widget=Text())
     first_name = Field(attribute="user__first_name", column_name="first_name", widget=Text())
     last_name = Field(attribute="user__last_name", column_name="last_name", widget=Text())
@@ -80,12 +80,12 @@ class StaffResource(AuthorityResource):
             for role in Role.objects.all():
                 self._roles[role.slug.casefold()] = role
                 self._roles[role.name.casefold()] = role
-        role = self._roles.get(name.casefold()) if name else None
-        if role is None:
+        found = self._roles.get(name.casefold()) if name else None
+        if found is None:
             known = ", ".join(sorted({r.name for r in self._roles.values()}))
             said = f"Unknown role “{name}”." if name else "Every person needs a role."
             raise ValueError(f"{said} Use one of: {known}.")
-        return role
+        return found
 
     # Rows -------------------------------------------------------------------------------------
 
@@ -141,6 +141,9 @@ class StaffResource(AuthorityResource):
 
     def _read_line_manager(self, instance: StaffMember, manager_id: str) -> str | None:
         before = instance.line_manager_id
+        # A manager on a later line, and whether anything changed, ride on the instance to
+        # after_save_instance (import-export passes nothing else along); StaffMember
+        # declares no such fields, hence the ignores.
         instance._manager_later = None  # type: ignore[attr-defined]
         if not manager_id:
             instance.line_manager = None
@@ -184,7 +187,8 @@ class StaffResource(AuthorityResource):
     def after_save_instance(self, instance: StaffMember, row: Any, **kwargs: Any) -> None:
         super().after_save_instance(instance, row, **kwargs)
         later = getattr(instance, "_manager_later", None)
-        if later:
+        # Every saved line has a source ID (import_instance refuses a line without one).
+        if later and instance.source_id:
             self._managers_to_link.append((instance.source_id, later))
 
     def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:

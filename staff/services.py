@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission, User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -111,7 +111,7 @@ def authority_admin_group_ensure() -> Group:
     return group
 
 
-def authority_admin_grant(*, user: AbstractBaseUser) -> None:
+def authority_admin_grant(*, user: User) -> None:
     """Make a staff member of an authority its administrator in Django admin."""
     group = authority_admin_group_ensure()
     with transaction.atomic():

@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.db.models import QuerySet
@@ -166,7 +166,7 @@ def provider_did_second_factor(*, provider: IdentityProvider, claims: dict[str, 
     return "mfa" in amr
 
 
-def password_providers(user: AbstractBaseUser) -> QuerySet[IdentityProvider]:
+def password_providers(user: User) -> QuerySet[IdentityProvider]:
     """The providers that replace passwords for this user's authority (none: passwords ok)."""
     if user.is_superuser:
         # A platform superuser never signs in through a provider: the password stays.
@@ -179,7 +179,7 @@ def password_providers(user: AbstractBaseUser) -> QuerySet[IdentityProvider]:
     return active_providers().filter(authority_id=authority_id, local_passwords_allowed=False)
 
 
-def local_password_allowed(user: AbstractBaseUser) -> bool:
+def local_password_allowed(user: User) -> bool:
     return not password_providers(user).exists()
 
 
@@ -211,7 +211,7 @@ class LocalPasswordBackend(ModelBackend):
         **kwargs: Any,
     ) -> Any:
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        return user if user is not None and local_password_allowed(user) else None
+        return user if isinstance(user, User) and local_password_allowed(user) else None
 
 
 class ProviderBackend(OIDCAuthenticationBackend):
@@ -228,7 +228,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_SIGN_ALGO = settings.OIDC_RP_SIGN_ALGO
         self.OIDC_RP_IDP_SIGN_KEY = None
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         nonce: str | None = None,
@@ -268,19 +268,21 @@ class ProviderBackend(OIDCAuthenticationBackend):
         try:
             staff, subject = staff_for_claims(provider=self.provider, claims=claims)
         except Refused as refused:
-            subject = claims.get(self.provider.subject_claim)
+            claimed = claims.get(self.provider.subject_claim)
             logger.warning(
                 "Single sign-on refused: %s (provider %s, subject %s)",
                 refused.reason,
                 self.provider.pk,
-                subject if isinstance(subject, str) else "-",
+                claimed if isinstance(claimed, str) else "-",
             )
-            self.request.sso_refused = refused.reason  # type: ignore[union-attr]
+            self.request.sso_refused = refused.reason
             return None
         if staff.sso_subject != subject or staff.sso_provider_id != self.provider.pk:
             staff_member_sso_link(staff=staff, provider=self.provider, subject=subject)
             logger.info("Single sign-on linked staff %s to provider %s", staff.pk, self.provider.pk)
         user = staff.user
+        # Read back by the callback view (sso_views) from the user the library hands it;
+        # User does not declare it.
         user.sso_second_factor = provider_did_second_factor(  # type: ignore[attr-defined]
             provider=self.provider, claims=claims
         )

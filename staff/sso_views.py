@@ -89,12 +89,12 @@ class ProviderSignInStart(OIDCAuthenticationRequestView):
         View.__init__(self, **kwargs)
         self.scopes = "openid email"
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]
+    def get_settings(self, attr: str, *args: Any) -> Any:
         if attr == "OIDC_RP_SCOPES":
             return self.scopes
         return super().get_settings(attr, *args)
 
-    def get(self, request: HttpRequest, provider_id: int) -> HttpResponse:  # type: ignore[override]
+    def get(self, request: HttpRequest, provider_id: int) -> HttpResponse:
         provider = sso.provider_get(provider_id)
         if provider is None:
             return _failed(request, NOT_FINISHED, status=404)
@@ -119,8 +119,10 @@ class ProviderSignInStart(OIDCAuthenticationRequestView):
 class ProviderSignInCallback(OIDCAuthenticationCallbackView):
     """The provider sends the person back here; the library checks state and nonce."""
 
-    def get(self, request: HttpRequest) -> HttpResponse:  # type: ignore[override]
+    def get(self, request: HttpRequest) -> HttpResponse:
         in_flight = request.session.get(sso.PROVIDER_BY_STATE_SESSION_KEY, {})
+        # The library hands the backend only the request, so the provider rides on it
+        # (read back in ProviderBackend.authenticate); HttpRequest declares no such field.
         request.sso_provider = sso.provider_get(  # type: ignore[attr-defined]
             in_flight.get(request.GET.get("state", ""))
         )
@@ -130,7 +132,7 @@ class ProviderSignInCallback(OIDCAuthenticationCallbackView):
             logger.warning("Single sign-on failed: %s", exc)
             return _failed(request, NOT_FINISHED, status=400)
         except (sso.ProviderUnavailable, requests.RequestException) as exc:
-            provider = request.sso_provider  # type: ignore[attr-defined]
+            provider = request.sso_provider  # type: ignore[attr-defined]  # set above
             logger.error(
                 "Single sign-on provider %s unavailable: %s",
                 getattr(provider, "pk", "-"),

@@ -14,6 +14,7 @@ from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 
 from staff import services
+from staff.auth import AuthenticatedHttpRequest, second_factor_passed
 from staff.forms import CodeForm
 
 # The set-up key belongs to the session that was shown it (see staff/services.py).
@@ -37,8 +38,8 @@ def _next(request: HttpRequest) -> str:
 
 
 @login_required
-def second_factor(request: HttpRequest) -> HttpResponse:
-    if request.user.is_verified():
+def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if second_factor_passed(request.user):
         return redirect(_next(request))
     if not user_has_device(request.user):
         return redirect(f"{request.path}setup/?next={_next(request)}")
@@ -55,7 +56,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def second_factor_setup(request: HttpRequest) -> HttpResponse:
+def second_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if user_has_device(request.user):
         # Replacing a device is an administrator's job, so a stolen password cannot.
         return redirect(f"/accounts/second-factor/?next={_next(request)}")

@@ -41,5 +41,5 @@ class Command(BaseCommand):
         output = Path(options["output"])
         if output.exists():
             raise CommandError(f"{output} exists already; choose a new file name.")
-        output.write_bytes(subject_access_export(user=user, child=child))
+        output.write_bytes(subject_access_export(user=staff.user, child=child))
         self.stdout.write(f"Written to {output} (logged in the access log).")
