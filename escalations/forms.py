@@ -1,4 +1,5 @@
-"""The chair's and manager's forms. Choices come from the policy; the rules stay in services."""
+"""The chair's and manager's forms. The stages offered are the rules' (escalations/rules.py),
+so a form never offers what the service would refuse; the services check again."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from children.models import Child, Conference
 from children.selectors import visible_children
 from config.forms import DateInput, GovukForm
+from escalations import rules
 from escalations.models import Escalation, Nature, Step
+from escalations.rules import default_responder
 from escalations.services import MOVED_ON
 from policies.models import BypassRule, ConcernCategory, Policy, Stage
 from staff.models import StaffMember
@@ -70,18 +73,6 @@ def responders_for(
     return qs.order_by("role__name", "user__last_name", "user__first_name")
 
 
-def default_responder(stage: Stage, children: list[Child]) -> StaffMember | None:
-    """The person in the child's allocated line who holds the stage's role, if any."""
-    for child in children:
-        worker = child.social_worker
-        if worker is None:
-            continue
-        for person in [worker, *worker.line_chain()]:
-            if person.role_id == stage.role_id and person.is_active:
-                return person
-    return None
-
-
 def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
     names = ", ".join(s.name for s in stages if s.statement_required)
     form.fields["statement_issue"] = forms.CharField(
@@ -113,15 +104,8 @@ class RaiseForm(GovukForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.policy = policy
-        stages = list(policy.stages.select_related("role").prefetch_related("also_roles"))
-        informal = next((s for s in stages if s.is_informal), None)
-        entry = [s for s in stages if s.is_informal]
-        for s in stages:
-            if s.is_informal:
-                continue
-            first = s.order == 1 and informal is None
-            if first or policy.bypass_rule == BypassRule.ANY or s.direct_entry or s.referral:
-                entry.append(s)
+        entry = rules.enterable_stages(policy, staff)
+        prefetch_related_objects(entry, "role", "also_roles")
 
         # The child and their brothers and sisters (same surname or same social worker),
         # only among the children this user may see: the list must not reveal others.
@@ -241,7 +225,7 @@ class StepActionForm(GovukForm):
 
     def __init__(self, *args: Any, escalation: Escalation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.open_step = escalation.steps.filter(closed_at__isnull=True).first()
+        self.open_step = escalation.open_step()
 
     def clean(self) -> dict[str, Any]:
         """A page for a step that is no longer the open one (a second submit, another tab, a
@@ -261,22 +245,16 @@ class EscalateForm(StepActionForm):
     ) -> None:
         super().__init__(*args, escalation=escalation, **kwargs)
         policy = escalation.policy
-        current = escalation.current_stage.order if escalation.current_stage else -1
-        later = [
-            s
-            for s in policy.stages.select_related("role").prefetch_related("also_roles")
-            if s.order > current
-        ]
-        next_stage = next((s for s in later if not s.referral), None)
-        offered = [
-            s
-            for s in later
-            if s == next_stage
-            or s.referral
-            or policy.bypass_rule == BypassRule.ANY
-            or (policy.bypass_rule == BypassRule.DIRECT_ENTRY_ONLY and s.direct_entry)
-        ]
+        offered = rules.enterable_stages(escalation, staff)
+        prefetch_related_objects(offered, "role", "also_roles")
+        next_stage = rules.next_stage(escalation)
+        if next_stage not in offered:
+            next_stage = offered[0] if offered else None
         self.offered = offered
+        # Nothing this person may escalate to: the rule's reason, shown instead of choices.
+        self.refusal = (
+            None if offered else rules.action_refusal(staff, escalation, rules.Action.ESCALATE)
+        )
         self.fields["stage"] = StageChoiceField(
             queryset=Stage.objects.filter(pk__in=[s.pk for s in offered]).order_by("order"),
             initial=next_stage.pk if next_stage else None,
@@ -310,6 +288,13 @@ class EscalateForm(StepActionForm):
             )
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.refusal is not None:
+            self.errors.clear()
+            raise forms.ValidationError(self.refusal.message)
+        return cleaned
 
 
 class RespondForm(GovukForm):

@@ -1,16 +1,24 @@
 """An escalation walks its policy's ladder; one Step records each stage visited.
 
 Transitions are code (django-fsm on Escalation.state); the ladder is data (the stage
-pointer). Business rules live in escalations/services.py: these transitions only say
-which state may follow which.
+pointer). The FSM is the state guard only: which state may follow which. Who may do
+what, and to which stage, is escalations/rules.py (its docstring says why the rules are
+not FSM conditions).
+
+What "open", "answered", "overdue" and "due soon" mean for a step is written here once,
+twice over: in SQL (StepQuerySet) and in Python (Step's predicates of the same names).
+tests/escalations/test_models.py holds the two equal on random ladders and dates.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Least
+from django.db.models.lookups import GreaterThan, LessThan, LessThanOrEqual
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -23,12 +31,11 @@ from policies.models import (
     Stage,
     StageMode,
 )
-from policies.working_days import earliest
+from policies.working_days import earliest, next_working_day_on_or_after
 from staff.models import StaffMember
 
 
 class State(models.TextChoices):
-    DRAFT = "draft", "Draft"
     INFORMAL = "informal", "Informal discussion"
     AWAITING_RESPONSE = "awaiting_response", "Awaiting response"
     RESPONSE_RECEIVED = "response_received", "Response received"
@@ -72,7 +79,9 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     desired_outcome = models.TextField(blank=True)
     immediate_safety = models.BooleanField(default=False)
 
-    state = FSMField(default=State.DRAFT, choices=State.choices, protected=True)
+    # No default: the service that raises it says which state it opens in
+    # (rules.opening_state), so there is no draft state nothing ever leaves.
+    state = FSMField(choices=State.choices, protected=True)
     current_stage = models.ForeignKey(
         Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -111,15 +120,21 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
     def at_final_stage(self) -> bool:
         return self.current_stage is not None and self.current_stage.final
 
-    # Transitions: state only. The services create and close steps around them.
-    @transition(field=state, source=State.DRAFT, target=State.INFORMAL)
-    def open_informal(self) -> None:
-        pass
+    def open_step(self, *, lock: bool = False) -> Step | None:
+        """The step now open (at most one: a constraint says so), the one way to find it.
 
-    @transition(field=state, source=State.DRAFT, target=State.AWAITING_RESPONSE)
-    def open_formal(self) -> None:
-        pass
+        From the prefetched steps when the caller loaded them (no query), else one query;
+        `lock` takes the step's row lock (inside a service's transaction).
+        """
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        if "steps" in cache and not lock:
+            return next((s for s in cache["steps"] if s.is_open), None)
+        steps = self.steps.open()
+        return (steps.select_for_update() if lock else steps).first()
 
+    # Transitions: the state guard only (which state may follow which; the bodies are
+    # empty because django-fsm's decorator does the move). The rules are in rules.py;
+    # the services create and close steps around these.
     @transition(field=state, source=list(OPEN_STATES), target=State.AWAITING_RESPONSE)
     def move_to_stage(self) -> None:
         pass
@@ -140,12 +155,11 @@ class Escalation(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=[State.AWAITING_RESPONSE, State.RESPONSE_RECEIVED],
         target=State.FINAL_DECISION,
-        conditions=[at_final_stage],
     )
     def record_final_decision(self) -> None:
         pass
 
-    @transition(field=state, source=[State.DRAFT, *OPEN_STATES], target=State.WITHDRAWN)
+    @transition(field=state, source=list(OPEN_STATES), target=State.WITHDRAWN)
     def withdraw(self) -> None:
         pass
 
@@ -157,6 +171,84 @@ class Verdict(models.TextChoices):
     WITHDRAWN = "withdrawn", "Escalation withdrawn"
     FINAL_DECISION = "final_decision", "Final decision recorded"
     RESOLVED_BEFORE_RESPONSE = "resolved_before_response", "Resolved before a response"
+
+
+def effective_due() -> Least:
+    """SQL for Step.effective_due_on: the earlier of the stage's deadline and the formal
+    cap, either of which may be empty."""
+    return Least(
+        Coalesce("due_on", "cap_due_on"),
+        Coalesce("cap_due_on", "due_on"),
+        output_field=models.DateField(),
+    )
+
+
+def due_soon_until(today: date, *, nation: str, closures: frozenset[date]) -> date:
+    """The last due date that is "due soon" on `today`: the next working day after it.
+
+    A step is due soon on the last working day before its deadline (and on any day off
+    between that day and the deadline): then no working day is left in which to answer.
+    """
+    return next_working_day_on_or_after(today + timedelta(days=1), nation=nation, closures=closures)
+
+
+def _day(day: date) -> Value:
+    return Value(day, output_field=models.DateField())
+
+
+# The conditions themselves, for a filter or a Case/When (the reports classify with them).
+OPEN = Q(closed_at__isnull=True)
+ANSWERED = Q(responded_at__isnull=False)
+AWAITING_RESPONSE = OPEN & Q(responded_at__isnull=True)
+AWAITING_CHAIR = OPEN & ANSWERED
+
+
+def past_due_q(today: date) -> Q:
+    """Open with its deadline (the earlier clock) behind it, answered or not."""
+    return OPEN & Q(LessThan(effective_due(), _day(today)))
+
+
+def overdue_q(today: date) -> Q:
+    """Past due and not answered (an answered step is awaiting the chair instead)."""
+    return AWAITING_RESPONSE & past_due_q(today)
+
+
+def due_soon_q(today: date, *, nation: str, closures: frozenset[date]) -> Q:
+    until = due_soon_until(today, nation=nation, closures=closures)
+    return AWAITING_RESPONSE & Q(
+        GreaterThan(effective_due(), _day(today)),
+        LessThanOrEqual(effective_due(), _day(until)),
+    )
+
+
+class StepQuerySet(models.QuerySet["Step"]):
+    """Open, answered, awaiting, overdue and due soon, in SQL. The Step predicates of the
+    same names say the same in Python; every page, the sweep and the reports use these.
+
+    An answered step is never overdue or due soon: its clock stopped when the answer came
+    and it is awaiting the chair's decision (`awaiting_chair`).
+    """
+
+    def open(self) -> StepQuerySet:
+        return self.filter(OPEN)
+
+    def answered(self) -> StepQuerySet:
+        return self.filter(ANSWERED)
+
+    def awaiting_response(self) -> StepQuerySet:
+        return self.filter(AWAITING_RESPONSE)
+
+    def awaiting_chair(self) -> StepQuerySet:
+        return self.filter(AWAITING_CHAIR)
+
+    def past_due(self, today: date) -> StepQuerySet:
+        return self.filter(past_due_q(today))
+
+    def overdue(self, today: date) -> StepQuerySet:
+        return self.filter(overdue_q(today))
+
+    def due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> StepQuerySet:
+        return self.filter(due_soon_q(today, nation=nation, closures=closures))
 
 
 class Step(models.Model):
@@ -208,6 +300,8 @@ class Step(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
+    objects = StepQuerySet.as_manager()
+
     class Meta:
         ordering = ["escalation", "sequence"]
         constraints = [
@@ -223,9 +317,39 @@ class Step(models.Model):
     def __str__(self) -> str:
         return f"{self.escalation.reference} step {self.sequence}: {self.stage_name}"
 
+    # The Python side of StepQuerySet: the same definitions, for rows already loaded.
+
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def is_answered(self) -> bool:
+        return self.responded_at is not None
+
+    @property
+    def is_awaiting_response(self) -> bool:
+        return self.is_open and not self.is_answered
+
+    @property
+    def is_awaiting_chair(self) -> bool:
+        """Answered and still open: the chair's decision is awaited, no clock runs."""
+        return self.is_open and self.is_answered
+
+    def is_past_due(self, today: date) -> bool:
+        effective = self.effective_due_on
+        return self.is_open and effective is not None and effective < today
+
+    def is_overdue(self, today: date) -> bool:
+        return self.is_awaiting_response and self.is_past_due(today)
+
+    def is_due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> bool:
+        effective = self.effective_due_on
+        return (
+            self.is_awaiting_response
+            and effective is not None
+            and today < effective <= due_soon_until(today, nation=nation, closures=closures)
+        )
 
     @property
     def is_informal(self) -> bool:

@@ -85,23 +85,15 @@ def quarterly_report(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     return render(request, "reports/quarterly.html", context)
 
 
-def _clock(step: Step, today: Any, staff: StaffMember, closures: Any) -> selectors.Clock:
-    """The step's clocks; overdue only while no response has come, as the dashboard's
-    "overdue now" and the tracker's overdue filter count it."""
-    clock = selectors.Clock.of(step, today, staff.authority.nation, closures)
-    if step.responded_at is not None:
-        clock.overdue = False
-    return clock
-
-
 def _tracker_queryset(staff: StaffMember, request: HttpRequest) -> tuple[Any, dict[str, str]]:
     today = timezone.localdate()
     qs, used = reporting.filter_escalations(staff.authority, request.GET, today)
     sort = request.GET.get("sort", "-raised")
     qs = qs.order_by(SORTS.get(sort, "-raised_at"), "-pk")
-    open_steps = Step.objects.filter(closed_at__isnull=True).select_related("responder__user")
+    # Only the open step is wanted: the escalation's open_step() reads it from here.
+    open_steps = Step.objects.open().select_related("responder__user")
     qs = qs.select_related("current_stage", "raised_by__user", "policy").prefetch_related(
-        "children__team", Prefetch("steps", queryset=open_steps, to_attr="open_steps")
+        "children__team", Prefetch("steps", queryset=open_steps)
     )
     return qs, used
 
@@ -113,18 +105,18 @@ def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     qs, used = _tracker_queryset(staff, request)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     today = timezone.localdate()
-    closures = staff.authority.closure_dates()
+    authority = staff.authority
+    closures = authority.closure_dates()
     rows = []
     for escalation in page.object_list:
-        step = escalation.open_steps[0] if escalation.open_steps else None
-        clock = _clock(step, today, staff, closures) if step else None
+        step = escalation.open_step()
+        clock = selectors.Clock.of(step, today, authority.nation, closures) if step else None
         rows.append({"escalation": escalation, "step": step, "clock": clock})
     access_log_record(
         user=request.user,
         action="tracker",
         children=[c for e in page.object_list for c in e.children.all()],
     )
-    authority = staff.authority
     return render(
         request,
         "reports/tracker.html",
@@ -184,7 +176,7 @@ def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
         return _refuse(request)
     qs, _used = _tracker_queryset(staff, request)
     today = timezone.localdate()
-    closures = staff.authority.closure_dates()
+    nation, closures = staff.authority.nation, staff.authority.closure_dates()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="escalations-{staff.authority.slug}-{today.isoformat()}.csv"'
@@ -200,8 +192,8 @@ def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     count = 0
     for e in qs:
         count += 1
-        step = e.open_steps[0] if e.open_steps else None
-        clock = _clock(step, today, staff, closures) if step else None
+        step = e.open_step()
+        clock = selectors.Clock.of(step, today, nation, closures) if step else None
         children = list(e.children.all())
         writer.writerow(
             [

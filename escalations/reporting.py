@@ -18,7 +18,6 @@ from django.db.models import (
     Case,
     CharField,
     Count,
-    DateField,
     Exists,
     F,
     IntegerField,
@@ -29,9 +28,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least, TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 
-from escalations.models import OPEN_STATES, Escalation, State, Step
+from escalations.models import OPEN_STATES, Escalation, State, Step, effective_due, overdue_q
 from policies.models import ConcernCategory, LocalAuthority, Stage
 from policies.working_days import working_days_between
 from staff.models import StaffMember, Team
@@ -144,24 +143,9 @@ FILTER_KEYS = (
 )
 
 
-def effective_due() -> Any:
-    """The earlier of a step's own deadline and the formal cap (either may be empty)."""
-    return Least(
-        Coalesce("due_on", "cap_due_on"),
-        Coalesce("cap_due_on", "due_on"),
-        output_field=DateField(),
-    )
-
-
 def _midnight(day: date) -> datetime:
     """The start of a London day, as an aware moment."""
     return datetime.combine(day, time.min, tzinfo=LONDON)
-
-
-def overdue_steps(today: date) -> QuerySet[Step]:
-    return Step.objects.annotate(effective=effective_due()).filter(
-        closed_at__isnull=True, responded_at__isnull=True, effective__lt=today
-    )
 
 
 def highest_order() -> Subquery:
@@ -226,7 +210,7 @@ def filter_escalations(
     if params.get("overdue") == "1":
         qs = qs.filter(
             state__in=OPEN_STATES,
-            pk__in=overdue_steps(today).values("escalation_id"),
+            pk__in=Step.objects.overdue(today).values("escalation_id"),
         )
         used["overdue"] = "1"
     level = params.get("level", "")
@@ -327,7 +311,7 @@ def classified_steps(today: date) -> QuerySet[Step]:
             When(responded_on__isnull=False, then=Value("missed")),
             When(closed_on__isnull=False, closed_on__lte=F("effective"), then=Value("closed")),
             When(closed_on__isnull=False, then=Value("missed")),
-            When(effective__lt=today, then=Value("missed")),
+            When(overdue_q(today), then=Value("missed")),
             default=Value("pending"),
             output_field=CharField(),
         )
@@ -537,7 +521,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
         open=Count("pk"),
         overdue=Count(
             "pk",
-            filter=Q(Exists(overdue_steps(today).filter(escalation=OuterRef("pk")))),
+            filter=Q(Exists(Step.objects.overdue(today).filter(escalation=OuterRef("pk")))),
         ),
     )
     d.open_now, d.overdue_now = now_counts["open"], now_counts["overdue"]

@@ -7,10 +7,20 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
-from escalations.models import OPEN_STATES, Escalation, State, Step
-from policies.models import Policy, RaisedBy
+from escalations import rules
+from escalations.models import OPEN_STATES, Escalation, Step
+from policies.models import Policy
 from policies.working_days import working_days_between
 from staff.models import StaffMember
 
@@ -77,7 +87,9 @@ def policies_for(staff: StaffMember) -> QuerySet[Policy]:
 
 @dataclass
 class Clock:
-    """One step's deadlines: the stage's own, the formal cap, and which one bites."""
+    """One step's deadlines (the stage's own, the formal cap, and which one bites) and
+    where it stands by the Step predicates: overdue, or awaiting the chair once answered
+    (its clock stopped: no days left and never overdue)."""
 
     due_on: date | None
     cap_due_on: date | None
@@ -85,12 +97,13 @@ class Clock:
     binding: str
     days_left: int | None
     overdue: bool
+    awaiting_chair: bool
 
     @classmethod
     def of(cls, step: Step, today: date, nation: str, closures: frozenset[date]) -> Clock:
         effective = step.effective_due_on
         days_left = None
-        if effective is not None and step.is_open:
+        if effective is not None and step.is_awaiting_response:
             days_left = working_days_between(today, effective, nation=nation, closures=closures)
         return cls(
             due_on=step.due_on,
@@ -98,7 +111,8 @@ class Clock:
             effective=effective,
             binding=step.binding_clock,
             days_left=days_left,
-            overdue=bool(step.is_open and effective and effective < today),
+            overdue=step.is_overdue(today),
+            awaiting_chair=step.is_awaiting_chair,
         )
 
 
@@ -107,7 +121,7 @@ def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[d
     closures = staff.authority.closure_dates()
     rows = []
     for escalation in escalations:
-        step = next((s for s in escalation.steps.all() if s.closed_at is None), None)
+        step = escalation.open_step()
         clock = Clock.of(step, today, staff.authority.nation, closures) if step else None
         rows.append({"escalation": escalation, "step": step, "clock": clock})
     rows.sort(
@@ -118,6 +132,23 @@ def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[d
         )
     )
     return rows
+
+
+def split_decisions(
+    staff: StaffMember, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the rows whose step has been answered and waits on this person's decision, as
+    the one who raised it; the rest): the chair's own section of My escalations."""
+    deciding: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for row in rows:
+        waits_on_me = (
+            row["step"] is not None
+            and row["step"].is_awaiting_chair
+            and row["escalation"].raised_by_id == staff.pk
+        )
+        (deciding if waits_on_me else others).append(row)
+    return deciding, others
 
 
 def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
@@ -150,7 +181,8 @@ def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
 def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
     """Open steps addressed to me with no response yet, most urgent first."""
     steps = (
-        Step.objects.filter(responder=staff, closed_at__isnull=True, responded_at__isnull=True)
+        Step.objects.awaiting_response()
+        .filter(responder=staff)
         .select_related("escalation__policy", "escalation__raised_by__user")
         .prefetch_related("escalation__children")
     )
@@ -175,39 +207,34 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
 def escalation_context(staff: StaffMember, escalation: Escalation, today: date) -> dict[str, Any]:
     """Everything the escalation page, its action pages and the printed record show."""
     closures = escalation.authority.closure_dates()
-    steps = list(
-        escalation.steps.select_related("responder__user", "responder__role", "raised_by__user")
-        .prefetch_related("attachments")
-        .order_by("sequence")
+    # Loaded onto the escalation, so its open_step() and the rules read these rows.
+    prefetch_related_objects(
+        [escalation],
+        Prefetch(
+            "steps",
+            queryset=Step.objects.select_related(
+                "responder__user", "responder__role", "raised_by__user"
+            )
+            .prefetch_related("attachments")
+            .order_by("sequence"),
+        ),
     )
+    steps = list(escalation.steps.all())
     step_rows = [
         {"step": s, "clock": Clock.of(s, today, escalation.authority.nation, closures)}
         for s in steps
     ]
-    open_step = next((s for s in steps if s.closed_at is None), None)
-    is_driver = staff.authority_id == escalation.authority_id and (
-        staff.pk == escalation.raised_by_id or staff.is_quality_assurance
-    )
-    is_open = escalation.state in OPEN_STATES
-    later = escalation.policy.stages.filter(
-        order__gt=escalation.current_stage.order if escalation.current_stage else -1
-    )
-    qa_next = later.filter(raised_by=RaisedBy.QA_MANAGER).exists() and staff.is_quality_assurance
+    actions = rules.allowed_actions(staff, escalation)
     return {
         "staff": staff,
         "escalation": escalation,
         "children": list(escalation.children.all()),
         "categories": list(escalation.categories.select_related("parent")),
         "step_rows": step_rows,
-        "open_step": open_step,
-        "can_escalate": is_open and (is_driver or qa_next) and later.exists(),
-        "can_resolve": is_open and is_driver,
-        "can_final": is_open
-        and is_driver
-        and escalation.state != State.INFORMAL
-        and escalation.at_final_stage(),
-        "can_withdraw": is_open and is_driver,
-        "can_respond": bool(
-            open_step and open_step.responder_id == staff.pk and open_step.responded_at is None
-        ),
+        "open_step": escalation.open_step(),
+        "can_escalate": rules.Action.ESCALATE in actions,
+        "can_resolve": rules.Action.RESOLVE in actions,
+        "can_final": rules.Action.FINAL_DECISION in actions,
+        "can_withdraw": rules.Action.WITHDRAW in actions,
+        "can_respond": rules.Action.RESPOND in actions,
     }

@@ -21,13 +21,12 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from children.models import Child, Conference
 from children.selectors import visible_children
+from escalations import rules
 from escalations.attachments import AttachmentRefused, check_upload
 from escalations.models import (
-    OPEN_STATES,
     Attachment,
     Escalation,
     Nature,
-    State,
     Step,
     Verdict,
 )
@@ -35,11 +34,9 @@ from escalations.recipients import StepRecipients, escalation_participants, step
 from notifications import services as notifications
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
-    BypassRule,
     ConcernCategory,
     Policy,
     PolicyKind,
-    RaisedBy,
     Stage,
 )
 from staff.models import StaffMember
@@ -54,6 +51,16 @@ class ActionRefused(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    @classmethod
+    def because(cls, refusal: rules.Refusal) -> ActionRefused:
+        return cls(refusal.message, field=refusal.field)
+
+
+def _enforce(refusal: rules.Refusal | None) -> None:
+    """The rules say why not; the services refuse in those words."""
+    if refusal is not None:
+        raise ActionRefused.because(refusal)
 
 
 class AlreadyRaised(ActionRefused):
@@ -96,10 +103,6 @@ def _lock(escalation: Escalation) -> Escalation:
     return Escalation.objects.select_for_update(of=("self",)).get(pk=escalation.pk)
 
 
-def _open_step(escalation: Escalation) -> Step | None:
-    return escalation.steps.select_for_update().filter(closed_at__isnull=True).first()
-
-
 def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authority_id: int) -> None:
     if responder.authority_id != escalation_authority_id or not responder.is_active:
         raise ActionRefused("Choose a responder from this authority's staff.", field="responder")
@@ -113,32 +116,6 @@ def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authori
         )
 
 
-def _may_drive(actor: StaffMember, escalation: Escalation) -> bool:
-    """The person who raised it drives it; a QA manager of the authority may stand in."""
-    if actor.authority_id != escalation.authority_id:
-        return False
-    return actor.pk == escalation.raised_by_id or actor.is_quality_assurance
-
-
-def _require_driver(actor: StaffMember, escalation: Escalation) -> None:
-    if not _may_drive(actor, escalation):
-        raise ActionRefused(
-            "Only the person who raised this escalation (or a QA manager) can do that."
-        )
-
-
-def _require_open(escalation: Escalation) -> None:
-    if escalation.state not in OPEN_STATES:
-        raise ActionRefused(
-            f"This escalation is {escalation.get_state_display().lower()}: it can no longer change."
-        )
-
-
-def _skipped_between(policy: Policy, from_order: int | None, target: Stage) -> list[Stage]:
-    start = -1 if from_order is None else from_order
-    return [s for s in policy.stages.all() if start < s.order < target.order]
-
-
 def _check_target(
     *,
     escalation: Escalation,
@@ -147,54 +124,13 @@ def _check_target(
     reason: str,
     immediate_safety: bool = False,
 ) -> list[Stage]:
-    """Check the move to `target`; return the stages it skips."""
-    policy = escalation.policy
-    if target.policy_id != policy.pk:
-        raise ActionRefused("That stage belongs to another policy.", field="stage")
-    current_order = escalation.current_stage.order if escalation.current_stage else None
-    if target.is_informal and current_order is not None:
-        raise ActionRefused("An escalation cannot go back to the informal stage.", field="stage")
-    if current_order is not None and target.order <= current_order:
-        raise ActionRefused("Choose a later stage than the current one.", field="stage")
-    if (
-        escalation.current_stage is not None
-        and escalation.current_stage.final
-        and not target.referral
-    ):
-        raise ActionRefused(
-            f"The decision at {escalation.current_stage.name} is final: record it rather than "
-            "escalating.",
-            field="stage",
+    """Refuse the move to `target` unless the rules allow it; return the stages it skips."""
+    _enforce(
+        rules.stage_refusal(
+            escalation, target, actor, reason=reason, immediate_safety=immediate_safety
         )
-    if target.raised_by == RaisedBy.QA_MANAGER and not (
-        actor.is_quality_assurance and actor.authority_id == escalation.authority_id
-    ):
-        raise ActionRefused(f"{target.name} is raised by a QA manager.", field="stage")
-    if target.raised_by == RaisedBy.RAISER and not _may_drive(actor, escalation):
-        raise ActionRefused("Only the person who raised this escalation can move it to that stage.")
-
-    skipped = _skipped_between(policy, current_order, target)
-    # The immediate-safety route lifts the bypass rule only for the stage it leads to.
-    safety_route = immediate_safety and target == next(
-        (s for s in policy.stages.all() if s.role_id == policy.immediate_safety_role_id), None
     )
-    # A policy with no informal stage starts at Stage 1 without skipping anything.
-    if skipped and not (target.referral or safety_route):
-        rule = policy.bypass_rule
-        allowed = rule == BypassRule.ANY or (
-            rule == BypassRule.DIRECT_ENTRY_ONLY and target.direct_entry
-        )
-        if not allowed:
-            names = ", ".join(s.name for s in skipped)
-            raise ActionRefused(
-                f"This policy does not allow going straight to {target.name} (it would skip {names}).",
-                field="stage",
-            )
-        if policy.bypass_reason_required and not reason.strip():
-            raise ActionRefused(
-                "The policy asks you to record why stages are being skipped.", field="reason"
-            )
-    return skipped
+    return rules.skipped_stages(escalation, target)
 
 
 def _check_step_inputs(
@@ -394,10 +330,10 @@ def _prepare_raise(
     stages = list(policy.stages.select_related("role"))
     if stage is None and immediate_safety and policy.immediate_safety_role_id:
         # The policy's immediate-safety route: straight to the stage addressed to that role.
-        stage = next((s for s in stages if s.role_id == policy.immediate_safety_role_id), None)
+        stage = rules.safety_stage(policy, stages=stages)
         reason = reason or "Concern about the immediate safety of a child."
     if stage is None:
-        stage = next((s for s in stages if s.is_informal), None) or (stages[0] if stages else None)
+        stage = rules.next_stage(policy, stages=stages)
     if stage is None:
         raise ActionRefused("This policy has no stages yet: ask an administrator to set it up.")
 
@@ -478,6 +414,7 @@ def escalation_raise(
                     summary=summary.strip(),
                     desired_outcome=desired_outcome.strip(),
                     immediate_safety=immediate_safety,
+                    state=rules.opening_state(stage),
                     raised_at=now,
                     request_token=request_token,
                 )
@@ -506,10 +443,6 @@ def escalation_raise(
             response_days=response_days,
             statement=statement,
         )
-        if stage.is_informal:
-            escalation.open_informal()
-        else:
-            escalation.open_formal()
         escalation.save()
     return escalation
 
@@ -608,16 +541,7 @@ def step_respond(
         step = Step.objects.select_for_update().get(pk=step.pk)
         # The step's escalation is the locked copy, not the one the caller read earlier.
         step.escalation = escalation
-        if actor.pk != step.responder_id:
-            raise ActionRefused("This step is addressed to someone else.")
-        if step.responded_at is not None:
-            raise ActionRefused("A response to this step has already been recorded.")
-        if step.closed_at is not None:
-            raise ActionRefused(
-                "This step has closed (the escalation has moved on), so a response can no "
-                "longer be recorded here."
-            )
-        _require_open(escalation)
+        _enforce(rules.respond_refusal(actor, step))
         if step.mode == "meeting" and meeting_date is None:
             raise ActionRefused("Give the date of the meeting.", field="meeting_date")
         if meeting_date is not None and meeting_date > timezone.localdate(now):
@@ -645,10 +569,9 @@ def step_respond(
 
 
 def _next_stage(escalation: Escalation) -> Stage:
-    current = escalation.current_stage.order if escalation.current_stage else -1
-    stage = escalation.policy.stages.filter(order__gt=current, referral=False).first()
+    stage = rules.next_stage(escalation)
     if stage is None:
-        raise ActionRefused("This is the last stage of the policy: there is no next stage.")
+        raise ActionRefused(rules.LAST_STAGE)
     return stage
 
 
@@ -665,8 +588,8 @@ def escalation_escalate_recipients(
 ) -> StepRecipients:
     """Who escalating with these answers would address and copy, after the escalation's
     own checks (read without locks: the escalation itself checks again under its lock)."""
-    _require_open(escalation)
-    _require_unchanged(escalation.steps.filter(closed_at__isnull=True).first(), from_step)
+    _enforce(rules.closed_refusal(escalation))
+    _require_unchanged(escalation.open_step(), from_step)
     stage = stage or _next_stage(escalation)
     _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
     _check_step_inputs(
@@ -707,11 +630,11 @@ def escalation_escalate(
     now = now or timezone.now()
     with transaction.atomic(), _refuse_races():
         escalation = _lock(escalation)
-        _require_open(escalation)
-        _require_unchanged(_open_step(escalation), from_step)
+        _enforce(rules.closed_refusal(escalation))
+        open_step = escalation.open_step(lock=True)
+        _require_unchanged(open_step, from_step)
         stage = stage or _next_stage(escalation)
         skipped = _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
-        open_step = _open_step(escalation)
         if open_step is not None:
             verdict = Verdict.UNSATISFACTORY if open_step.responded_at else Verdict.NO_RESPONSE
             _close_step(open_step, verdict=verdict, now=now)
@@ -737,24 +660,17 @@ def _close_escalation(
     escalation: Escalation,
     from_step: Step | None,
     now: datetime,
+    action: rules.Action,
     verdict: Callable[[Step], str],
     transition: Callable[[Escalation], None],
     outcome: str,
     outcome_for_child: str = "",
-    final_only: bool = False,
-    allow_draft: bool = False,
 ) -> Escalation:
     """Resolve, decide or withdraw: judge the open step, apply the transition, record why."""
     with transaction.atomic(), _refuse_races():
         escalation = _lock(escalation)
-        _require_driver(actor, escalation)
-        if not (allow_draft and escalation.state == State.DRAFT):
-            _require_open(escalation)
-        if final_only and not escalation.at_final_stage():
-            raise ActionRefused(
-                "Only a stage whose decision is final can close with a final decision."
-            )
-        open_step = _open_step(escalation)
+        _enforce(rules.action_refusal(actor, escalation, action))
+        open_step = escalation.open_step(lock=True)
         _require_unchanged(open_step, from_step)
         if open_step is not None:
             _close_step(open_step, verdict=verdict(open_step), now=now)
@@ -786,6 +702,7 @@ def escalation_resolve(
         escalation=escalation,
         from_step=from_step,
         now=now or timezone.now(),
+        action=rules.Action.RESOLVE,
         verdict=lambda step: (
             Verdict.SATISFACTORY if step.responded_at else Verdict.RESOLVED_BEFORE_RESPONSE
         ),
@@ -812,11 +729,11 @@ def escalation_record_final_decision(
         escalation=escalation,
         from_step=from_step,
         now=now or timezone.now(),
+        action=rules.Action.FINAL_DECISION,
         verdict=lambda step: Verdict.FINAL_DECISION,
         transition=Escalation.record_final_decision,
         outcome=decision,
         outcome_for_child=outcome_for_child,
-        final_only=True,
     )
 
 
@@ -835,8 +752,8 @@ def escalation_withdraw(
         escalation=escalation,
         from_step=from_step,
         now=now or timezone.now(),
+        action=rules.Action.WITHDRAW,
         verdict=lambda step: Verdict.WITHDRAWN,
         transition=Escalation.withdraw,
         outcome=reason,
-        allow_draft=True,
     )

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from children.selectors import visible_children
 from children.services import access_log_record
-from escalations import selectors, services
+from escalations import rules, selectors, services
 from escalations.forms import (
     EscalateForm,
     FinalDecisionForm,
@@ -62,10 +62,6 @@ def _escalation_or_404(staff: StaffMember, pk: int) -> Escalation:
     )
 
 
-def _open_step_or_none(escalation: Escalation) -> Step | None:
-    return escalation.steps.filter(closed_at__isnull=True).first()
-
-
 def _seen(request: HttpRequest, preview: StepRecipients | None) -> bool:
     """A step is raised only once its sender has seen, by name, exactly who will be told:
     the page posts back the signature of the list it showed."""
@@ -99,7 +95,10 @@ def _log_list(request: HttpRequest, action: str, rows: list[dict[str, Any]]) -> 
 def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
     _log_list(request, "my escalations", rows)
-    return render(request, "escalations/mine.html", {"staff": staff, "rows": rows})
+    deciding, others = selectors.split_decisions(staff, rows)
+    return render(
+        request, "escalations/mine.html", {"staff": staff, "deciding": deciding, "rows": others}
+    )
 
 
 @staff_view
@@ -153,7 +152,7 @@ def _action(
     recipients: Callable[[Escalation, dict[str, Any]], StepRecipients] | None = None,
 ) -> HttpResponse:
     escalation = _escalation_or_404(staff, pk)
-    step = _open_step_or_none(escalation)
+    step = escalation.open_step()
     extra = form_kwargs(escalation) if form_kwargs else {"escalation": escalation}
     preview = None
     if request.method == "POST":
@@ -377,7 +376,7 @@ def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespo
     if step.responder_id != staff.pk:
         return render(request, "escalations/link_refused.html", status=403)
     escalation = step.escalation
-    can_respond = step.is_open and step.responded_at is None and escalation.is_open
+    can_respond = rules.respond_refusal(staff, step) is None
     form = None
     if can_respond:
         if request.method == "POST":

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from escalations.models import OPEN_STATES, Escalation, Step
+from escalations.models import AWAITING_RESPONSE, OPEN_STATES, Escalation, Step
 from notifications.models import Kind, Notification
 from notifications.services import create_notifications
 from operations.services import sweep_run_record
@@ -37,13 +37,6 @@ class SweepReport:
         return out
 
 
-def _previous_working_day(day: date, nation: str, closures: frozenset[date]) -> date:
-    day -= timedelta(days=1)
-    while not is_working_day(day, nation=nation, closures=closures):
-        day -= timedelta(days=1)
-    return day
-
-
 def process_due(now: datetime) -> SweepReport:
     report = SweepReport()
     today = timezone.localdate(now)
@@ -52,15 +45,15 @@ def process_due(now: datetime) -> SweepReport:
     # constraint still settles a race with a concurrent sweep.
     existing = set(
         Notification.objects.filter(
-            step__closed_at__isnull=True, escalation__state__in=OPEN_STATES
+            step__in=Step.objects.open(), escalation__state__in=OPEN_STATES
         ).values_list("step_id", "kind", "recipient_id", "occurrence")
     )
 
-    # Unanswered steps; and informal steps even when answered, since an informal concern
-    # the chair has not resolved in time is a dispute whatever was said.
+    # Steps awaiting a response; and informal steps awaiting the chair too, since an
+    # informal concern the chair has not resolved in time is a dispute whatever was said.
     steps = (
-        Step.objects.filter(closed_at__isnull=True, escalation__state__in=OPEN_STATES)
-        .filter(Q(responded_at__isnull=True) | Q(stage_order=0))
+        Step.objects.open()
+        .filter(AWAITING_RESPONSE | Q(stage_order=0), escalation__state__in=OPEN_STATES)
         .select_related(
             "escalation__authority", "escalation__policy", "escalation__raised_by", "responder"
         )
@@ -79,19 +72,20 @@ def process_due(now: datetime) -> SweepReport:
             # The stage has no timescale (e.g. Stoke Stage 1): no reminder or overdue
             # alert. Only the formal cap runs on it, and the cap alert below covers that.
             continue
-        due = step.effective_due_on
         chair, responder = escalation.raised_by, step.responder
-        if today < due:
-            if step.responded_at is None and today >= _previous_working_day(
-                due, authority.nation, closures
-            ):
-                _count(report, existing, Kind.REMINDER, step, [responder], now)
+        if step.is_due_soon(today, nation=authority.nation, closures=closures):
+            # No working day left to answer in: remind the responder.
+            _count(report, existing, Kind.REMINDER, step, [responder], now)
             continue
-        if today == due:
+        if not step.is_past_due(today):
             continue
         if step.is_informal:
-            # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
+            # "unresolved ... within 5 working days, this is a dispute": prompt the chair,
+            # answered or not (an answered one is awaiting the chair's decision).
             _count(report, existing, Kind.INFORMAL_DISPUTE, step, [chair], now)
+            continue
+        due = step.effective_due_on
+        if due is None or not step.is_overdue(today):
             continue
         late = working_days_between(due, today, nation=authority.nation, closures=closures)
         repeat = escalation.policy.overdue_repeat_working_days
@@ -104,13 +98,16 @@ def process_due(now: datetime) -> SweepReport:
         Escalation.objects.filter(state__in=OPEN_STATES, formal_cap_due_on__lt=today)
         .exclude(notifications__kind=Kind.CAP_BREACHED)
         .select_related("raised_by")
+        .prefetch_related(
+            Prefetch("steps", queryset=Step.objects.open().select_related("responder"))
+        )
     )
     for escalation in capped.select_related("authority").iterator(chunk_size=500):
         authority = escalation.authority
         closures = closures_by_authority.get(authority.pk) or authority.closure_dates()
         if not is_working_day(today, nation=authority.nation, closures=closures):
             continue
-        step = escalation.steps.filter(closed_at__isnull=True).select_related("responder").first()
+        step = escalation.open_step()
         if step is not None:
             _count(
                 report,
@@ -152,14 +149,16 @@ def _count(
 
 def _auto_escalate(step: Step, now: datetime) -> bool:
     """Only where a policy asks for it: the next stage, to the child's line, else nothing."""
-    from escalations import services
-    from escalations.forms import default_responder
+    from escalations import rules, services
 
     escalation = step.escalation
-    next_stage = escalation.policy.stages.filter(order__gt=step.stage_order, referral=False).first()
+    next_stage = rules.next_stage(escalation)
     if next_stage is None:
         return False
-    responder = default_responder(next_stage, list(escalation.children.all()))
+    if rules.stage_refusal(escalation, next_stage, escalation.raised_by) is not None:
+        # Not a stage the chair may move it to (a QA manager's, or past a final stage).
+        return False
+    responder = rules.default_responder(next_stage, list(escalation.children.all()))
     if responder is None:
         return False
     try:

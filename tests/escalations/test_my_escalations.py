@@ -108,3 +108,65 @@ def test_someone_told_of_an_escalation_finds_it_on_my_escalations(client, raised
     )
     client.force_login(copied.user)
     assert escalation.reference in client.get(reverse("escalations:mine")).content.decode()
+
+
+# --- an answered step is awaiting the chair, not overdue ----------------------------------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def answered_in_gloucestershire(ladders, staff_of, child_of):
+    """A Gloucestershire Stage 1 step raised Monday 2 November (due Friday 6 November, the
+    cap 30 November) and answered Tuesday 3 November; the chair has not yet decided."""
+    policy = ladders["gloucestershire"]
+    chair = staff_of("gloucestershire", "cp-chair")
+    manager = staff_of("gloucestershire", "team-manager")
+    escalation = services.escalation_raise(
+        actor=chair,
+        policy=policy,
+        children=[child_of("gloucestershire")],
+        summary="Core group meetings have lapsed.",
+        stage=policy.stages.get(order=1),
+        responder=manager,
+        now=NOW,
+    )
+    services.step_respond(
+        actor=manager,
+        step=escalation.steps.get(),
+        response="Meetings booked for next week.",
+        now=datetime(2026, 11, 3, 11, tzinfo=LONDON),
+    )
+    return chair, escalation
+
+
+def _on_20_november(client, time_machine, user):
+    time_machine.move_to(datetime(2026, 11, 20, 12, tzinfo=LONDON), tick=False)
+    client.force_login(user.user)
+    return client.get(reverse("escalations:mine")).content.decode()
+
+
+def test_an_answered_step_is_not_overdue_on_the_chairs_list_nor_on_the_dashboard(
+    client, time_machine, answered_in_gloucestershire, staff_of
+):
+    chair, escalation = answered_in_gloucestershire
+    page = _on_20_november(client, time_machine, chair)
+    assert escalation.reference in page
+    assert "Overdue" not in page
+    assert "working days left" not in page
+    qa = staff_of("gloucestershire", "qa-manager")
+    client.force_login(qa.user)
+    dashboard = client.get(reverse("reports:dashboard")).context["d"]
+    assert dashboard.overdue_now == 0
+
+
+def test_an_answered_step_waits_in_its_own_section_of_the_chairs_list(
+    client, time_machine, answered_in_gloucestershire
+):
+    chair, escalation = answered_in_gloucestershire
+    page = _on_20_november(client, time_machine, chair)
+    assert "Responses waiting for your decision" in page
+    section, rest = page.split("Responses waiting for your decision", 1)[1].split("</table>", 1)
+    assert escalation.reference in section
+    assert "Awaiting the chair" in section
+    assert escalation.reference not in rest

@@ -780,6 +780,24 @@ def test_the_quarterly_report_is_logged_and_shows_case_references_only(
     assert AccessLog.objects.filter(user=qa.user, action="quarterly report").count() == 1
 
 
+def test_the_quarterly_report_shows_an_answered_step_awaiting_the_chair_not_overdue(
+    client, time_machine, world, qa
+):
+    # Stage 1 raised Monday 2 November (due Friday 6th), answered Tuesday 3rd, seen on the
+    # 20th: the dashboard's "overdue now" and the open-cases table must agree.
+    e = world.raise_(GLOUCESTERSHIRE, at(2026, 11, 2), stage=1)
+    world.respond(e, at(2026, 11, 3))
+    response = get_as(
+        client, time_machine, qa.user, reverse("reports:quarterly"), today=date(2026, 11, 20)
+    )
+    page = response.content.decode()
+    assert response.context["d"].overdue_now == 0
+    cases = page.split("Open and overdue cases now", 1)[1]
+    assert e.reference in cases
+    assert "Awaiting the chair" in cases
+    assert "Overdue" not in cases
+
+
 # --- odd requests: a plain page, never a 500 --------------------------------------------
 
 BIG = "99999999999999999999"

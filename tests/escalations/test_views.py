@@ -322,6 +322,15 @@ def test_the_signed_link_leads_to_a_clean_url_and_a_response_is_accepted_once(ru
     assert step.responded_at == answered_at
 
 
+def test_an_answered_step_is_shown_awaiting_the_chair_with_no_clock_running(rutland, raised):
+    services.step_respond(actor=rutland["manager"], step=open_step(raised), response="Done.")
+    text = page(signed_in(rutland["chair"]).get(reverse("escalations:detail", args=[raised.pk])))
+    assert "Awaiting the chair" in text
+    assert "working day" not in text.replace("working days from receipt", "")
+    assert "Overdue" not in text
+    assert '<strong class="govuk-tag">Open</strong>' not in text
+
+
 def test_a_closed_step_is_shown_read_only(rutland, raised):
     first = open_step(raised)
     services.escalation_escalate(

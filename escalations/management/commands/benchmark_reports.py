@@ -190,7 +190,7 @@ class Command(BaseCommand):
         what, _, queries, best, median = self.rows[-1]
         self.rows[-1] = (what, f"{lines:,} esc", queries, best, median)
 
-        due = Step.objects.filter(closed_at__isnull=True, escalation__state__in=OPEN_STATES).count()
+        due = Step.objects.open().filter(escalation__state__in=OPEN_STATES).count()
         reports = []
 
         def sweep_first() -> None:

@@ -1,8 +1,8 @@
 """Load-test data: tens of thousands of children, hundreds of thousands of steps.
 
 Spread over the authorities of the shipped chair-raised policies and the last eight
-financial quarters. Each escalation walks its ladder in order (skipping only where the
-policy allows it, with a reason where the policy asks for one); deadlines are computed
+financial quarters. Each escalation walks its ladder in order (skipping only where
+escalations.rules allows it, with a reason where the policy asks for one); deadlines are computed
 with policies.working_days exactly as escalations.services._raise_step does, and the
 formal cap where the policy has one.
 
@@ -33,14 +33,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from children.models import Child, ChildProtectionPlan, Conference, ConferenceKind, PlanCategory
+from escalations import rules
 from escalations.models import Escalation, Nature, State, Step, Verdict
 from escalations.reporting import financial_quarter, previous_quarters
 from policies.models import (
-    BypassRule,
     ConcernCategory,
     DayType,
     LocalAuthority,
@@ -370,6 +371,8 @@ class Command(BaseCommand):
         total = sum(weights)
         places = []
         for policy, weight in zip(policies, weights, strict=True):
+            # The rules read the whole ladder (referrals too) from here, with no query.
+            prefetch_related_objects([policy], "stages")
             stages = [
                 s
                 for s in policy.stages.select_related("role").prefetch_related("also_roles")
@@ -382,16 +385,14 @@ class Command(BaseCommand):
                     "pk", "good_practice"
                 )
             )
-            safety = policy.immediate_safety_role_id
+            safety = rules.safety_stage(policy)
             ladder = Ladder(
                 policy=policy,
                 stages=stages,
                 also_roles={s.pk: [r.slug for r in s.also_roles.all()] for s in stages},
                 concern_items=[pk for pk, good in items if not good],
                 good_items=[pk for pk, good in items if good],
-                safety_index=next(
-                    (i for i, s in enumerate(stages) if safety and s.role_id == safety), None
-                ),
+                safety_index=stages.index(safety) if safety in stages else None,
             )
             authority = policy.authority
             places.append(
@@ -808,14 +809,15 @@ class Command(BaseCommand):
 
     def _path(self, ladder: Ladder, wanted: int, immediate_safety: bool) -> list[tuple[int, str]]:
         """Stage indexes visited and the skip reason where a move skips stages."""
-        rng, stages, rule = self.rng, ladder.stages, ladder.policy.bypass_rule
+        rng, stages, policy = self.rng, ladder.stages, ladder.policy
 
         def may_enter(target: int, current: int) -> bool:
-            if target == current + 1:
-                return True
-            if rule == BypassRule.ANY:
-                return True
-            return rule == BypassRule.DIRECT_ENTRY_ONLY and stages[target].direct_entry
+            # The ladder's rules alone: each step's raiser is picked by its stage's
+            # raised_by (a QA manager's stage is raised by one).
+            here = (
+                policy if current < 0 else Escalation(policy=policy, current_stage=stages[current])
+            )
+            return rules.stage_refusal(here, stages[target], None) is None
 
         def reason() -> str:
             if ladder.policy.bypass_reason_required or rng.random() < 0.6:
@@ -833,7 +835,7 @@ class Command(BaseCommand):
                     start = rng.choice(direct)
             path = [(start, reason() if start else "")]
         current = start
-        while len(path) < wanted and not stages[current].final and current + 1 < len(stages):
+        while len(path) < wanted and current + 1 < len(stages) and may_enter(current + 1, current):
             target = current + 1
             if rng.random() < 0.07:
                 later = [
@@ -1021,8 +1023,9 @@ class Command(BaseCommand):
         last_step = steps[-1]
         self.states[state] += 1
         if state in (State.INFORMAL, State.AWAITING_RESPONSE):
-            due = earliest(last_step["due_on"], last_step["cap_due_on"])
-            self.overdue += bool(due and due < self.today)
+            # Asked of the step itself, so the count is the pages' and the reports'.
+            last = Step(**{k: last_step[k] for k in ("due_on", "cap_due_on", "responded_at")})
+            self.overdue += last.is_overdue(self.today)
         changed_at = max(
             (s[k] for s in steps for k in ("raised_at", "responded_at", "closed_at") if s[k]),
         )
