@@ -11,7 +11,8 @@ from staff.models import StaffMember, Team
 
 class Child(models.Model):
     authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="children")
-    source_id = models.CharField(
+    # NULL, not "": records without a source ID must not collide in the unique constraint.
+    source_id = models.CharField(  # noqa: DJ001
         max_length=100,
         null=True,
         blank=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from children.models import Child
-from escalations.selectors import people_below
 from staff.models import StaffMember
+from staff.selectors import people_below
 
 
 def visible_children(staff: StaffMember) -> QuerySet[Child]:

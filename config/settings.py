@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "health_check",
     "operations",
     "records",
+    "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -80,7 +82,11 @@ MIDDLEWARE = [
     # django-otp's, also counting a second factor the council's provider says it did.
     "staff.sso.OTPMiddleware",
     "staff.middleware.SecondFactorRequiredMiddleware",
+    # After the second factor, so a person sent back to it is not looked up.
+    "staff.middleware.StaffMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A form posted after the session ended is kept for its author's next sign-in.
+    "config.timeout.KeepExpiredFormMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
@@ -109,7 +115,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.unread_notifications",
                 "escalations.context_processors.navigation",
+                "reports.context_processors.reports_link",
+                "config.timeout.session_timeout",
             ],
+            "libraries": {"table_region": "config.table_region", "admin_a11y": "config.admin_a11y"},
         },
     },
 ]
@@ -288,7 +297,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # sends them) and is idempotent, so an extra or overlapping run creates nothing twice.
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {
-        "task": "notifications.tasks.sweep",
+        "task": "escalations.tasks.sweep",
         "schedule": env_int("SWEEP_INTERVAL_SECONDS", 300, minimum=30),
         "options": {"expires": 240},
     },

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.views import accessibility_statement, session_extend
 from operations.views import HealthView, LivenessView, status_page
 from staff import sso_views
 
@@ -16,11 +17,14 @@ urlpatterns = [
     ),
     path("accounts/sso/callback/", sso_views.ProviderSignInCallback.as_view(), name="sso_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/session/extend/", session_extend, name="session_extend"),
+    # Open to everyone, signed in or not (the accessibility regulations).
+    path("accessibility/", accessibility_statement, name="accessibility"),
     path("accounts/second-factor/", include("staff.urls")),
     path("escalations/", include("escalations.urls")),
-    path("children/", include("children.urls")),
+    path("children/", include("records.child_urls")),
     path("notifications/", include("notifications.urls")),
-    path("reports/", include("escalations.report_urls")),
+    path("reports/", include("reports.urls")),
     path("records/", include("records.urls")),
     # Open to the load balancer: no sign-in, no second factor (staff/middleware.py).
     path("health/", HealthView.as_view(), name="health"),

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Case,
     IntegerField,
@@ -23,37 +22,7 @@ from escalations.models import OPEN_STATES, Escalation, Step
 from policies.models import Policy
 from policies.working_days import working_days_between
 from staff.models import StaffMember
-
-
-def staff_for(user: AbstractBaseUser | AnonymousUser) -> StaffMember | None:
-    """The signed-in user's active staff record (read once per request: kept on the user)."""
-    if not user.is_authenticated:
-        return None
-    if not hasattr(user, "_staff_record"):
-        user._staff_record = (
-            StaffMember.objects.select_related("role", "authority", "team", "user")
-            .filter(user=user, is_active=True)
-            .first()
-        )
-    return user._staff_record
-
-
-def people_below(staff: StaffMember) -> set[int]:
-    """Everyone whose line runs up to `staff` (breadth-first, safe on loops)."""
-    found: set[int] = set()
-    frontier = {staff.pk}
-    while frontier:
-        frontier = (
-            set(
-                StaffMember.objects.filter(
-                    authority_id=staff.authority_id, line_manager_id__in=frontier
-                ).values_list("pk", flat=True)
-            )
-            - found
-            - {staff.pk}
-        )
-        found |= frontier
-    return found
+from staff.selectors import people_below
 
 
 def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:

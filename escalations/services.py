@@ -30,8 +30,8 @@ from escalations.models import (
     Step,
     Verdict,
 )
-from escalations.recipients import StepRecipients, escalation_participants, step_recipients
 from notifications import services as notifications
+from notifications.recipients import StepRecipients, escalation_participants, step_recipients
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
     ConcernCategory,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -26,27 +25,10 @@ from escalations.forms import (
     statement_from,
 )
 from escalations.models import Attachment, Escalation, Step
-from escalations.recipients import StepRecipients
 from notifications.links import step_pk_from_token
+from notifications.recipients import StepRecipients
+from staff.decorators import StaffRequest, staff_required
 from staff.models import StaffMember
-
-View = Callable[..., HttpResponse]
-
-
-def staff_view(view: View) -> View:
-    """Signed in, with a staff record: the view gets `staff` after the request."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        staff = selectors.staff_for(request.user)
-        if staff is None:
-            if request.user.is_staff:
-                return redirect("admin:index")
-            return render(request, "escalations/no_staff_record.html", status=403)
-        return view(request, staff, *args, **kwargs)
-
-    return wrapper
 
 
 def _refused(form: Any, exc: services.ActionRefused) -> None:
@@ -90,9 +72,10 @@ def _log_list(request: HttpRequest, action: str, rows: list[dict[str, Any]]) -> 
     access_log_record(user=request.user, action=action, children=children)
 
 
-@staff_view
+@staff_required
 @require_safe
-def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+def my_escalations(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
     rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
     _log_list(request, "my escalations", rows)
     deciding, others = selectors.split_decisions(staff, rows)
@@ -101,9 +84,10 @@ def my_escalations(request: HttpRequest, staff: StaffMember) -> HttpResponse:
     )
 
 
-@staff_view
+@staff_required
 @require_safe
-def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+def awaiting_my_response(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
     rows = selectors.awaiting_rows(staff, timezone.localdate())
     _log_list(request, "awaiting my response", rows)
     return render(request, "escalations/awaiting.html", {"staff": staff, "rows": rows})
@@ -112,9 +96,10 @@ def awaiting_my_response(request: HttpRequest, staff: StaffMember) -> HttpRespon
 # --- one escalation --------------------------------------------------------------------
 
 
-@staff_view
+@staff_required
 @require_safe
-def escalation_detail(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_detail(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     escalation = _escalation_or_404(staff, pk)
     children = list(escalation.children.all())
     access_log_record(
@@ -124,10 +109,11 @@ def escalation_detail(request: HttpRequest, staff: StaffMember, pk: int) -> Http
     return render(request, "escalations/detail.html", context)
 
 
-@staff_view
+@staff_required
 @require_safe
-def escalation_record(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_record(request: StaffRequest, pk: int) -> HttpResponse:
     """The full record for the child's file, laid out for printing."""
+    staff = request.staff
     escalation = _escalation_or_404(staff, pk)
     children = list(escalation.children.all())
     access_log_record(
@@ -184,9 +170,11 @@ def _action(
     return render(request, "escalations/action.html", context)
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_escalate(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
+
     def perform(escalation: Escalation, data: dict[str, Any]) -> object:
         return services.escalation_escalate(
             actor=staff,
@@ -222,9 +210,10 @@ def escalation_escalate(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
     )
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def escalation_resolve(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_resolve(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     return _action(
         request,
         staff,
@@ -243,9 +232,10 @@ def escalation_resolve(request: HttpRequest, staff: StaffMember, pk: int) -> Htt
     )
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def escalation_final_decision(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_final_decision(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     return _action(
         request,
         staff,
@@ -264,9 +254,10 @@ def escalation_final_decision(request: HttpRequest, staff: StaffMember, pk: int)
     )
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def escalation_withdraw(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def escalation_withdraw(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     return _action(
         request,
         staff,
@@ -284,9 +275,10 @@ def escalation_withdraw(request: HttpRequest, staff: StaffMember, pk: int) -> Ht
 # --- raising ---------------------------------------------------------------------------
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def escalation_raise(request: HttpRequest, staff: StaffMember, child_pk: int) -> HttpResponse:
+def escalation_raise(request: StaffRequest, child_pk: int) -> HttpResponse:
+    staff = request.staff
     child = get_object_or_404(visible_children(staff).select_related("social_worker"), pk=child_pk)
     policies = list(selectors.policies_for(staff))
     if not policies:
@@ -356,7 +348,7 @@ def escalation_raise(request: HttpRequest, staff: StaffMember, child_pk: int) ->
 def step_link(request: HttpRequest, token: str) -> HttpResponse:
     """The e-mailed link: check it, then move to a clean URL so the token leaves the address bar."""
     step_pk = step_pk_from_token(token)
-    staff = selectors.staff_for(request.user)
+    staff = getattr(request, "staff", None)
     step = Step.objects.filter(pk=step_pk).first() if step_pk else None
     if step is None or staff is None or step.responder_id != staff.pk:
         return render(request, "escalations/link_refused.html", status=403)
@@ -367,9 +359,10 @@ def step_link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("escalations:respond", pk=step.pk)
 
 
-@staff_view
+@staff_required
 @require_http_methods(["GET", "POST"])
-def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     step = Step.objects.filter(pk=pk, escalation__authority=staff.authority).first()
     if step is None:
         raise Http404
@@ -417,9 +410,10 @@ def step_respond(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRespo
     return render(request, "escalations/respond.html", context)
 
 
-@staff_view
+@staff_required
 @require_safe
-def attachment_download(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def attachment_download(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     attachment = get_object_or_404(
         Attachment.objects.filter(
             step__escalation__in=selectors.visible_escalations(staff).values("pk")

@@ -3,7 +3,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from escalations.selectors import staff_for
 from notifications.selectors import DeliveryProblems, delivery_problems, unread_count
 from staff.admin_scope import admin_scope
 
@@ -12,7 +11,7 @@ def unread_notifications(request: HttpRequest) -> dict[str, Any]:
     """The unread count shown in the header on every page, and for administrators the
     e-mail delivery problems in their scope (templates/notifications/_admin_banner.html,
     on the app's pages and the admin index)."""
-    staff = staff_for(request.user) if hasattr(request, "user") else None
+    staff = getattr(request, "staff", None)
     return {
         "unread_notifications": unread_count(staff) if staff else 0,
         "delivery_problems": _delivery_problems(request),

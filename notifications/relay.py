@@ -13,6 +13,11 @@ for RELAY_LEASE and commits, and then:
 `manage.py run_scheduler --loop` on the embedded default). The loop is woken by
 PostgreSQL's NOTIFY on commit of new rows and otherwise polls every POLL_SECONDS.
 
+While the mail server cannot be reached, failed rows back off up to an hour apart; so
+that its return is noticed within a minute, each pass may first *probe*: make the oldest
+such row due, at most once a minute (`_probe`). When it goes, `deliver()` makes the rest
+due at once, and the same pass sends them.
+
 Claims are conditional UPDATEs whose row counts are checked, with
 `select_for_update(skip_locked=True)` on top where the database has row locks: two relays
 never hand over the same row, on SQLite as on PostgreSQL.
@@ -21,6 +26,7 @@ never hand over the same row, on SQLite as on PostgreSQL.
 from __future__ import annotations
 
 import logging
+import select
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +41,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications.models import EmailStatus, Notification
-from notifications.services import OUTBOX_CHANNEL, deliver, describe_failure
+from notifications.services import (
+    OUTBOX_CHANNEL,
+    could_not_reach_mail_server,
+    deliver,
+    describe_failure,
+    retry_delay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +59,9 @@ RELAY_LEASE = timedelta(seconds=45)
 # under a claim that has already expired.
 LEASE_MARGIN = timedelta(seconds=10)
 POLL_SECONDS = 2.0
+# A returning mail server is noticed within this (plus a poll), whatever the back-off has
+# grown to, at the cost of one e-mail tried per interval for as long as it stays away.
+PROBE_INTERVAL = timedelta(minutes=1)
 BATCH_SIZE = 100
 MAX_BATCHES = 10
 
@@ -58,10 +73,13 @@ class RelayReport:
     sent: int = 0
     not_sent: int = 0  # a send failed (retried later), or another sender had the row
     released: int = 0  # claims given back (publish failed, or time ran out)
+    probed: int = 0  # rows made due early to see whether the mail server is back
     more_due: bool = False  # stopped with rows possibly still due: go again at once
 
     def lines(self) -> list[str]:
         parts = []
+        if self.probed:
+            parts.append("1 waiting e-mail tried early to see whether the mail server is back")
         if self.published:
             parts.append(f"{self.published} handed to the workers")
         if self.sent:
@@ -137,6 +155,31 @@ def _claim(*, now: datetime, limit: int) -> tuple[str, list[int]]:
     return token, ids
 
 
+def _probe(now: datetime) -> int | None:
+    """Make the oldest row that could not reach the mail server due now, if it was last
+    tried at least PROBE_INTERVAL ago and no such row is due within PROBE_INTERVAL anyway
+    (that attempt will do). The row's id, or None.
+
+    When it was last tried follows from the row itself: a failed send set
+    `next_attempt_at` to that moment plus `retry_delay(attempts)`. So the schedule lives in
+    the database, and two relays probe no more often than one.
+    """
+    waiting = Notification.objects.filter(could_not_reach_mail_server())
+    if waiting.filter(next_attempt_at__lte=now + PROBE_INTERVAL).exists():
+        return None
+    oldest = waiting.order_by("created_at", "pk").values("pk", "next_attempt_at", "attempts")[:1]
+    if not oldest:
+        return None
+    row = oldest[0]
+    if now - (row["next_attempt_at"] - retry_delay(row["attempts"])) < PROBE_INTERVAL:
+        return None
+    # Conditional, so of two relays deciding at once only one probes.
+    probed = waiting.filter(pk=row["pk"], next_attempt_at=row["next_attempt_at"]).update(
+        next_attempt_at=now
+    )
+    return row["pk"] if probed else None
+
+
 def _release(ids: Sequence[int], token: str) -> int:
     """Give claims back (only those still held under `token`), due again at once."""
     if not ids:
@@ -201,6 +244,8 @@ def relay_once(
         publisher = CeleryPublisher()
     report = RelayReport()
     deadline = time.monotonic() + (RELAY_LEASE - LEASE_MARGIN).total_seconds()
+    probe = _probe(now)
+    report.probed = int(probe is not None)
     for _ in range(max_batches):
         token, ids = _claim(now=now, limit=batch_size)
         report.claimed += len(ids)
@@ -213,10 +258,16 @@ def relay_once(
             # within microseconds.
             report.more_due = finished and len(ids) == batch_size
         else:
+            sent_before = report.sent
             finished = _send(ids, token, now, deadline, report)
+            # The probe went: the server is back, and deliver() has made every row that
+            # could not reach it due now. Send them in this pass, not the next.
+            recovered = probe in ids and report.sent > sent_before
+            if recovered:
+                probe = None
             # Out of time: what was released is due now, under a fresh pass's claims.
-            report.more_due = not finished or len(ids) == batch_size
-        if not finished or len(ids) < batch_size:
+            report.more_due = not finished or len(ids) == batch_size or recovered
+        if not finished or (len(ids) < batch_size and not report.more_due):
             break
     return report
 
@@ -252,8 +303,12 @@ def outbox_wakeups() -> Iterator[Callable[[float], None]]:
             time.sleep(seconds)
             return
         try:
-            for _ in listener.notifies(timeout=seconds, stop_after=1):  # type: ignore[attr-defined]
-                pass
+            # Our own bounded wait on the socket, then drain what arrived: the loop must
+            # come round after `seconds` whatever the driver's own timeout does.
+            readable, _, _ = select.select([listener.fileno()], [], [], seconds)  # type: ignore[attr-defined]
+            if readable:
+                for _ in listener.notifies(timeout=0):  # type: ignore[attr-defined]
+                    pass
         except Exception as exc:
             logger.warning("Lost the outbox listener (%s)", describe_failure(exc))
             with suppress(Exception):  # already broken: closing is a courtesy

@@ -27,14 +27,14 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 
 from escalations.models import Step
-from escalations.recipients import (
+from notifications.links import step_link_url
+from notifications.models import EmailStatus, Kind, Notification
+from notifications.recipients import (
     StepRecipients,
     closing_recipients,
     recipients_of_step,
     response_recipients,
 )
-from notifications.links import step_link_url
-from notifications.models import EmailStatus, Kind, Notification
 from staff.models import StaffMember
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,11 @@ logger = logging.getLogger(__name__)
 FIRST_RETRY = timedelta(seconds=15)
 LONGEST_RETRY = timedelta(hours=1)
 RETRY_WINDOW = timedelta(hours=24)
-# A sender's claim on a row: longer than the Celery task's hard time limit (60 s, in
-# tasks.py) and the SMTP timeout, so it outlives any send that is still running.
-SEND_LEASE = timedelta(minutes=2)
+# A sender's claim on a row: longer than the Celery task's hard time limit (40 s, in
+# tasks.py) and the SMTP timeout, so it outlives any send that is still running; short
+# enough that a row whose sender died (killed, or its database connection cut) goes
+# again within a minute.
+SEND_LEASE = timedelta(seconds=45)
 # Woken on commit of new rows (PostgreSQL only; the relay also polls).
 OUTBOX_CHANNEL = "notifications_outbox"
 # Kinds about a response still to come: only these say when it is due.
@@ -229,6 +231,15 @@ _UNREACHABLE = (
 )
 
 
+def could_not_reach_mail_server() -> Q:
+    """Pending rows whose last send failed because the mail server could not be reached:
+    the ones a returning server releases (`_mark_sent`) and the relay probes with."""
+    unreachable = Q()
+    for name in _UNREACHABLE:
+        unreachable |= Q(last_error__startswith=f"mail server: {name} ")
+    return unreachable & Q(email_status=EmailStatus.PENDING)
+
+
 def _mark_sent(*, notification_id: int, now: datetime) -> None:
     """Transaction 2: sent, whoever holds the claim now (an e-mail that went, went).
 
@@ -240,11 +251,8 @@ def _mark_sent(*, notification_id: int, now: datetime) -> None:
         Notification.objects.filter(pk=notification_id).update(
             email_status=EmailStatus.SENT, sent_at=now, claimed_until=None, claim_token=""
         )
-        unreachable = Q()
-        for name in _UNREACHABLE:
-            unreachable |= Q(last_error__startswith=f"mail server: {name} ")
         if Notification.objects.filter(
-            unreachable, email_status=EmailStatus.PENDING, next_attempt_at__gt=now
+            could_not_reach_mail_server(), next_attempt_at__gt=now
         ).update(next_attempt_at=now):
             wake_relay()
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 # worker dies; deliver()'s claim makes the redelivered copy a no-op unless the claim has
 # expired. The hard limit is shorter than services.SEND_LEASE, so a killed send's claim
 # has always outlived it.
-@shared_task(acks_late=True, time_limit=60, soft_time_limit=45, ignore_result=True)
+@shared_task(acks_late=True, time_limit=40, soft_time_limit=30, ignore_result=True)
 def send_notification(notification_id: int, claim: str = "") -> bool:
     """Deliver one notification; `claim` is the token the relay claimed it under."""
     try:
@@ -31,11 +31,3 @@ def send_notification(notification_id: int, claim: str = "") -> bool:
             "Notification %s not sent (%s)", notification_id, services.describe_failure(exc)
         )
         return False
-
-
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
-def sweep() -> list[str]:
-    """Celery beat runs this every few minutes; see CELERY_BEAT_SCHEDULE."""
-    from notifications.sweep import process_due
-
-    return process_due(timezone.now()).lines()

@@ -1,24 +1,25 @@
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from escalations.views import staff_view
 from notifications import selectors, services
-from staff.models import StaffMember
+from staff.decorators import StaffRequest, staff_required
 
 
-@staff_view
-def notification_list(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+@staff_required
+def notification_list(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
     page = Paginator(selectors.notifications_for(staff), 50).get_page(request.GET.get("page"))
     return render(request, "notifications/list.html", {"page": page})
 
 
-@staff_view
+@staff_required
 @require_POST
-def notification_open(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+def notification_open(request: StaffRequest, pk: int) -> HttpResponse:
     """Mark it read and go to what it is about (POST: reading changes state)."""
+    staff = request.staff
     notification = get_object_or_404(selectors.notifications_for(staff), pk=pk)
     services.notification_mark_read(notification=notification, now=timezone.now())
     if notification.step.responder_id == staff.pk and notification.step.is_open:

@@ -22,12 +22,14 @@ from django.utils import timezone
 
 from children.models import AccessLog, AccessLogChild, Child
 from escalations.models import Attachment, Escalation, Step
+from reports.rules import may_view_reports
 from staff.models import StaffMember
 
 
 def may_export_subject_access(staff: StaffMember) -> bool:
-    """QA managers and administrators (is_staff) of the child's authority."""
-    return staff.is_active and (staff.is_quality_assurance or staff.user.is_staff)
+    """The people who see the authority's reports (QA managers and administrators), for
+    the children of their own authority (`subject_access_candidates`)."""
+    return may_view_reports(staff)
 
 
 def subject_access_candidates(staff: StaffMember) -> QuerySet[Child]:

@@ -1,5 +1,11 @@
-"""The subject-access export page and its download: QA managers and administrators of
-the child's authority. Each is a read of the child's record, so each is logged."""
+"""The child's record: the file page and the conference view (the child with every
+escalation about them), and the subject-access export page and its download (QA
+managers and administrators of the child's authority). Each is a read of the child's
+record, so each is logged.
+
+The file and conference pages live here rather than in children/ because they show the
+escalations: children/ sits below escalations/ (pyproject.toml, [tool.importlinter]).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from children.models import Child
+from children.selectors import visible_children
 from children.services import access_log_record
-from escalations.views import staff_view
+from escalations import selectors as escalation_selectors
 from records import selectors, services
+from staff.decorators import StaffRequest, staff_required
 from staff.models import StaffMember
 
 
@@ -23,8 +31,9 @@ def _child_or_refusal(staff: StaffMember, request: HttpRequest, pk: int) -> Chil
     return child
 
 
-@staff_view
-def subject_access(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+@staff_required
+def subject_access(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     child = _child_or_refusal(staff, request, pk)
     if isinstance(child, HttpResponse):
         return child
@@ -32,8 +41,9 @@ def subject_access(request: HttpRequest, staff: StaffMember, pk: int) -> HttpRes
     return render(request, "records/subject_access.html", {"staff": staff, "child": child})
 
 
-@staff_view
-def subject_access_download(request: HttpRequest, staff: StaffMember, pk: int) -> HttpResponse:
+@staff_required
+def subject_access_download(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
     child = _child_or_refusal(staff, request, pk)
     if isinstance(child, HttpResponse):
         return child
@@ -45,3 +55,69 @@ def subject_access_download(request: HttpRequest, staff: StaffMember, pk: int) -
         f'attachment; filename="subject-access-{child.pk}-{stamp}.zip"'
     )
     return response
+
+
+@staff_required
+def child_file(request: StaffRequest, pk: int) -> HttpResponse:
+    """The record 'on the child's file': plan, conferences, every escalation and step."""
+    staff = request.staff
+    child = get_object_or_404(
+        visible_children(staff).select_related("team", "social_worker__user"), pk=pk
+    )
+    access_log_record(user=staff.user, action="view child", children=[child])
+    escalations = (
+        escalation_selectors.visible_escalations(staff)
+        .filter(children=child)
+        .select_related("policy", "current_stage", "raised_by__user")
+        .order_by("-raised_at")
+    )
+    today = timezone.localdate()
+    return render(
+        request,
+        "children/file.html",
+        {
+            "staff": staff,
+            "child": child,
+            "plans": child.plans.all(),
+            "conferences": child.conferences.select_related("chair__user"),
+            "events": child.significant_events.all(),
+            "escalations": [
+                escalation_selectors.escalation_context(staff, e, today) for e in escalations
+            ],
+            "can_raise": escalation_selectors.policies_for(staff).exists(),
+        },
+    )
+
+
+@staff_required
+def conference_view(request: StaffRequest, pk: int) -> HttpResponse:
+    """For the child's next conference: escalations raised since the previous one.
+
+    Rutland: "The Independent Chair should verbally inform the members of a Child
+    Protection Conference of any escalation alerts they have initiated since the
+    previous meeting".
+    """
+    staff = request.staff
+    child = get_object_or_404(visible_children(staff), pk=pk)
+    today = timezone.localdate()
+    previous = child.conferences.filter(date__lte=today).order_by("-date").first()
+    escalations = (
+        escalation_selectors.visible_escalations(staff)
+        .filter(children=child)
+        .select_related("policy", "current_stage", "raised_by__user")
+        .order_by("raised_at")
+    )
+    if previous is not None:
+        escalations = escalations.filter(raised_at__date__gt=previous.date)
+    access_log_record(user=staff.user, action="conference view", children=[child])
+    return render(
+        request,
+        "children/conference.html",
+        {
+            "child": child,
+            "previous": previous,
+            "escalations": [
+                escalation_selectors.escalation_context(staff, e, today) for e in escalations
+            ],
+        },
+    )

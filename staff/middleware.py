@@ -8,8 +8,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from staff.auth import second_factor_passed
+from staff.selectors import staff_of
 
-OPEN_PREFIXES = ("/accounts/", "/static/", "/health/")
+OPEN_PREFIXES = ("/accounts/", "/static/", "/health/", "/accessibility/")
 
 
 class SecondFactorRequiredMiddleware:
@@ -27,4 +28,20 @@ class SecondFactorRequiredMiddleware:
             and not request.path.startswith(OPEN_PREFIXES)
         ):
             return redirect(f"{reverse('second_factor')}?next={request.get_full_path()}")
+        return self.get_response(request)
+
+
+class StaffMiddleware:
+    """Sets `request.staff`: the signed-in user's active staff record, or None.
+
+    Read once per request here, so every view, context processor and template of the
+    request asks the same record (`staff.decorators.staff_required` refuses a request
+    without one).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.staff = staff_of(request.user)  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -144,7 +144,8 @@ class StaffMember(models.Model):
     )
     job_title = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
-    source_id = models.CharField(
+    # NULL, not "": records without a source ID must not collide in the unique constraint.
+    source_id = models.CharField(  # noqa: DJ001
         max_length=100,
         null=True,
         blank=True,

@@ -12,8 +12,18 @@ from staff.models import StaffMember
 from tests.children.factories import ChildFactory
 from tests.staff.factories import StaffMemberFactory
 
+# raise_concern, world_of and the other helpers every test app shares.
+pytest_plugins = ["tests.fixtures"]
+
 # Real password hashing costs ~0.2 s a user; tests create hundreds.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def no_broker(settings):
+    """The embedded default: the relay sends e-mail in-process, whatever REDIS_URL the run
+    was started with (a test that wants a broker sets one itself)."""
+    settings.REDIS_URL = ""
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,10 @@
 // Loaded as a module from our own origin (no inline script, so a strict CSP holds).
 import { initAll } from "../govuk/govuk-frontend.min.js";
+import { restoreKeptForm } from "./kept_form.js";
+import { initTimeoutWarning } from "./timeout.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
+// Before GOV.UK Frontend starts, so radios that reveal more fields reveal them.
+restoreKeptForm(document);
 initAll();
+initTimeoutWarning(document);

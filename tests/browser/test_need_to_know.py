@@ -16,7 +16,7 @@ from escalations.models import Escalation
 from notifications.models import Kind, Notification
 from notifications.relay import relay_once
 from staff.models import StaffMember
-from tests.staff.factories import TeamFactory
+from tests.fixtures import World
 
 STAGE_4 = "Stage 4: Director for People"
 STAGE_5 = "Stage 5: Independent Chair of the LSCB"
@@ -37,44 +37,10 @@ def _emails_to(person: StaffMember) -> list:
 
 
 @pytest.fixture
-def rutland(ladders, staff_of, child_of) -> dict[str, object]:
+def rutland(world_of) -> World:
     """Two teams, each with its own line up to the one Director for People, two chairs,
-    a QA manager, the LSCB chair, and a child of the North team."""
-    authority = ladders["rutland"].authority
-    north = TeamFactory(authority=authority, name="Safeguarding Team North")
-    south = TeamFactory(authority=authority, name="Safeguarding Team South")
-
-    def person(role: str, first: str, last: str, **kwargs) -> StaffMember:
-        return staff_of("rutland", role, user__first_name=first, user__last_name=last, **kwargs)
-
-    people: dict[str, object] = {}
-    people["director"] = person("director-for-people", "Dana", "Director")
-    for side, team, initial in (("north", north, "N"), ("south", south, "S")):
-        head = person("head-of-service", "Hana", f"Head{initial}", line_manager=people["director"])
-        service = person("service-manager", "Sam", f"Service{initial}", line_manager=head)
-        manager = person("team-manager", "Tess", f"Team{initial}", team=team, line_manager=service)
-        worker = person(
-            "social-worker", "Wren", f"Worker{initial}", team=team, line_manager=manager
-        )
-        people |= {
-            f"head_{side}": head,
-            f"service_{side}": service,
-            f"manager_{side}": manager,
-            f"worker_{side}": worker,
-        }
-    people["chair"] = person("cp-chair", "Chris", "Chair")
-    people["other_chair"] = person("cp-chair", "Carla", "Otherchair")
-    people["qa"] = person("qa-manager", "Quinn", "Assurance", team=north)
-    people["lscb"] = person("lscb-independent-chair", "Lee", "Board")
-    people["child"] = child_of(
-        "rutland",
-        first_name="Poppy",
-        last_name="Example",
-        reference="RUT-0042",
-        team=north,
-        social_worker=people["worker_north"],
-    )
-    return people
+    a QA manager, the LSCB chair, and a child of the North team (tests/fixtures.py)."""
+    return world_of("rutland")
 
 
 @pytest.mark.browser
@@ -83,28 +49,28 @@ def test_people_not_on_the_case_are_told_nothing_and_cannot_open_it(
     site, rutland, new_context, sign_in, step_link_for
 ):
     people = rutland
-    child = people["child"]
+    child = people.child
     uninvolved = {
-        "the other team's social worker": people["worker_south"],
-        "the other team's team manager": people["manager_south"],
-        "the other team's service manager": people["service_south"],
-        "the other team's head of service": people["head_south"],
-        "the other chair": people["other_chair"],
+        "the other team's social worker": people.south.worker,
+        "the other team's team manager": people.south.manager,
+        "the other team's service manager": people.south.service,
+        "the other team's head of service": people.south.head,
+        "the other chair": people.other_chair,
     }
     on_the_case = {
-        "the child's social worker": people["worker_north"],
-        "their team manager": people["manager_north"],
-        "their service manager": people["service_north"],
-        "their head of service": people["head_north"],
-        "the QA manager": people["qa"],
+        "the child's social worker": people.north.worker,
+        "their team manager": people.north.manager,
+        "their service manager": people.north.service,
+        "their head of service": people.north.head,
+        "the QA manager": people.qa,
     }
 
     # The chair goes straight to Stage 4, which copies the worker and their managers.
-    chair_page = sign_in(new_context(), people["chair"])
+    chair_page = sign_in(new_context(), people.chair)
     chair_page.goto(f"{site}/escalations/raise/{child.pk}/")
     chair_page.get_by_role("radio", name=STAGE_4).check()
     chair_page.fill("#id_summary", "Core group meetings have not happened for eight weeks.")
-    chair_page.select_option("#id_responder", value=str(people["director"].pk))
+    chair_page.select_option("#id_responder", value=str(people.director.pk))
     chair_page.fill("#id_statement_issue", "No core group meetings since the conference.")
     chair_page.fill("#id_statement_actions", "Two telephone alerts to the team.")
     chair_page.fill("#id_statement_wanted", "A core group meeting and a revised plan.")
@@ -117,19 +83,19 @@ def test_people_not_on_the_case_are_told_nothing_and_cannot_open_it(
     assert chair_page.url == f"{site}/escalations/{escalation.pk}/"
 
     # Not satisfied: the QA manager moves it to Stage 5, which copies "the IRO" who raised it.
-    qa_page = sign_in(new_context(), people["qa"])
+    qa_page = sign_in(new_context(), people.qa)
     qa_page.goto(f"{site}/escalations/{escalation.pk}/")
     qa_page.get_by_role("link", name="Escalate", exact=True).click()
     qa_page.get_by_role("radio", name=STAGE_5).check()
-    qa_page.select_option("#id_responder", value=str(people["lscb"].pk))
+    qa_page.select_option("#id_responder", value=str(people.lscb.pk))
     told = _send_after_checking(qa_page, "Escalate")
-    assert people["chair"].display_name in told
-    assert people["other_chair"].display_name not in told
+    assert people.chair.display_name in told
+    assert people.other_chair.display_name not in told
     assert escalation.steps.count() == 2
 
     # Those on the case hear of it: the addressees with their links, the others by copy.
-    assert step_link_for(people["director"]).startswith(f"{site}/escalations/link/")
-    assert step_link_for(people["lscb"]).startswith(f"{site}/escalations/link/")
+    assert step_link_for(people.director).startswith(f"{site}/escalations/link/")
+    assert step_link_for(people.lscb).startswith(f"{site}/escalations/link/")
     stage_4 = escalation.steps.get(stage_name=STAGE_4)
     for who, person in on_the_case.items():
         copy = Notification.objects.filter(step=stage_4, kind=Kind.STEP_COPIED, recipient=person)
@@ -137,11 +103,11 @@ def test_people_not_on_the_case_are_told_nothing_and_cannot_open_it(
         assert _emails_to(person), who
     stage_5 = escalation.steps.get(stage_name=STAGE_5)
     assert Notification.objects.filter(
-        step=stage_5, kind=Kind.STEP_COPIED, recipient=people["chair"]
+        step=stage_5, kind=Kind.STEP_COPIED, recipient=people.chair
     ).exists()
 
     # The team manager the stage names sees the notice and opens the escalation.
-    manager_page = sign_in(new_context(), people["manager_north"])
+    manager_page = sign_in(new_context(), people.north.manager)
     manager_page.goto(f"{site}/notifications/")
     assert escalation.reference in manager_page.locator("#main-content").inner_text()
     assert manager_page.goto(f"{site}/escalations/{escalation.pk}/").status == 200

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from escalations.management.commands.seed_demo import DEMO_PASSWORD
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 
 SERVER_URL = os.environ.get("PRODUCTION_SERVER_URL", "")
 pytestmark = pytest.mark.skipif(

@@ -89,7 +89,7 @@ NOT_THE_RAISER = "Only the person who raised this escalation can move it to that
 
 
 @dataclass
-class World:
+class Scene:
     users: dict[str, Any]  # role -> User (None for anonymous)
     escalation: Escalation
     open_step: Step
@@ -108,7 +108,7 @@ def media_root(tmp_path):
 
 
 @pytest.fixture
-def world(ladders, staff_of, child_of) -> World:
+def world(ladders, staff_of, child_of) -> Scene:
     """A Rutland escalation at Stage 1: the informal step answered with a PDF, then escalated."""
     policy = ladders["rutland"]
     chair = staff_of("rutland", "cp-chair")
@@ -168,7 +168,7 @@ def world(ladders, staff_of, child_of) -> World:
         "foreign_manager": staff_of("gloucestershire", "team-manager").user,
     }
     assert set(users) == set(ROLES)
-    return World(
+    return Scene(
         users=users,
         escalation=escalation,
         open_step=open_step,
@@ -188,12 +188,12 @@ def world(ladders, staff_of, child_of) -> World:
 
 @dataclass(frozen=True)
 class Route:
-    kwargs: Callable[[World], dict[str, Any]]
+    kwargs: Callable[[Scene], dict[str, Any]]
     expect: dict[str, int]  # GET, by role
     # State-changing routes: the roles whose valid POST succeeds, the POST itself, and what
     # everyone else gets for it (default: the same as for GET).
     actors: tuple[str, ...] = ()
-    post: Callable[[World], dict[str, Any]] | None = None
+    post: Callable[[Scene], dict[str, Any]] | None = None
     post_expect: dict[str, int] = field(default_factory=dict)
     # The words of the refusal when a POST is refused with a 200 (the form, with an error).
     refusal: str = ""
@@ -211,11 +211,11 @@ def statuses(staff: int | None = None, **by_role: int) -> dict[str, int]:
     return table | by_role
 
 
-def no_kwargs(w: World) -> dict[str, Any]:
+def no_kwargs(w: Scene) -> dict[str, Any]:
     return {}
 
 
-def escalation_pk(w: World) -> dict[str, Any]:
+def escalation_pk(w: Scene) -> dict[str, Any]:
     return {"pk": w.escalation.pk}
 
 
@@ -354,7 +354,18 @@ STATE_CHANGING = sorted(name for name, route in EXPECTATIONS.items() if route.ac
 # (a redirect to escalations:mine), by route string.
 # The health endpoint is open to all and shows no case data (tests/operations/test_health.py).
 # Single sign-on's start and return are signing in too (tests/sso).
-SKIPPED_NAMES = {"login", "logout", "health", "health_live", "sso_start", "sso_callback"}
+# The accessibility statement is public by law (tests/config/test_pages.py); extending the
+# session touches only the session (tests/config/test_timeout.py).
+SKIPPED_NAMES = {
+    "login",
+    "logout",
+    "health",
+    "health_live",
+    "sso_start",
+    "sso_callback",
+    "accessibility",
+    "session_extend",
+}
 UNNAMED_ALLOWED = {""}
 
 
@@ -391,14 +402,14 @@ NAMED_ROUTES, UNNAMED_ROUTES, INT_ROUTES = project_routes()
 # --- helpers ---------------------------------------------------------------------------
 
 
-def client_for(world: World, role: str, **kwargs: Any) -> Client:
+def client_for(world: Scene, role: str, **kwargs: Any) -> Client:
     client = Client(**kwargs)
     if world.users[role] is not None:
         client.force_login(world.users[role])
     return client
 
 
-def url_of(world: World, name: str) -> str:
+def url_of(world: Scene, name: str) -> str:
     return reverse(name, kwargs=EXPECTATIONS[name].kwargs(world))
 
 
@@ -408,7 +419,7 @@ def text_of(response) -> str:
     return response.content.decode(errors="replace")
 
 
-def assert_no_secrets(text: str, world: World, *, except_echoed: str = "") -> None:
+def assert_no_secrets(text: str, world: Scene, *, except_echoed: str = "") -> None:
     for secret in (*SECRETS, world.escalation.reference):
         if secret != except_echoed:
             assert secret not in text, f"{secret!r} leaked"
@@ -661,7 +672,7 @@ def reader_for(name: str) -> str:
     )
 
 
-def assert_one_row_by(world: World, role: str, since: int) -> None:
+def assert_one_row_by(world: Scene, role: str, since: int) -> None:
     user = world.users[role]
     rows = list(AccessLog.objects.filter(pk__gt=since))
     assert len(rows) == 1, [r.action for r in rows]

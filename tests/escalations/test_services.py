@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,15 +28,13 @@ from escalations.services import (
     ActionRefused,
     AlreadyRaised,
     escalation_escalate,
-    escalation_raise,
     escalation_record_final_decision,
     escalation_resolve,
     escalation_withdraw,
     step_respond,
 )
 from policies.models import Stage
-
-LONDON = ZoneInfo("Europe/London")
+from tests.fixtures import MONDAY, at
 
 GLOUCESTERSHIRE = "gloucestershire"
 RUTLAND = "rutland"
@@ -51,14 +48,6 @@ STATEMENT = {
     "actions": "Raised with the Team Manager, Service Manager and Head of Service.",
     "wanted": "A core group meeting within five working days.",
 }
-
-
-def at(day: int, month: int = 11, hour: int = 10) -> datetime:
-    """An aware moment in 2026, London time."""
-    return datetime(2026, month, day, hour, tzinfo=LONDON)
-
-
-MONDAY = at(2)  # Monday 2 November 2026
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -79,43 +68,6 @@ def steps_of(escalation: Escalation) -> list[Step]:
 
 def open_step(escalation: Escalation) -> Step:
     return Step.objects.get(escalation=escalation, closed_at__isnull=True)
-
-
-@pytest.fixture
-def raise_concern(ladders, staff_of, child_of):
-    """raise_concern("rutland", stage_order=3, now=...) -> an Escalation, via the service.
-
-    The chair, the responder (with the target stage's role) and a child are made for the
-    policy's authority unless given.
-    """
-
-    def make(
-        slug: str,
-        *,
-        stage_order: int | None = None,
-        actor=None,
-        responder=None,
-        children=None,
-        summary: str = "Statutory visits to the child are not happening.",
-        now: datetime = MONDAY,
-        **kwargs,
-    ) -> Escalation:
-        policy = ladders[slug]
-        authority = policy.authority.slug
-        stage = stage_of(policy, stage_order) if stage_order is not None else None
-        target = stage or policy.informal_stage or policy.stages.first()
-        return escalation_raise(
-            actor=actor or staff_of(authority, "cp-chair"),
-            policy=policy,
-            children=children if children is not None else [child_of(authority)],
-            summary=summary,
-            responder=responder or staff_of(authority, target.role.slug),
-            stage=stage,
-            now=now,
-            **kwargs,
-        )
-
-    return make
 
 
 @pytest.fixture
@@ -201,7 +153,7 @@ def test_chair_raises_informal_escalation_with_informal_step_due_in_five_working
 
 
 def test_escalation_raised_on_a_saturday_is_deemed_received_on_monday(raise_concern):
-    escalation = raise_concern(GLOUCESTERSHIRE, now=at(7))  # Saturday 7 Nov
+    escalation = raise_concern(GLOUCESTERSHIRE, now=at(2026, 11, 7))  # Saturday 7 Nov
 
     [step] = steps_of(escalation)
     assert step.received_on == date(2026, 11, 9)
@@ -297,7 +249,7 @@ def test_rutland_stage_4_is_due_in_ten_calendar_days_with_the_written_statement(
 
 
 def test_calendar_day_deadline_may_fall_on_a_weekend(raise_concern):
-    escalation = raise_concern(RUTLAND, stage_order=4, statement=STATEMENT, now=at(4))
+    escalation = raise_concern(RUTLAND, stage_order=4, statement=STATEMENT, now=at(2026, 11, 4))
 
     [step] = steps_of(escalation)
     # Wed 4 Nov + 10 calendar days = Sat 14 Nov: not moved to a working day.
@@ -547,13 +499,16 @@ def test_responder_responds_and_the_escalation_has_a_response(raise_concern):
     step = open_step(escalation)
 
     step = step_respond(
-        actor=step.responder, step=step, response="  Visits booked for Thursday.  ", now=at(3)
+        actor=step.responder,
+        step=step,
+        response="  Visits booked for Thursday.  ",
+        now=at(2026, 11, 3),
     )
 
     assert reload(escalation).state == State.RESPONSE_RECEIVED
     step = Step.objects.get(pk=step.pk)
     assert step.response == "Visits booked for Thursday."
-    assert step.responded_at == at(3)
+    assert step.responded_at == at(2026, 11, 3)
     assert step.responded_by == step.responder
     assert step.is_open  # the chair has not yet said whether it is satisfactory
     assert step.verdict == ""
@@ -561,14 +516,16 @@ def test_responder_responds_and_the_escalation_has_a_response(raise_concern):
 
 def test_responder_cannot_respond_twice(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE)
-    step = respond(escalation, now=at(3))
+    step = respond(escalation, now=at(2026, 11, 3))
 
     with pytest.raises(ActionRefused) as refused:
-        step_respond(actor=step.responder, step=step, response="Second thoughts.", now=at(4))
+        step_respond(
+            actor=step.responder, step=step, response="Second thoughts.", now=at(2026, 11, 4)
+        )
 
     assert refused.value.message == "A response to this step has already been recorded."
     step = Step.objects.get(pk=step.pk)
-    assert (step.response, step.responded_at) == ("We have booked the visits.", at(3))
+    assert (step.response, step.responded_at) == ("We have booked the visits.", at(2026, 11, 3))
     assert reload(escalation).state == State.RESPONSE_RECEIVED
 
 
@@ -577,7 +534,7 @@ def test_only_the_responder_may_respond(raise_concern):
     step = open_step(escalation)
 
     with pytest.raises(ActionRefused) as refused:
-        step_respond(actor=escalation.raised_by, step=step, response="Done.", now=at(3))
+        step_respond(actor=escalation.raised_by, step=step, response="Done.", now=at(2026, 11, 3))
 
     assert refused.value.message == "This step is addressed to someone else."
     step = Step.objects.get(pk=step.pk)
@@ -590,7 +547,7 @@ def test_responding_refuses_an_empty_response(raise_concern):
     step = open_step(escalation)
 
     with pytest.raises(ActionRefused) as refused:
-        step_respond(actor=step.responder, step=step, response="   ", now=at(3))
+        step_respond(actor=step.responder, step=step, response="   ", now=at(2026, 11, 3))
 
     assert refused.value.field == "response"
     assert Step.objects.get(pk=step.pk).responded_at is None
@@ -602,7 +559,7 @@ def test_meeting_stage_response_needs_the_meeting_date(raise_concern):
     step = open_step(escalation)
 
     with pytest.raises(ActionRefused) as refused:
-        step_respond(actor=step.responder, step=step, response="We met.", now=at(4))
+        step_respond(actor=step.responder, step=step, response="We met.", now=at(2026, 11, 4))
 
     assert refused.value.field == "meeting_date"
     assert Step.objects.get(pk=step.pk).responded_at is None
@@ -616,9 +573,9 @@ def test_escalating_after_a_response_closes_the_step_as_unsatisfactory_and_start
     raise_concern, escalate_to
 ):
     escalation = raise_concern(GLOUCESTERSHIRE)
-    respond(escalation, now=at(3))
+    respond(escalation, now=at(2026, 11, 3))
 
-    new_step = escalate_to(escalation, now=at(4))
+    new_step = escalate_to(escalation, now=at(2026, 11, 4))
 
     escalation = reload(escalation)
     assert escalation.state == State.AWAITING_RESPONSE
@@ -626,16 +583,16 @@ def test_escalating_after_a_response_closes_the_step_as_unsatisfactory_and_start
     informal, stage_1 = steps_of(escalation)
     assert (informal.verdict, informal.verdict_at, informal.closed_at) == (
         Verdict.UNSATISFACTORY,
-        at(4),
-        at(4),
+        at(2026, 11, 4),
+        at(2026, 11, 4),
     )
     assert stage_1 == new_step
-    assert (stage_1.sequence, stage_1.stage_order, stage_1.raised_at) == (2, 1, at(4))
+    assert (stage_1.sequence, stage_1.stage_order, stage_1.raised_at) == (2, 1, at(2026, 11, 4))
     assert stage_1.is_open
     # Wed 4 Nov + 4 working days (Thu 5, Fri 6, Mon 9, Tue 10) = Tue 10 Nov.
     assert stage_1.due_on == date(2026, 11, 10)
     # The formal process starts on Wed 4 Nov: + 20 working days = Wed 2 Dec.
-    assert escalation.formal_started_at == at(4)
+    assert escalation.formal_started_at == at(2026, 11, 4)
     assert escalation.formal_cap_due_on == date(2026, 12, 2)
     assert stage_1.cap_due_on == date(2026, 12, 2)
 
@@ -643,10 +600,10 @@ def test_escalating_after_a_response_closes_the_step_as_unsatisfactory_and_start
 def test_escalating_without_a_response_closes_the_step_as_no_response(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE)
 
-    escalate_to(escalation, now=at(5))
+    escalate_to(escalation, now=at(2026, 11, 5))
 
     informal, _ = steps_of(escalation)
-    assert (informal.verdict, informal.closed_at) == (Verdict.NO_RESPONSE, at(5))
+    assert (informal.verdict, informal.closed_at) == (Verdict.NO_RESPONSE, at(2026, 11, 5))
 
 
 def test_later_formal_steps_keep_the_cap_set_when_the_formal_process_started(
@@ -654,7 +611,7 @@ def test_later_formal_steps_keep_the_cap_set_when_the_formal_process_started(
 ):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=1)
 
-    stage_2 = escalate_to(escalation, now=at(9))
+    stage_2 = escalate_to(escalation, now=at(2026, 11, 9))
 
     escalation = reload(escalation)
     assert escalation.formal_started_at == MONDAY
@@ -668,7 +625,7 @@ def test_later_formal_steps_keep_the_cap_set_when_the_formal_process_started(
 def test_stage_deadline_after_the_cap_is_bound_by_the_cap(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=1)  # cap Mon 30 Nov
 
-    stage_2 = escalate_to(escalation, now=at(25))
+    stage_2 = escalate_to(escalation, now=at(2026, 11, 25))
 
     # Wed 25 Nov + 4 working days (Thu 26, Fri 27, Mon 30, Tue 1 Dec) = Tue 1 Dec.
     assert stage_2.due_on == date(2026, 12, 1)
@@ -680,7 +637,7 @@ def test_stage_deadline_after_the_cap_is_bound_by_the_cap(raise_concern, escalat
 def test_stoke_stage_1_has_no_timescale_so_the_cap_is_its_deadline(raise_concern, escalate_to):
     escalation = raise_concern(STOKE)  # informal, Mon 2 Nov
 
-    stage_1 = escalate_to(escalation, now=at(10))
+    stage_1 = escalate_to(escalation, now=at(2026, 11, 10))
 
     assert stage_1.stage_name == "Stage 1: Service Manager"
     assert stage_1.due_on is None
@@ -693,7 +650,7 @@ def test_stoke_stage_1_has_no_timescale_so_the_cap_is_its_deadline(raise_concern
 def test_chair_skips_to_a_later_stage_recording_the_reason(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=1)
 
-    stage_4 = escalate_to(escalation, 4, now=at(3), reason="  The child was injured.  ")
+    stage_4 = escalate_to(escalation, 4, now=at(2026, 11, 3), reason="  The child was injured.  ")
 
     assert reload(escalation).current_stage.name == "Stage 4: Assistant Director"
     assert stage_4.skipped_stage_names == (
@@ -707,7 +664,7 @@ def test_chair_skips_to_a_later_stage_recording_the_reason(raise_concern, escala
 def test_moving_to_the_next_stage_records_no_skip(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=1)
 
-    stage_2 = escalate_to(escalation, 2, now=at(3), reason="Not needed.")
+    stage_2 = escalate_to(escalation, 2, now=at(2026, 11, 3), reason="Not needed.")
 
     assert (stage_2.skipped_stage_names, stage_2.skip_reason) == ("", "")
 
@@ -716,7 +673,7 @@ def test_stoke_refuses_skipping_a_stage_without_a_reason(raise_concern, escalate
     escalation = raise_concern(STOKE)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 2, now=at(3))
+        escalate_to(escalation, 2, now=at(2026, 11, 3))
 
     assert refused.value.field == "reason"
     assert refused.value.message == "The policy asks you to record why stages are being skipped."
@@ -729,7 +686,7 @@ def test_rutland_refuses_escalating_from_informal_straight_to_stage_2(raise_conc
     escalation = raise_concern(RUTLAND)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 2, now=at(3), reason="Urgent.")
+        escalate_to(escalation, 2, now=at(2026, 11, 3), reason="Urgent.")
 
     assert refused.value.field == "stage"
     assert len(steps_of(escalation)) == 1
@@ -742,7 +699,9 @@ def test_escalating_refuses_a_responder_with_the_wrong_role_and_leaves_the_step_
     escalation = raise_concern(GLOUCESTERSHIRE)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 1, now=at(5), responder=staff_of(GLOUCESTERSHIRE, "social-worker"))
+        escalate_to(
+            escalation, 1, now=at(2026, 11, 5), responder=staff_of(GLOUCESTERSHIRE, "social-worker")
+        )
 
     assert refused.value.field == "responder"
     [informal] = steps_of(escalation)
@@ -756,7 +715,7 @@ def test_escalating_refuses_a_responder_of_another_authority(raise_concern, esca
     escalation = raise_concern(GLOUCESTERSHIRE)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 1, now=at(5), responder=staff_of(RUTLAND, "team-manager"))
+        escalate_to(escalation, 1, now=at(2026, 11, 5), responder=staff_of(RUTLAND, "team-manager"))
 
     assert refused.value.field == "responder"
     assert len(steps_of(escalation)) == 1
@@ -767,7 +726,7 @@ def test_escalating_refuses_going_back_to_an_earlier_stage(raise_concern, escala
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=3)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 2, now=at(3))
+        escalate_to(escalation, 2, now=at(2026, 11, 3))
 
     assert refused.value.field == "stage"
     assert refused.value.message == "Choose a later stage than the current one."
@@ -779,7 +738,7 @@ def test_escalating_refuses_staying_at_the_same_stage(raise_concern, escalate_to
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=3)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 3, now=at(3))
+        escalate_to(escalation, 3, now=at(2026, 11, 3))
 
     assert refused.value.message == "Choose a later stage than the current one."
     assert len(steps_of(escalation)) == 1
@@ -789,7 +748,7 @@ def test_escalating_refuses_going_back_to_the_informal_stage(raise_concern, esca
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=1)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 0, now=at(3))
+        escalate_to(escalation, 0, now=at(2026, 11, 3))
 
     assert refused.value.message == "An escalation cannot go back to the informal stage."
     assert len(steps_of(escalation)) == 1
@@ -803,7 +762,7 @@ def test_escalating_past_the_last_stage_is_refused(raise_concern):
             actor=escalation.raised_by,
             escalation=escalation,
             responder=open_step(escalation).responder,
-            now=at(3),
+            now=at(2026, 11, 3),
         )
 
     assert refused.value.message == "This is the last stage of the policy: there is no next stage."
@@ -815,7 +774,7 @@ def test_only_the_raiser_or_a_qa_manager_may_escalate(raise_concern, escalate_to
     escalation = raise_concern(GLOUCESTERSHIRE)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 1, now=at(5), actor=staff_of(GLOUCESTERSHIRE, "cp-chair"))
+        escalate_to(escalation, 1, now=at(2026, 11, 5), actor=staff_of(GLOUCESTERSHIRE, "cp-chair"))
 
     assert refused.value.message == (
         "Only the person who raised this escalation can move it to that stage."
@@ -829,7 +788,7 @@ def test_qa_manager_of_the_authority_may_escalate_for_the_chair(
     escalation = raise_concern(GLOUCESTERSHIRE)
     qa_manager = staff_of(GLOUCESTERSHIRE, "qa-manager")
 
-    stage_1 = escalate_to(escalation, 1, now=at(5), actor=qa_manager)
+    stage_1 = escalate_to(escalation, 1, now=at(2026, 11, 5), actor=qa_manager)
 
     assert stage_1.raised_by == qa_manager
     assert reload(escalation).current_stage.order == 1
@@ -839,7 +798,7 @@ def test_chair_cannot_escalate_into_rutland_stage_5(raise_concern, escalate_to):
     escalation = raise_concern(RUTLAND, stage_order=4, statement=STATEMENT)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, now=at(13))
+        escalate_to(escalation, now=at(2026, 11, 13))
 
     assert refused.value.field == "stage"
     assert (
@@ -851,10 +810,10 @@ def test_chair_cannot_escalate_into_rutland_stage_5(raise_concern, escalate_to):
 
 def test_qa_manager_escalates_into_rutland_stage_5(raise_concern, escalate_to, staff_of):
     escalation = raise_concern(RUTLAND, stage_order=4, statement=STATEMENT)
-    respond(escalation, now=at(12), meeting_date=date(2026, 11, 11))
+    respond(escalation, now=at(2026, 11, 12), meeting_date=date(2026, 11, 11))
     qa_manager = staff_of(RUTLAND, "qa-manager")
 
-    stage_5 = escalate_to(escalation, now=at(13), actor=qa_manager)
+    stage_5 = escalate_to(escalation, now=at(2026, 11, 13), actor=qa_manager)
 
     escalation = reload(escalation)
     assert escalation.current_stage.name == "Stage 5: Independent Chair of the LSCB"
@@ -871,7 +830,7 @@ def test_qa_manager_of_another_authority_cannot_escalate_into_rutland_stage_5(
     escalation = raise_concern(RUTLAND, stage_order=4, statement=STATEMENT)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, now=at(13), actor=staff_of(GLOUCESTERSHIRE, "qa-manager"))
+        escalate_to(escalation, now=at(2026, 11, 13), actor=staff_of(GLOUCESTERSHIRE, "qa-manager"))
 
     assert refused.value.field == "stage"
     assert (
@@ -885,7 +844,7 @@ def test_escalating_into_rutland_stage_4_needs_the_written_statement(raise_conce
     escalation = raise_concern(RUTLAND, stage_order=3)
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, now=at(9), statement={**STATEMENT, "wanted": ""})
+        escalate_to(escalation, now=at(2026, 11, 9), statement={**STATEMENT, "wanted": ""})
 
     assert refused.value.field == "statement_wanted"
     assert len(steps_of(escalation)) == 1
@@ -895,11 +854,11 @@ def test_escalating_into_rutland_stage_4_needs_the_written_statement(raise_conce
 def test_resolved_escalation_cannot_be_escalated(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE)
     escalation_resolve(
-        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(3)
+        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(2026, 11, 3)
     )
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 1, now=at(4))
+        escalate_to(escalation, 1, now=at(2026, 11, 4))
 
     assert refused.value.message == "This escalation is resolved: it can no longer change."
     assert len(steps_of(escalation)) == 1
@@ -909,11 +868,14 @@ def test_resolved_escalation_cannot_be_escalated(raise_concern, escalate_to):
 def test_withdrawn_escalation_cannot_be_escalated(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE)
     escalation_withdraw(
-        actor=escalation.raised_by, escalation=escalation, reason="Raised in error.", now=at(3)
+        actor=escalation.raised_by,
+        escalation=escalation,
+        reason="Raised in error.",
+        now=at(2026, 11, 3),
     )
 
     with pytest.raises(ActionRefused) as refused:
-        escalate_to(escalation, 1, now=at(4))
+        escalate_to(escalation, 1, now=at(2026, 11, 4))
 
     assert refused.value.message == "This escalation is withdrawn: it can no longer change."
     assert len(steps_of(escalation)) == 1
@@ -925,26 +887,26 @@ def test_withdrawn_escalation_cannot_be_escalated(raise_concern, escalate_to):
 
 def test_chair_resolves_the_escalation_and_the_open_step_is_satisfactory(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE)
-    respond(escalation, now=at(3))
+    respond(escalation, now=at(2026, 11, 3))
 
     escalation_resolve(
         actor=escalation.raised_by,
         escalation=escalation,
         outcome="  The visits are back on track.  ",
         outcome_for_child="Seen weekly.",
-        now=at(4),
+        now=at(2026, 11, 4),
     )
 
     escalation = reload(escalation)
     assert escalation.state == State.RESOLVED
     assert escalation.outcome == "The visits are back on track."
     assert escalation.outcome_for_child == "Seen weekly."
-    assert escalation.closed_at == at(4)
+    assert escalation.closed_at == at(2026, 11, 4)
     [step] = steps_of(escalation)
     assert (step.verdict, step.verdict_at, step.closed_at) == (
         Verdict.SATISFACTORY,
-        at(4),
-        at(4),
+        at(2026, 11, 4),
+        at(2026, 11, 4),
     )
 
 
@@ -964,7 +926,9 @@ def test_only_the_raiser_or_a_qa_manager_may_resolve(raise_concern):
     responder = open_step(escalation).responder
 
     with pytest.raises(ActionRefused) as refused:
-        escalation_resolve(actor=responder, escalation=escalation, outcome="Fine.", now=at(3))
+        escalation_resolve(
+            actor=responder, escalation=escalation, outcome="Fine.", now=at(2026, 11, 3)
+        )
 
     assert refused.value.message == (
         "Only the person who raised this escalation (or a QA manager) can do that."
@@ -976,67 +940,67 @@ def test_only_the_raiser_or_a_qa_manager_may_resolve(raise_concern):
 def test_resolved_escalation_cannot_be_resolved_again(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE)
     escalation_resolve(
-        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(3)
+        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(2026, 11, 3)
     )
 
     with pytest.raises(ActionRefused):
         escalation_resolve(
-            actor=escalation.raised_by, escalation=escalation, outcome="Again.", now=at(4)
+            actor=escalation.raised_by, escalation=escalation, outcome="Again.", now=at(2026, 11, 4)
         )
 
     escalation = reload(escalation)
-    assert (escalation.outcome, escalation.closed_at) == ("Sorted.", at(3))
+    assert (escalation.outcome, escalation.closed_at) == ("Sorted.", at(2026, 11, 3))
 
 
 def test_chair_records_the_chief_executives_final_decision_in_gloucestershire(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=6)
-    respond(escalation, now=at(5))
+    respond(escalation, now=at(2026, 11, 5))
 
     escalation_record_final_decision(
         actor=escalation.raised_by,
         escalation=escalation,
         decision="  A new social worker is allocated today.  ",
-        now=at(6),
+        now=at(2026, 11, 6),
     )
 
     escalation = reload(escalation)
     assert escalation.current_stage.name == "Stage 6: Chief Executive"
     assert escalation.state == State.FINAL_DECISION
     assert escalation.outcome == "A new social worker is allocated today."
-    assert escalation.closed_at == at(6)
+    assert escalation.closed_at == at(2026, 11, 6)
     [step] = steps_of(escalation)
     assert step.is_final
-    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(6))
+    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(2026, 11, 6))
 
 
 def test_final_decision_without_a_response_closes_the_step_with_the_decision(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=6)
 
     escalation_record_final_decision(
-        actor=escalation.raised_by, escalation=escalation, decision="Decided.", now=at(9)
+        actor=escalation.raised_by, escalation=escalation, decision="Decided.", now=at(2026, 11, 9)
     )
 
     assert reload(escalation).state == State.FINAL_DECISION
     [step] = steps_of(escalation)
-    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(9))
+    assert (step.verdict, step.closed_at) == (Verdict.FINAL_DECISION, at(2026, 11, 9))
 
 
 def test_chair_climbs_the_mosaic_ladder_to_the_divisional_directors_final_decision(
     raise_concern, escalate_to
 ):
     escalation = raise_concern(MOSAIC, stage_order=1, reason="Urgent.")
-    escalate_to(escalation, now=at(9))
-    escalate_to(escalation, now=at(16))
-    stage_4 = escalate_to(escalation, now=at(23), statement=STATEMENT)
+    escalate_to(escalation, now=at(2026, 11, 9))
+    escalate_to(escalation, now=at(2026, 11, 16))
+    stage_4 = escalate_to(escalation, now=at(2026, 11, 23), statement=STATEMENT)
     # Mon 23 Nov + 8 working days (Tue 24 … Thu 3 Dec) = Thu 3 Dec.
     assert stage_4.due_on == date(2026, 12, 3)
-    respond(escalation, now=at(1, month=12))
+    respond(escalation, now=at(2026, 12, 1))
 
     escalation_record_final_decision(
         actor=escalation.raised_by,
         escalation=escalation,
         decision="The plan stands.",
-        now=at(2, month=12),
+        now=at(2026, 12, 2),
     )
 
     escalation = reload(escalation)
@@ -1053,11 +1017,14 @@ def test_chair_climbs_the_mosaic_ladder_to_the_divisional_directors_final_decisi
 
 def test_final_decision_is_refused_at_a_stage_that_is_not_final(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE, stage_order=5)
-    respond(escalation, now=at(4))
+    respond(escalation, now=at(2026, 11, 4))
 
     with pytest.raises(ActionRefused) as refused:
         escalation_record_final_decision(
-            actor=escalation.raised_by, escalation=escalation, decision="Decided.", now=at(5)
+            actor=escalation.raised_by,
+            escalation=escalation,
+            decision="Decided.",
+            now=at(2026, 11, 5),
         )
 
     assert refused.value.message == (
@@ -1077,7 +1044,7 @@ def test_final_decision_refuses_an_empty_decision(raise_concern):
 
     with pytest.raises(ActionRefused) as refused:
         escalation_record_final_decision(
-            actor=escalation.raised_by, escalation=escalation, decision="", now=at(5)
+            actor=escalation.raised_by, escalation=escalation, decision="", now=at(2026, 11, 5)
         )
 
     assert refused.value.field == "decision"
@@ -1091,15 +1058,15 @@ def test_chair_withdraws_the_escalation_with_a_reason(raise_concern):
         actor=escalation.raised_by,
         escalation=escalation,
         reason="  The family has moved out of the area.  ",
-        now=at(3),
+        now=at(2026, 11, 3),
     )
 
     escalation = reload(escalation)
     assert escalation.state == State.WITHDRAWN
     assert escalation.outcome == "The family has moved out of the area."
-    assert escalation.closed_at == at(3)
+    assert escalation.closed_at == at(2026, 11, 3)
     [step] = steps_of(escalation)
-    assert (step.verdict, step.closed_at) == (Verdict.WITHDRAWN, at(3))
+    assert (step.verdict, step.closed_at) == (Verdict.WITHDRAWN, at(2026, 11, 3))
 
 
 def test_withdrawing_refuses_an_empty_reason(raise_concern):
@@ -1115,12 +1082,12 @@ def test_withdrawing_refuses_an_empty_reason(raise_concern):
 def test_resolved_escalation_cannot_be_withdrawn(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE)
     escalation_resolve(
-        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(3)
+        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(2026, 11, 3)
     )
 
     with pytest.raises(ActionRefused) as refused:
         escalation_withdraw(
-            actor=escalation.raised_by, escalation=escalation, reason="Oops.", now=at(4)
+            actor=escalation.raised_by, escalation=escalation, reason="Oops.", now=at(2026, 11, 4)
         )
 
     assert refused.value.message == "This escalation is resolved: it can no longer change."
@@ -1162,12 +1129,12 @@ def test_step_raised_after_a_stage_timescale_change_uses_the_new_timescale(raise
 def test_every_change_to_an_escalation_is_recorded_in_its_history(raise_concern, escalate_to):
     escalation = raise_concern(GLOUCESTERSHIRE)
     counts = [escalation.history.count()]
-    respond(escalation, now=at(3))
+    respond(escalation, now=at(2026, 11, 3))
     counts.append(escalation.history.count())
-    escalate_to(escalation, now=at(4))
+    escalate_to(escalation, now=at(2026, 11, 4))
     counts.append(escalation.history.count())
     escalation_resolve(
-        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(5)
+        actor=escalation.raised_by, escalation=escalation, outcome="Sorted.", now=at(2026, 11, 5)
     )
     counts.append(escalation.history.count())
 
@@ -1203,10 +1170,12 @@ def test_stoke_informal_stage_refuses_a_service_manager_and_names_both_roles(
 def test_a_responder_too_late_is_told_the_step_has_closed(raise_concern, escalate_to):
     escalation = raise_concern(RUTLAND)
     informal = open_step(escalation)
-    escalate_to(escalation, now=at(9))
+    escalate_to(escalation, now=at(2026, 11, 9))
 
     with pytest.raises(ActionRefused, match="step has closed"):
-        step_respond(actor=informal.responder, step=informal, response="Late.", now=at(10))
+        step_respond(
+            actor=informal.responder, step=informal, response="Late.", now=at(2026, 11, 10)
+        )
 
 
 # --- the raise form's one-time token ---------------------------------------------------------

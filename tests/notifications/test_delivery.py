@@ -26,10 +26,10 @@ from django.db import OperationalError
 from config.celery import app as celery_app
 from escalations import services
 from escalations.models import Escalation, Step
+from escalations.sweep import process_due
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.relay import relay_once
-from notifications.services import RETRY_WINDOW, deliver
-from notifications.sweep import process_due
+from notifications.services import RETRY_WINDOW, SEND_LEASE, deliver
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -523,11 +523,14 @@ def test_list_notifications_shows_a_row_whose_senders_claim_ran_out_as_stuck(
     monkeypatch.setattr(notification_services, "_mark_sent", crash)
     with pytest.raises(OperationalError):
         deliver(notification_id=notification.pk, now=minutes(0))
-    # Not due again until the claim ends (2 minutes), stuck 5 minutes after that.
+    # Not due again until the claim ends (SEND_LEASE), stuck 5 minutes after that.
     Notification.objects.filter(pk=notification.pk).update(next_attempt_at=minutes(30))
+    claim_ends = minutes(0) + SEND_LEASE
 
-    assert "STUCK" not in list_notifications("--status", "stuck", now=minutes(6))
-    output = list_notifications("--status", "stuck", now=minutes(8))
+    assert "STUCK" not in list_notifications(
+        "--status", "stuck", now=claim_ends + timedelta(minutes=4)
+    )
+    output = list_notifications("--status", "stuck", now=claim_ends + timedelta(minutes=6))
 
     assert output.splitlines()[0].startswith(f"#{notification.pk} pending")
     assert "1 notification(s) stuck." in output

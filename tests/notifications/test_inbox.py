@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from escalations import services
 from escalations.models import Escalation, Step
+from escalations.sweep import process_due
 from notifications.models import Kind, Notification
-from notifications.sweep import process_due
 from staff.models import StaffMember
 
 LONDON = ZoneInfo("Europe/London")

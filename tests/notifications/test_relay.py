@@ -26,7 +26,14 @@ from django.db import OperationalError
 from escalations import services
 from notifications import services as notification_services
 from notifications.models import EmailStatus, Notification
-from notifications.relay import RELAY_LEASE, RelayReport, outbox_wakeups, relay_once, run_relay
+from notifications.relay import (
+    PROBE_INTERVAL,
+    RELAY_LEASE,
+    RelayReport,
+    outbox_wakeups,
+    relay_once,
+    run_relay,
+)
 from notifications.services import SEND_LEASE, deliver
 from tests.concurrency import race
 from tests.markers import postgres_only
@@ -200,11 +207,13 @@ def test_on_the_embedded_default_the_relay_sends_due_rows(raise_concern):
     assert relay(seconds(2)).claimed == 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_relay_loop_sends_and_stops_when_asked(notification):
     reports: list[RelayReport] = []
 
-    with time_machine.travel(seconds(1), tick=False):
-        run_relay(should_stop=lambda: bool(reports), poll_seconds=0.01, on_report=reports.append)
+    # The real clock: on PostgreSQL the loop waits on LISTEN with a timeout, which a
+    # travelled clock never lets expire. The row (raised on 2 Nov) is due already.
+    run_relay(should_stop=lambda: bool(reports), poll_seconds=0.01, on_report=reports.append)
 
     assert [r.sent for r in reports] == [1]
     notification.refresh_from_db()
@@ -323,6 +332,160 @@ def test_a_failed_send_gives_up_its_claim_so_only_the_back_off_delays_it(notific
     notification.refresh_from_db()
     assert (notification.claimed_until, notification.next_attempt_at) == (None, seconds(16))
     assert notification.last_error == "mail server: SMTPServerDisconnected on attempt 1"
+
+
+# --- a long mail-server outage: the probe ------------------------------------------------------
+
+
+class MailServer(BaseEmailBackend):
+    """A mail server that refuses the addresses in `refused` and, when `down`, cannot be
+    reached for the rest (a smart host that still answers, in front of one that does
+    not), recording every address it was asked to send to."""
+
+    down = False
+    refused: set[str] = set()
+    tried: list[str] = []
+
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            [address] = message.to
+            MailServer.tried.append(address)
+            if address in MailServer.refused:
+                raise smtplib.SMTPRecipientsRefused({address: (550, b"mailbox unavailable")})
+            if MailServer.down:
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return len(email_messages)
+
+
+@pytest.fixture
+def mail_server(settings) -> type[MailServer]:
+    settings.EMAIL_BACKEND = f"{__name__}.MailServer"
+    MailServer.down, MailServer.refused, MailServer.tried = False, set(), []
+    return MailServer
+
+
+@pytest.fixture
+def raise_for(ladders, staff_of, child_of) -> Callable[[], Notification]:
+    """raise_for() -> the "step raised" row of a raise at NOW for a new social worker."""
+    chair = staff_of("gloucestershire", "cp-chair")
+    child = child_of("gloucestershire")
+
+    def make() -> Notification:
+        escalation = services.escalation_raise(
+            actor=chair,
+            policy=ladders["gloucestershire"],
+            children=[child],
+            summary="Core group meetings not held.",
+            responder=staff_of("gloucestershire", "social-worker"),
+            now=NOW,
+        )
+        return Notification.objects.get(escalation=escalation)
+
+    return make
+
+
+def address(row: Notification) -> str:
+    return row.recipient.user.email
+
+
+def fail_until_an_hour_apart() -> datetime:
+    """Relay at each retry while every send fails, until the next retry is an hour away:
+    the time of the last attempt."""
+    now = NOW
+    for _ in range(20):
+        relay(now)
+        due = min(
+            Notification.objects.filter(email_status=EmailStatus.PENDING).values_list(
+                "next_attempt_at", flat=True
+            )
+        )
+        if due - now >= timedelta(hours=1):
+            return now
+        now = due
+    raise AssertionError("the back-off never reached an hour")
+
+
+def relay_every_two_seconds(start: datetime, end: datetime) -> None:
+    now = start
+    while now <= end:
+        relay(now)
+        now += timedelta(seconds=2)
+
+
+def test_while_the_mail_server_stays_away_the_relay_tries_the_oldest_row_once_a_minute(
+    mail_server, raise_for
+):
+    oldest, newer = raise_for(), raise_for()
+    mail_server.down = True
+    last = fail_until_an_hour_apart()
+    mail_server.tried = []
+
+    relay_every_two_seconds(last + timedelta(seconds=2), last + timedelta(minutes=10))
+
+    # Ten tries in ten minutes (not one every pass), all of them the oldest row; the other
+    # keeps its hour-long back-off.
+    assert mail_server.tried == [address(oldest)] * 10
+    newer.refresh_from_db()
+    assert newer.next_attempt_at == last + timedelta(hours=1)
+
+
+def test_the_first_probe_comes_a_minute_after_the_last_try(mail_server, raise_for):
+    oldest = raise_for()
+    mail_server.down = True
+    last = fail_until_an_hour_apart()
+    mail_server.tried = []
+
+    relay_every_two_seconds(
+        last + timedelta(seconds=2), last + PROBE_INTERVAL - timedelta(seconds=2)
+    )
+    assert mail_server.tried == []
+    report = relay(last + PROBE_INTERVAL)
+
+    assert (report.probed, mail_server.tried) == (1, [address(oldest)])
+
+
+def test_every_row_that_could_not_reach_the_server_goes_within_a_minute_of_its_return(
+    mail_server, raise_for
+):
+    rows = [raise_for(), raise_for(), raise_for()]
+    mail_server.down = True
+    last = fail_until_an_hour_apart()
+    relay_every_two_seconds(last + timedelta(seconds=2), last + timedelta(minutes=5))
+    back = last + timedelta(minutes=5, seconds=1)  # just after a probe failed
+    mail_server.down = False
+
+    relay_every_two_seconds(back + timedelta(seconds=1), back + PROBE_INTERVAL)
+
+    sent_at = {
+        row.pk: row.sent_at for row in Notification.objects.filter(pk__in=[r.pk for r in rows])
+    }
+    assert all(at is not None and at - back <= PROBE_INTERVAL for at in sent_at.values()), sent_at
+    # The probe and the rest in the same pass.
+    assert len(set(sent_at.values())) == 1
+
+
+def test_a_row_refused_for_its_address_is_never_the_probe(mail_server, raise_for):
+    refused, unreachable = raise_for(), raise_for()  # the refused row is the older
+    mail_server.refused = {address(refused)}
+    mail_server.down = True
+    last = fail_until_an_hour_apart()
+    mail_server.tried = []
+
+    relay(last + PROBE_INTERVAL)
+
+    assert mail_server.tried == [address(unreachable)]
+
+
+def test_two_relays_at_once_probe_no_more_often_than_one(mail_server, raise_for):
+    raise_for()
+    mail_server.down = True
+    last = fail_until_an_hour_apart()
+    mail_server.tried = []
+
+    first, second = relay(last + PROBE_INTERVAL), relay(last + PROBE_INTERVAL)
+
+    assert (first.probed, second.probed) == (1, 0)
+    assert len(mail_server.tried) == 1
 
 
 # --- PostgreSQL: real concurrency and the wake-up on commit ----------------------------------

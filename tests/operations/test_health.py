@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from escalations import services
+from escalations.sweep import process_due
 from notifications.models import EmailStatus, Notification
-from notifications.sweep import process_due
 from operations.models import SweepRun
 from operations.services import sweep_run_record
 from tests.staff.factories import UserFactory

@@ -9,9 +9,9 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from children.models import Child
-from escalations.selectors import staff_for
 from records.selectors import may_export_subject_access
 from records.services import subject_access_export
+from staff.selectors import staff_of
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["by"], is_active=True).first()
-        staff = staff_for(user) if user is not None else None
+        staff = staff_of(user) if user is not None else None
         if staff is None or not may_export_subject_access(staff):
             raise CommandError(
                 f"{options['by']!r} is not a QA manager or administrator with an active staff "

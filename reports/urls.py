@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations import report_views
+from reports import views as report_views
 
 app_name = "reports"
 urlpatterns = [

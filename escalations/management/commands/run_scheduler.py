@@ -14,10 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
+from escalations.sweep import process_due
 from notifications.relay import POLL_SECONDS, outbox_wakeups, relay_once
 from notifications.scheduler_lock import SchedulerAlreadyRunning, scheduler_lock
 from notifications.services import describe_failure
-from notifications.sweep import process_due
 
 
 class Command(BaseCommand):

@@ -40,7 +40,6 @@ from simple_history.utils import bulk_create_with_history
 from children.models import Child, ChildProtectionPlan, Conference, ConferenceKind, PlanCategory
 from escalations import rules
 from escalations.models import Escalation, Nature, State, Step, Verdict
-from escalations.reporting import financial_quarter, previous_quarters
 from policies.models import (
     ConcernCategory,
     DayType,
@@ -52,6 +51,7 @@ from policies.models import (
     Stage,
 )
 from policies.working_days import add_working_days, earliest, next_working_day_on_or_after
+from reports.reporting import financial_quarter, previous_quarters
 from staff.models import StaffMember, Team
 
 LONDON = ZoneInfo("Europe/London")

@@ -29,10 +29,10 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations import reporting
 from escalations.models import OPEN_STATES, Escalation, Step
-from notifications.sweep import process_due
+from escalations.sweep import process_due
 from policies.models import LocalAuthority
+from reports import reporting
 from staff.models import StaffMember
 
 

@@ -1,4 +1,4 @@
-"""The deadline sweep (notifications/sweep.py: process_due) on the shipped ladders.
+"""The deadline sweep (escalations/sweep.py: process_due) on the shipped ladders.
 
 The clock is frozen with time-machine and `now` is passed to process_due, so every
 alert's day can be checked by hand. The calendars used (England):
@@ -25,7 +25,6 @@ import signal
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -34,18 +33,16 @@ from django.core.management import call_command
 
 from escalations import services
 from escalations.models import State, Step, Verdict
+from escalations.sweep import SweepReport, process_due
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.relay import relay_once
-from notifications.sweep import SweepReport, process_due
 from policies.models import ClosureDay
 from tests.concurrency import race
+from tests.fixtures import LONDON, at
 from tests.markers import postgres_only
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def at(day: int, month: int = 12, year: int = 2026, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=LONDON)
+# The relay the run_scheduler tests start sends in-process (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("no_broker")
 
 
 def sweep(now: datetime) -> SweepReport:
@@ -97,7 +94,7 @@ def christmas_step(ladders, staff_of, child_of) -> Step:
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
         responder=staff_of("gloucestershire", "team-manager"),
-        now=at(21),
+        now=at(2026, 12, 21),
     )
     step = escalation.steps.get()
     assert (step.due_on, step.cap_due_on) == (date(2026, 12, 29), date(2027, 1, 21))
@@ -121,14 +118,14 @@ def chief_executive_step(ladders, staff_of, child_of) -> Step:
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
         responder=staff_of("gloucestershire", "team-manager"),
-        now=at(2, 11),
+        now=at(2026, 11, 2),
     )
     step = services.escalation_escalate(
         actor=chair,
         escalation=escalation,
         stage=policy.stages.get(order=6),
         responder=staff_of("gloucestershire", "chief-executive"),
-        now=at(25, 11),
+        now=at(2026, 11, 25),
     )
     assert (step.due_on, step.cap_due_on) == (date(2026, 12, 1), date(2026, 11, 30))
     return step
@@ -143,7 +140,7 @@ def stoke_informal_step(ladders, staff_of, child_of) -> Step:
         children=[child_of("stoke-on-trent")],
         summary="Reports not shared with parents.",
         responder=staff_of("stoke-on-trent", "social-worker"),
-        now=at(2, 11),
+        now=at(2026, 11, 2),
     )
     step = escalation.steps.get()
     assert (step.stage_order, step.due_on) == (0, date(2026, 11, 9))
@@ -161,7 +158,7 @@ def stoke_stage_1_step(stoke_informal_step, staff_of) -> Step:
         actor=escalation.raised_by,
         escalation=escalation,
         responder=staff_of("stoke-on-trent", "service-manager"),
-        now=at(10, 11),
+        now=at(2026, 11, 10),
     )
     assert (step.stage_order, step.due_on, step.cap_due_on) == (1, None, date(2026, 12, 8))
     return step
@@ -202,7 +199,7 @@ def head_of_service_step(ladders, staff_of, childs_line) -> Callable[..., tuple[
             summary="The child protection plan is not being implemented.",
             stage=policy.stages.get(order=3),
             responder=line["head-of-service"],
-            now=at(21),
+            now=at(2026, 12, 21),
         )
         step = escalation.steps.get()
         assert step.due_on == date(2026, 12, 29)
@@ -215,7 +212,7 @@ def head_of_service_step(ladders, staff_of, childs_line) -> Callable[..., tuple[
 
 
 def test_no_reminder_two_working_days_before_the_deadline(christmas_step):
-    sweep(at(23))  # Wed 23 Dec: Thu 24 and Tue 29 are still to come.
+    sweep(at(2026, 12, 23))  # Wed 23 Dec: Thu 24 and Tue 29 are still to come.
 
     assert alerts(Kind.REMINDER) == []
 
@@ -224,7 +221,7 @@ def test_reminder_goes_to_the_responder_on_the_last_working_day_before_the_deadl
     christmas_step,
 ):
     # Thu 24 Dec: Fri 25, the weekend and Mon 28 are not working days; Tue 29 is the deadline.
-    sweep(at(24))
+    sweep(at(2026, 12, 24))
 
     [reminder] = alerts(Kind.REMINDER)
     assert (reminder.step, reminder.recipient, reminder.occurrence) == (
@@ -235,7 +232,9 @@ def test_reminder_goes_to_the_responder_on_the_last_working_day_before_the_deadl
 
 
 def test_reminder_is_sent_once_however_often_the_sweep_runs(christmas_step):
-    sweep_daily(at(24), at(29))  # Thu 24 Dec … Tue 29 Dec, bank holidays and weekend included
+    sweep_daily(
+        at(2026, 12, 24), at(2026, 12, 29)
+    )  # Thu 24 Dec … Tue 29 Dec, bank holidays and weekend included
 
     assert len(alerts(Kind.REMINDER)) == 1
 
@@ -252,23 +251,26 @@ def test_an_office_closure_day_is_skipped_when_finding_the_day_before_the_deadli
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
         responder=staff_of("gloucestershire", "team-manager"),
-        now=at(21),
+        now=at(2026, 12, 21),
     )
     # Mon 21 Dec + 4 working days (Tue 22, Wed 23, Thu 24, Wed 30: Tue 29 is closed) = Wed 30.
     assert escalation.steps.get().due_on == date(2026, 12, 30)
 
-    sweep(at(23))
+    sweep(at(2026, 12, 23))
     assert alerts(Kind.REMINDER) == []
-    sweep(at(24))  # the last working day before Wed 30 Dec
+    sweep(at(2026, 12, 24))  # the last working day before Wed 30 Dec
     assert len(alerts(Kind.REMINDER)) == 1
 
 
 def test_a_responded_step_gets_no_reminder(christmas_step):
     services.step_respond(
-        actor=christmas_step.responder, step=christmas_step, response="Booked.", now=at(22)
+        actor=christmas_step.responder,
+        step=christmas_step,
+        response="Booked.",
+        now=at(2026, 12, 22),
     )
 
-    sweep(at(24))
+    sweep(at(2026, 12, 24))
 
     assert alerts(Kind.REMINDER) == []
 
@@ -277,7 +279,7 @@ def test_a_responded_step_gets_no_reminder(christmas_step):
 
 
 def test_no_overdue_alert_on_the_deadline_itself(christmas_step):
-    sweep(at(29, hour=17))  # Tue 29 Dec: due by the end of today
+    sweep(at(2026, 12, 29, 17))  # Tue 29 Dec: due by the end of today
 
     assert alerts(Kind.OVERDUE) == []
 
@@ -285,7 +287,7 @@ def test_no_overdue_alert_on_the_deadline_itself(christmas_step):
 def test_overdue_alert_goes_to_the_chair_and_the_responder_the_day_after_the_deadline(
     christmas_step,
 ):
-    sweep(at(30, hour=7))  # Wed 30 Dec
+    sweep(at(2026, 12, 30, 7))  # Wed 30 Dec
 
     assert recipients(Kind.OVERDUE) == {
         christmas_step.escalation.raised_by_id,
@@ -298,7 +300,7 @@ def test_overdue_alert_repeats_every_five_working_days_and_not_more_often(christ
     # Working days late: Wed 30 Dec 1, Thu 31 2, Mon 4 Jan 3, Tue 5 4, Wed 6 5, Thu 7 6,
     # Fri 8 7, Mon 11 8, Tue 12 9, Wed 13 10, Thu 14 11 (Fri 1 Jan is a bank holiday).
     # Alerts on the 1st, 6th and 11th working day late.
-    sweep_daily(at(30), at(14, 1, 2027))
+    sweep_daily(at(2026, 12, 30), at(2027, 1, 14))
 
     assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {
         0: date(2026, 12, 30),
@@ -314,7 +316,7 @@ def test_the_policy_sets_how_often_the_overdue_alert_repeats(christmas_step):
     policy.save()
 
     # Every 2 working days: the 1st (Wed 30 Dec), 3rd (Mon 4 Jan) and 5th (Wed 6 Jan).
-    sweep_daily(at(30), at(6, 1, 2027))
+    sweep_daily(at(2026, 12, 30), at(2027, 1, 6))
 
     assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {
         0: date(2026, 12, 30),
@@ -328,7 +330,7 @@ def test_a_policy_with_no_repeat_sends_the_overdue_alert_once(christmas_step):
     policy.overdue_repeat_working_days = None
     policy.save()
 
-    sweep_daily(at(30), at(14, 1, 2027))
+    sweep_daily(at(2026, 12, 30), at(2027, 1, 14))
 
     assert first_day_of_each_occurrence(Kind.OVERDUE, christmas_step) == {0: date(2026, 12, 30)}
     assert len(alerts(Kind.OVERDUE)) == 2
@@ -336,10 +338,13 @@ def test_a_policy_with_no_repeat_sends_the_overdue_alert_once(christmas_step):
 
 def test_a_responded_step_gets_no_overdue_alert(christmas_step):
     services.step_respond(
-        actor=christmas_step.responder, step=christmas_step, response="Booked.", now=at(29)
+        actor=christmas_step.responder,
+        step=christmas_step,
+        response="Booked.",
+        now=at(2026, 12, 29),
     )
 
-    sweep(at(30))
+    sweep(at(2026, 12, 30))
 
     assert alerts(Kind.OVERDUE) == []
 
@@ -347,10 +352,13 @@ def test_a_responded_step_gets_no_overdue_alert(christmas_step):
 def test_a_resolved_escalation_gets_no_alerts_at_all(christmas_step):
     escalation = christmas_step.escalation
     services.escalation_resolve(
-        actor=escalation.raised_by, escalation=escalation, outcome="Meeting held.", now=at(22)
+        actor=escalation.raised_by,
+        escalation=escalation,
+        outcome="Meeting held.",
+        now=at(2026, 12, 22),
     )
 
-    sweep_daily(at(23), at(25, 1, 2027))  # past the step's deadline and the cap
+    sweep_daily(at(2026, 12, 23), at(2027, 1, 25))  # past the step's deadline and the cap
 
     # Only what the chair's own actions caused: the step, and the closing notice to its
     # addressee. The sweep adds nothing.
@@ -364,7 +372,7 @@ def test_a_resolved_escalation_gets_no_alerts_at_all(christmas_step):
 
 
 def test_no_cap_alert_on_the_cap_day_itself(chief_executive_step):
-    sweep(at(30, 11, hour=17))  # Mon 30 Nov, the cap
+    sweep(at(2026, 11, 30, 17))  # Mon 30 Nov, the cap
 
     assert alerts(Kind.CAP_BREACHED) == []
 
@@ -372,7 +380,7 @@ def test_no_cap_alert_on_the_cap_day_itself(chief_executive_step):
 def test_cap_alert_goes_to_the_chair_and_the_responder_when_the_cap_passes_before_the_stage_deadline(
     chief_executive_step,
 ):
-    sweep(at(1))  # Tue 1 Dec: past the cap, though Stage 6's own deadline is today
+    sweep(at(2026, 12, 1))  # Tue 1 Dec: past the cap, though Stage 6's own deadline is today
 
     assert recipients(Kind.CAP_BREACHED, chief_executive_step) == {
         chief_executive_step.escalation.raised_by_id,
@@ -381,17 +389,17 @@ def test_cap_alert_goes_to_the_chair_and_the_responder_when_the_cap_passes_befor
 
 
 def test_cap_alert_is_sent_once_per_escalation(chief_executive_step):
-    sweep_daily(at(1), at(14))
+    sweep_daily(at(2026, 12, 1), at(2026, 12, 14))
 
     assert len(alerts(Kind.CAP_BREACHED)) == 2  # the chair and the responder, once
 
 
 def test_cap_alert_comes_the_day_after_a_cap_counted_over_christmas(christmas_step):
     # Mon 21 Dec + 20 working days (22-24 Dec, 29-31 Dec, 4-8, 11-15 and 18-21 Jan) = Thu 21 Jan.
-    sweep(at(21, 1, 2027))
+    sweep(at(2027, 1, 21))
     assert alerts(Kind.CAP_BREACHED) == []
 
-    sweep(at(22, 1, 2027))
+    sweep(at(2027, 1, 22))
 
     assert recipients(Kind.CAP_BREACHED, christmas_step) == {
         christmas_step.escalation.raised_by_id,
@@ -400,17 +408,19 @@ def test_cap_alert_comes_the_day_after_a_cap_counted_over_christmas(christmas_st
 
 
 def test_a_stage_with_no_timescale_gets_no_reminder_or_overdue_alert(stoke_stage_1_step):
-    sweep_daily(at(10, 11), at(14))  # Tue 10 Nov … Mon 14 Dec, past the cap (Tue 8 Dec)
+    sweep_daily(
+        at(2026, 11, 10), at(2026, 12, 14)
+    )  # Tue 10 Nov … Mon 14 Dec, past the cap (Tue 8 Dec)
 
     assert alerts(Kind.REMINDER, stoke_stage_1_step) == []
     assert alerts(Kind.OVERDUE, stoke_stage_1_step) == []
 
 
 def test_the_cap_still_applies_to_a_stage_with_no_timescale(stoke_stage_1_step):
-    sweep(at(8))  # Tue 8 Dec, the cap
+    sweep(at(2026, 12, 8))  # Tue 8 Dec, the cap
     assert alerts(Kind.CAP_BREACHED) == []
 
-    sweep(at(9))  # Wed 9 Dec
+    sweep(at(2026, 12, 9))  # Wed 9 Dec
 
     assert recipients(Kind.CAP_BREACHED, stoke_stage_1_step) == {
         stoke_stage_1_step.escalation.raised_by_id,
@@ -422,7 +432,7 @@ def test_the_cap_still_applies_to_a_stage_with_no_timescale(stoke_stage_1_step):
 
 
 def test_no_informal_dispute_on_the_informal_deadline_itself(stoke_informal_step):
-    sweep(at(9, 11, hour=17))  # Mon 9 Nov
+    sweep(at(2026, 11, 9, 17))  # Mon 9 Nov
 
     assert alerts(Kind.INFORMAL_DISPUTE) == []
 
@@ -430,7 +440,7 @@ def test_no_informal_dispute_on_the_informal_deadline_itself(stoke_informal_step
 def test_an_informal_stage_unresolved_past_its_time_is_a_dispute_for_the_chair_not_an_overdue(
     stoke_informal_step,
 ):
-    sweep(at(10, 11))  # Tue 10 Nov
+    sweep(at(2026, 11, 10))  # Tue 10 Nov
 
     [dispute] = alerts(Kind.INFORMAL_DISPUTE)
     assert dispute.recipient == stoke_informal_step.escalation.raised_by
@@ -438,7 +448,7 @@ def test_an_informal_stage_unresolved_past_its_time_is_a_dispute_for_the_chair_n
 
 
 def test_an_informal_dispute_is_raised_once(stoke_informal_step):
-    sweep_daily(at(10, 11), at(30, 11))
+    sweep_daily(at(2026, 11, 10), at(2026, 11, 30))
 
     assert len(alerts(Kind.INFORMAL_DISPUTE)) == 1
 
@@ -452,10 +462,10 @@ def test_an_answered_informal_stage_the_chair_has_not_resolved_is_still_a_disput
         actor=stoke_informal_step.responder,
         step=stoke_informal_step,
         response="We will look at it.",
-        now=at(5, 11),
+        now=at(2026, 11, 5),
     )
 
-    sweep(at(10, 11))  # Tue 10 Nov
+    sweep(at(2026, 11, 10))  # Tue 10 Nov
 
     [dispute] = alerts(Kind.INFORMAL_DISPUTE)
     assert dispute.recipient == stoke_informal_step.escalation.raised_by
@@ -465,11 +475,11 @@ def test_no_alerts_go_out_on_a_weekend_and_they_catch_up_on_the_next_working_day
     christmas_step,
 ):
     # Due Tue 29 Dec; overdue from Wed 30 Dec. Sat 2 and Sun 3 Jan are not working days.
-    sweep(at(2, 1, 2027))
-    sweep(at(3, 1, 2027))
+    sweep(at(2027, 1, 2))
+    sweep(at(2027, 1, 3))
     assert alerts(Kind.OVERDUE) == []
 
-    sweep(at(4, 1, 2027))  # Mon 4 Jan
+    sweep(at(2027, 1, 4))  # Mon 4 Jan
     assert recipients(Kind.OVERDUE) == {
         christmas_step.escalation.raised_by_id,
         christmas_step.responder_id,
@@ -482,7 +492,7 @@ def test_no_alerts_go_out_on_a_weekend_and_they_catch_up_on_the_next_working_day
 def test_an_overdue_step_is_not_escalated_by_the_sweep(head_of_service_step):
     step, _line = head_of_service_step(auto_escalate=False)
 
-    sweep_daily(at(30), at(14, 1, 2027))
+    sweep_daily(at(2026, 12, 30), at(2027, 1, 14))
 
     assert Step.objects.filter(escalation=step.escalation).count() == 1
     step.refresh_from_db()
@@ -497,14 +507,14 @@ def test_with_auto_escalation_an_overdue_step_moves_to_the_next_stage_in_the_chi
     step, line = head_of_service_step(auto_escalate=True)
     assistant_director = line["assistant-director"]
 
-    report = sweep(at(30))  # Wed 30 Dec: a working day late
+    report = sweep(at(2026, 12, 30))  # Wed 30 Dec: a working day late
 
     assert report.auto_escalated == 1
     step.refresh_from_db()
-    assert (step.verdict, step.closed_at) == (Verdict.NO_RESPONSE, at(30))
+    assert (step.verdict, step.closed_at) == (Verdict.NO_RESPONSE, at(2026, 12, 30))
     new_step = Step.objects.get(escalation=step.escalation, closed_at__isnull=True)
     assert (new_step.stage_order, new_step.stage_name) == (4, "Stage 4: Assistant Director")
-    assert (new_step.responder, new_step.raised_at) == (assistant_director, at(30))
+    assert (new_step.responder, new_step.raised_at) == (assistant_director, at(2026, 12, 30))
     # Wed 30 Dec + 4 working days (Thu 31, Mon 4, Tue 5, Wed 6 Jan) = Wed 6 Jan.
     assert new_step.due_on == date(2027, 1, 6)
     assert recipients(Kind.STEP_RAISED, new_step) == {assistant_director.pk}
@@ -513,9 +523,9 @@ def test_with_auto_escalation_an_overdue_step_moves_to_the_next_stage_in_the_chi
 def test_auto_escalation_happens_once_for_an_overdue_step(head_of_service_step):
     step, _line = head_of_service_step(auto_escalate=True)
 
-    sweep(at(30))
-    second = sweep(at(30, hour=11))
-    sweep(at(31))
+    sweep(at(2026, 12, 30))
+    second = sweep(at(2026, 12, 30, 11))
+    sweep(at(2026, 12, 31))
 
     assert second.auto_escalated == 0
     assert Step.objects.filter(escalation=step.escalation).count() == 2
@@ -526,7 +536,7 @@ def test_auto_escalation_leaves_the_step_when_no_one_in_the_childs_line_holds_th
 ):
     step, _line = head_of_service_step(auto_escalate=True, with_assistant_director=False)
 
-    report = sweep(at(30))
+    report = sweep(at(2026, 12, 30))
 
     assert report.auto_escalated == 0
     assert Step.objects.filter(escalation=step.escalation).count() == 1
@@ -547,8 +557,8 @@ def relay(now: datetime) -> None:
 
 def test_two_sweeps_make_one_notification_and_one_email_each(christmas_step):
     for _ in range(2):
-        sweep(at(30))
-        relay(at(30))
+        sweep(at(2026, 12, 30))
+        relay(at(2026, 12, 30))
 
     chair, responder = christmas_step.escalation.raised_by, christmas_step.responder
     assert len(alerts(Kind.OVERDUE)) == 2
@@ -573,15 +583,15 @@ def test_two_sweeps_at_once_make_one_notification_and_one_email_each(ladders, st
             summary="Core group meetings not held.",
             stage=policy.stages.get(order=1),
             responder=staff_of("gloucestershire", "team-manager"),
-            now=at(21),
+            now=at(2026, 12, 21),
         )
         steps.append(escalation.steps.get())
-    relay(at(21))
+    relay(at(2026, 12, 21))
     mail.outbox.clear()  # the "step raised" e-mails
 
-    with time_machine.travel(at(30), tick=False):
-        results = race(lambda: process_due(at(30)), lambda: process_due(at(30)))
-    relay(at(30))
+    with time_machine.travel(at(2026, 12, 30), tick=False):
+        results = race(lambda: process_due(at(2026, 12, 30)), lambda: process_due(at(2026, 12, 30)))
+    relay(at(2026, 12, 30))
 
     assert all(isinstance(r, SweepReport) for r in results), results
     assert sum(r.created[Kind.OVERDUE] for r in results) == 6
@@ -598,8 +608,8 @@ def test_two_sweeps_at_once_make_one_notification_and_one_email_each(ladders, st
 def test_two_sweeps_at_once_escalate_an_overdue_step_once(head_of_service_step):
     step, line = head_of_service_step(auto_escalate=True)
 
-    with time_machine.travel(at(30), tick=False):
-        results = race(lambda: process_due(at(30)), lambda: process_due(at(30)))
+    with time_machine.travel(at(2026, 12, 30), tick=False):
+        results = race(lambda: process_due(at(2026, 12, 30)), lambda: process_due(at(2026, 12, 30)))
 
     assert all(isinstance(r, SweepReport) for r in results), results
     assert sum(r.auto_escalated for r in results) == 1
@@ -618,14 +628,14 @@ def run_command(name: str, *args: str) -> list[str]:
 
 
 def test_run_sweep_prints_what_it_did(christmas_step):
-    with time_machine.travel(at(30), tick=False):
+    with time_machine.travel(at(2026, 12, 30), tick=False):
         lines = run_command("run_sweep")
 
     assert lines == ["overdue: 2 notification(s) created"]
 
 
 def test_run_sweep_sends_no_email_itself(christmas_step):
-    with time_machine.travel(at(30), tick=False):
+    with time_machine.travel(at(2026, 12, 30), tick=False):
         run_command("run_sweep")
 
     # The relay is the one path to e-mail: the "step raised" and both overdue rows wait.
@@ -634,9 +644,9 @@ def test_run_sweep_sends_no_email_itself(christmas_step):
 
 
 def test_run_sweep_again_says_nothing_was_due(christmas_step):
-    with time_machine.travel(at(30), tick=False):
+    with time_machine.travel(at(2026, 12, 30), tick=False):
         run_command("run_sweep")
-    with time_machine.travel(at(30, hour=11), tick=False):
+    with time_machine.travel(at(2026, 12, 30, 11), tick=False):
         lines = run_command("run_sweep")
 
     assert lines == ["no notifications due"]
@@ -668,7 +678,7 @@ def signal_handlers_restored() -> Iterator[None]:
 def test_run_scheduler_without_loop_runs_one_sweep_and_returns(
     christmas_step, signal_handlers_restored
 ):
-    with time_machine.travel(at(30), tick=False):
+    with time_machine.travel(at(2026, 12, 30), tick=False):
         lines = run_command("run_scheduler")
 
     # One sweep, then one relay pass: the "step raised" e-mail (waiting since Mon 21 Dec)

@@ -1,8 +1,8 @@
-"""The QA report views (escalations/report_views.py) and the conference view.
+"""The QA report views (reports/views.py) and the conference view.
 
 Who may see them, the tracker's filters, sorting and pages, the CSV export, and the
 number of queries each one runs (which must not grow with the number of escalations).
-The data is Gloucestershire's 2026-27 Q3 from test_reporting.build_quarter, seen on
+The data is Gloucestershire's 2026-27 Q3 from tests/reports/conftest.py's build_quarter, seen on
 Monday 16 November 2026, unless a test says otherwise.
 """
 
@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -24,20 +23,20 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from simple_history.utils import bulk_create_with_history
 
 from children.models import AccessLog, Conference
-from escalations import reporting
 from escalations.models import Escalation, State, Step, Verdict
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.ladder_files import load_ladders
 from policies.models import ConcernCategory, Policy, Stage
+from reports import reporting
 from tests.children.factories import ChildFactory
-from tests.escalations.test_reporting import (
+from tests.fixtures import LONDON, at
+from tests.reports.conftest import (
     GLOUCESTERSHIRE,
     Q3,
     RUTLAND,
     TODAY,
     TRACKER,
-    World,
-    at,
+    Scenario,
     build_quarter,
     get_as,
     listed,
@@ -46,16 +45,6 @@ from tests.escalations.test_reporting import (
     refs,
 )
 from tests.staff.factories import StaffMemberFactory, UserFactory
-
-
-@pytest.fixture
-def world(ladders, staff_of, child_of) -> World:
-    return World(ladders, staff_of, child_of)
-
-
-@pytest.fixture
-def quarter(world) -> dict:
-    return build_quarter(world)
 
 
 @pytest.fixture
@@ -304,8 +293,6 @@ def test_tracker_keeps_the_filters_in_its_sort_page_and_csv_links(
 
 # --- every filter combines with every other, in the page and the CSV ---------------------
 
-LONDON = ZoneInfo("Europe/London")
-
 
 def london_day(moment: datetime) -> date:
     return moment.astimezone(LONDON).date()
@@ -437,7 +424,7 @@ def shared_quarter(django_db_setup, django_db_blocker, shipped_ladders):
         def child_of(slug: str, **kwargs):
             return ChildFactory(authority=authorities[slug], **kwargs)
 
-        world = World(ladders, staff_of, child_of)
+        world = Scenario(ladders, staff_of, child_of)
         quarter = build_quarter(world)
         yield quarter, qa_of(world, GLOUCESTERSHIRE), tracker_filters(quarter)
         transaction.set_rollback(True)
@@ -525,7 +512,7 @@ def test_the_closed_without_a_response_link_lists_them_in_the_tracker_and_its_cs
 # --- many escalations, made quickly -----------------------------------------------------
 
 
-def bulk_escalations(world: World, n: int, slug: str = GLOUCESTERSHIRE) -> list[Escalation]:
+def bulk_escalations(world: Scenario, n: int, slug: str = GLOUCESTERSHIRE) -> list[Escalation]:
     """`n` escalations with one step each, by bulk_create_with_history (history kept).
 
     Raised an hour apart from Thu 1 Oct 2026 09:00 (1,000 reach Tue 10 Nov), in four kinds

@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from children.services import access_log_record
-from escalations import reporting, selectors
+from escalations import selectors
 from escalations.models import Escalation, State, Step
-from escalations.views import staff_view
 from policies.models import ConcernCategory, Stage
+from reports import reporting
+from reports.rules import may_view_reports
+from staff.decorators import StaffRequest, staff_required
 from staff.models import StaffMember, Team
 
 SORTS = {
@@ -27,10 +29,6 @@ SORTS = {
     "status": "state",
     "-status": "-state",
 }
-
-
-def _may_report(staff: StaffMember) -> bool:
-    return staff.is_quality_assurance or staff.user.is_staff
 
 
 def _refuse(request: HttpRequest) -> HttpResponse:
@@ -58,17 +56,19 @@ def _dashboard_context(request: HttpRequest, staff: StaffMember) -> dict[str, An
     }
 
 
-@staff_view
-def dashboard(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    if not _may_report(staff):
+@staff_required
+def dashboard(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
+    if not may_view_reports(staff):
         return _refuse(request)
     return render(request, "reports/dashboard.html", _dashboard_context(request, staff))
 
 
-@staff_view
-def quarterly_report(request: HttpRequest, staff: StaffMember) -> HttpResponse:
+@staff_required
+def quarterly_report(request: StaffRequest) -> HttpResponse:
     """The printable report for the board / QASG / Performance and QA meeting."""
-    if not _may_report(staff):
+    staff = request.staff
+    if not may_view_reports(staff):
         return _refuse(request)
     context = _dashboard_context(request, staff)
     today = context["today"]
@@ -98,9 +98,10 @@ def _tracker_queryset(staff: StaffMember, request: HttpRequest) -> tuple[Any, di
     return qs, used
 
 
-@staff_view
-def tracker(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    if not _may_report(staff):
+@staff_required
+def tracker(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
+    if not may_view_reports(staff):
         return _refuse(request)
     qs, used = _tracker_queryset(staff, request)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
@@ -170,9 +171,10 @@ def _safe_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@staff_view
-def tracker_csv(request: HttpRequest, staff: StaffMember) -> HttpResponse:
-    if not _may_report(staff):
+@staff_required
+def tracker_csv(request: StaffRequest) -> HttpResponse:
+    staff = request.staff
+    if not may_view_reports(staff):
         return _refuse(request)
     qs, _used = _tracker_queryset(staff, request)
     today = timezone.localdate()

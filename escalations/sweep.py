@@ -1,7 +1,9 @@
-"""The deadline sweep: one idempotent `process_due(now)`.
+"""The deadline sweep: one idempotent `process_due(now)`, the escalation rules that time
+passing sets off (reminders, overdue alerts, the formal cap, a policy's automatic
+escalation).
 
-Celery beat, `manage.py run_sweep`, `manage.py run_scheduler` and the tests all call
-it. It only creates outbox rows (each unique, so a re-run or a concurrent run adds
+Celery beat (escalations.tasks.sweep), `manage.py run_sweep`, `manage.py run_scheduler`
+and the tests all call it. It only creates outbox rows (each unique, so a re-run or a concurrent run adds
 nothing) and never escalates by itself unless a policy says so. It sends nothing: the
 outbox relay (notifications/relay.py) is the one path to e-mail.
 """
@@ -16,6 +18,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from escalations import rules, services
 from escalations.models import AWAITING_RESPONSE, OPEN_STATES, Escalation, Step
 from notifications.models import Kind, Notification
 from notifications.services import create_notifications
@@ -149,8 +152,6 @@ def _count(
 
 def _auto_escalate(step: Step, now: datetime) -> bool:
     """Only where a policy asks for it: the next stage, to the child's line, else nothing."""
-    from escalations import rules, services
-
     escalation = step.escalation
     next_stage = rules.next_stage(escalation)
     if next_stage is None:

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from notifications.sweep import process_due
+from escalations.sweep import process_due
 
 
 class Command(BaseCommand):
