@@ -136,7 +136,7 @@ class SignificantEvent(models.Model):
 
 
 class AccessLog(models.Model):
-    """Every read of case data: who, when, which records (DESIGN §8). One row per page read.
+    """Every read of case data: who, when, which records (docs/architecture.md §5, §8). One row per page read.
 
     The reader's name and username are copied onto the row, so "who" survives the
     deletion of their user.

@@ -1,4 +1,4 @@
-"""Who may see which child's record (DESIGN §8): written once, asked by every page."""
+"""Who may see which child's record (docs/architecture.md §5, §8): written once, asked by every page."""
 
 from __future__ import annotations
 

@@ -212,7 +212,7 @@ SSO_ALLOW_HTTP_PROVIDERS = env_bool("SSO_ALLOW_HTTP_PROVIDERS", default=not PROD
 if PRODUCTION and SSO_ALLOW_HTTP_PROVIDERS:
     raise ImproperlyConfigured("SSO_ALLOW_HTTP_PROVIDERS must be false in production.")
 
-# Sessions end after 30 idle minutes (DESIGN §8).
+# Sessions end after 30 idle minutes (docs/architecture.md §5, §8).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

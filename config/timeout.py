@@ -1,4 +1,4 @@
-"""Idle sessions end (DESIGN §8) without losing what was typed (WCAG 2.2.1 and 3.3.7).
+"""Idle sessions end (docs/architecture.md §5, §8) without losing what was typed (WCAG 2.2.1 and 3.3.7).
 
 Two halves. In the browser, static/app/timeout.js warns before the idle limit and lets
 the person stay signed in (session_extend in config/views.py). On the server, a form

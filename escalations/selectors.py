@@ -27,7 +27,7 @@ from staff.selectors import people_below
 
 def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     """QA managers see their authority's escalations; everyone else (chairs too) only
-    what involves them (DESIGN §8).
+    what involves them (docs/architecture.md §5, §8).
 
     Involved: raised it, it is about them, they or their line are addressed on a step,
     they were told of it (a copy or an alert: "was told" is "may see"), or one of its

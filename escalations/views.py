@@ -353,7 +353,7 @@ def step_link(request: HttpRequest, token: str) -> HttpResponse:
     if step is None or staff is None or step.responder_id != staff.pk:
         return render(request, "escalations/link_refused.html", status=403)
     if not step.is_open:
-        # DESIGN §6: the link works only while its step is open. After that it says so and
+        # docs/architecture.md §5: the link works only while its step is open. After that it says so and
         # shows nothing of the case (the escalation itself stays on the user's own lists).
         return render(request, "escalations/link_closed.html", status=410)
     return redirect("escalations:respond", pk=step.pk)

@@ -1,4 +1,4 @@
-"""Who is told about a step: the one home of the need-to-know rule (DESIGN §6).
+"""Who is told about a step: the one home of the need-to-know rule (docs/architecture.md §5).
 
 A stage's copy list names *relationships to this case* (the children's social workers,
 the managers in their line, the raiser's line, earlier recipients, the QA manager for

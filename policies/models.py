@@ -1,4 +1,4 @@
-"""Authorities, their escalation policies and ladders (DESIGN §3).
+"""Authorities, their escalation policies and ladders (docs/architecture.md §3).
 
 Ladders are data: admins edit them, `load_policies` loads the shipped files. Running
 escalations never read a stage's timescale again after a step is raised: the step
@@ -257,8 +257,8 @@ class Stage(models.Model):
         "wanted) with the earlier steps attached.",
     )
     raised_by = models.CharField(max_length=20, choices=RaisedBy.choices, default=RaisedBy.RAISER)
-    # Who is copied: relationships to this case, never every holder of a role (DESIGN §6).
-    # escalations.recipients.step_recipients is the one place that reads these.
+    # Who is copied: relationships to this case, never every holder of a role (docs/architecture.md §5).
+    # notifications.recipients.step_recipients is the one place that reads these.
     copy_social_workers = models.BooleanField(
         default=False, help_text="Copy the children's allocated social workers."
     )

@@ -1,4 +1,4 @@
-"""The retention rule (DESIGN §10), written once: which closed escalations have expired.
+"""The retention rule (docs/architecture.md §9), written once: which closed escalations have expired.
 
 An authority keeps a closed escalation for `retention_years_after_adulthood` years after
 the youngest child it is about turns 18. With no rule set, nothing expires. Where a

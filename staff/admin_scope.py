@@ -1,4 +1,4 @@
-"""Django admin limited to one authority (DESIGN §8): the one home of that rule.
+"""Django admin limited to one authority (docs/architecture.md §5, §8): the one home of that rule.
 
 A platform superuser sees and manages everything. Any other staff user is an *authority
 administrator*: every admin page, picker, autocomplete, action and history page shows
@@ -232,7 +232,7 @@ class AuthorityScopedAdmin(_ScopedFields, admin.ModelAdmin):
     """Put first in the bases of every ModelAdmin (see the module docstring)."""
 
     authority_path: AuthorityPath | None = None
-    # Case data: reading a change or history page writes an access-log row (DESIGN §8).
+    # Case data: reading a change or history page writes an access-log row (docs/architecture.md §5, §8).
     read_log_action: str | None = None
 
     # Permissions -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""No case data before the second factor (DESIGN §8)."""
+"""No case data before the second factor (docs/architecture.md §5, §8)."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""Every admin read of case data writes one access-log row (DESIGN §8)."""
+"""Every admin read of case data writes one access-log row (docs/architecture.md §5, §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who sees which child and which escalation (DESIGN §8), through the pages and services.
+"""Who sees which child and which escalation (docs/architecture.md §5, §8), through the pages and services.
 
 Naming a child in an escalation never makes that child visible: a social worker sees the
 children allocated to them, a manager those of their line, chairs and QA the authority's.

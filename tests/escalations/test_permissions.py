@@ -219,7 +219,7 @@ def escalation_pk(w: Scene) -> dict[str, Any]:
     return {"pk": w.escalation.pk}
 
 
-# Who may see the escalation (DESIGN §8): the chair who raised it, the responder and their
+# Who may see the escalation (docs/architecture.md §5, §8): the chair who raised it, the responder and their
 # line, whoever was copied, the child's social worker and their line, and QA. Not the
 # authority's other chair nor an unrelated social worker; never another authority.
 SEES = {
