@@ -11,12 +11,15 @@ concern.
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -25,8 +28,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from escalations.models import Step
+from escalations.selectors import case_sentence
 from notifications.links import step_link_url
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.recipients import (
@@ -53,7 +58,7 @@ SEND_LEASE = timedelta(seconds=45)
 # Woken on commit of new rows (PostgreSQL only; the relay also polls).
 OUTBOX_CHANNEL = "notifications_outbox"
 # Kinds about a response still to come: only these say when it is due.
-DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE)
+DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
 
 
 def create_notifications(
@@ -86,6 +91,80 @@ def create_notifications(
         # Nothing is sent or published here: the rows wait in the outbox and the relay
         # moves them, so the request never waits on the broker or a mail server.
         wake_relay()
+    return created
+
+
+class Alert(NamedTuple):
+    """One notification the sweep wants: the outbox's unique key and the escalation."""
+
+    kind: str
+    escalation_id: int
+    step_id: int
+    recipient_id: int
+    occurrence: int = 0
+
+
+_ALERT_COLUMNS = Alert._fields
+
+
+def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> Counter[str]:
+    """`create_notifications` for any number of rows in one statement; how many of each
+    kind were new.
+
+    `INSERT … SELECT` over the rows passed as one JSON value, skipping inactive recipients
+    (as `create_notifications` does) and, by `ON CONFLICT DO NOTHING` against the unique
+    key, every row that already exists — whoever wrote it, a concurrent sweep included.
+    `RETURNING` counts only the rows this statement wrote, so two sweeps at once report
+    each alert once between them.
+    """
+    rows = list(dict.fromkeys(alerts))
+    if not rows:
+        return Counter()
+    # Every other column as a new row has it (created_at etc. set, the rest defaults);
+    # read from the model so a field added later is not forgotten here.
+    template = Notification(created_at=now, next_attempt_at=now, retry_window_from=now)
+    fixed = [
+        f
+        for f in Notification._meta.concrete_fields
+        if not f.primary_key
+        and f.attname not in _ALERT_COLUMNS
+        and getattr(template, f.attname) is not None
+    ]
+    qn = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        source = (
+            "jsonb_to_recordset(%s::jsonb) AS r(kind text, escalation_id bigint,"
+            " step_id bigint, recipient_id bigint, occurrence integer)"
+        )
+        picked = [f"r.{c}" for c in _ALERT_COLUMNS]
+        constants = [f"CAST(%s AS {f.db_type(connection)})" for f in fixed]
+    else:
+        source = "json_each(%s) AS j"
+        picked = [f"json_extract(j.value, '$.{c}')" for c in _ALERT_COLUMNS]
+        constants = ["%s" for _ in fixed]
+    staff = StaffMember._meta
+    columns = [
+        *(Notification._meta.get_field(c).column for c in _ALERT_COLUMNS),
+        *(f.column for f in fixed),
+    ]
+    recipient = picked[_ALERT_COLUMNS.index("recipient_id")]
+    # Only names from the models are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {qn(Notification._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
+        f"SELECT {', '.join([*picked, *constants])} FROM {source} "
+        f"JOIN {qn(staff.db_table)} s ON s.{qn(staff.pk.column)} = {recipient} "
+        f"WHERE s.{qn(staff.get_field('is_active').column)} "
+        f"ON CONFLICT DO NOTHING RETURNING {qn(Notification._meta.get_field('kind').column)}"
+    )
+    params = [
+        *(f.get_db_prep_save(getattr(template, f.attname), connection) for f in fixed),
+        json.dumps([row._asdict() for row in rows]),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        created = Counter(kind for (kind,) in cursor.fetchall())
+        if created:
+            wake_relay()
     return created
 
 
@@ -181,10 +260,12 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
         "stage_name": step.stage_name,
         "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
         "link": step_link_url(step.pk)
-        if notification.kind in (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE)
+        if notification.kind in (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
         and notification.recipient_id == step.responder_id
         else f"{settings.SITE_BASE_URL}/escalations/{escalation.pk}/",
         "recipient_name": notification.recipient.display_name,
+        # As the case stood when the notification was made (a demo sweep's --now included).
+        "sentence": case_sentence(escalation, timezone.localdate(notification.created_at)),
     }
     subject = render_to_string("notifications/email/subject.txt", context).strip()
     text = render_to_string("notifications/email/body.txt", context)
