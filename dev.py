@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The two commands for a fresh machine with only Python 3.11+.
 
-    python3 dev.py run    install, set up SQLite with the policies and demo data, and run
-    python3 dev.py test   install with the test tools and run the test suite
+    python3 dev.py run          install, set up SQLite with the policies and demo data, and run
+    python3 dev.py test         install with the test tools and run the test suite
+    python3 dev.py screenshots  run the browser tests, refreshing docs/screenshots/
 
 Both create ./.venv on first use and reinstall only when pyproject.toml changes.
 Everything runs offline after the install: no CDN, no broker needed.
@@ -13,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -40,47 +43,127 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text(digest)
 
 
-def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+def manage(*args: str, quiet: bool = False) -> str:
+    """Run a management command; with `quiet`, return its output instead of printing it."""
+    done = subprocess.run([PY, "manage.py", *args], cwd=ROOT, capture_output=quiet, text=True)
+    if done.returncode:
+        # What it said, so a failure is not silent.
+        sys.stdout.write(done.stdout or "")
+        sys.stderr.write(done.stderr or "")
+        sys.exit(f"manage.py {' '.join(args)} failed (exit status {done.returncode}).")
+    return done.stdout if quiet else ""
 
 
-def run() -> None:
-    ensure_venv("")
-    manage("migrate", "--noinput", "-v0")
-    manage("load_policies")
-    manage("seed_demo", "--if-empty")
-    address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
-    print(f"\nOpen http://{address}/ and sign in with a demo account above.\n", flush=True)
-    # The web server, and the deadline sweep and outbox relay (in production: Celery beat,
-    # run_relay and the Celery workers).
-    children = [
-        subprocess.Popen([PY, "manage.py", "runserver", address, "--noreload"], cwd=ROOT),
-        subprocess.Popen([PY, "manage.py", "run_scheduler", "--loop"], cwd=ROOT),
-    ]
+class Stopped(Exception):
+    """SIGTERM (or SIGINT) reached dev.py: stop the children and leave."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def supervise(
+    commands: list[list[str]],
+    *,
+    ready: Callable[[], bool] = lambda: True,
+    when_ready: Callable[[], None] = lambda: None,
+) -> int:
+    """Run `commands` side by side until one ends or dev.py is told to stop (SIGTERM or
+    SIGINT); then stop the others, so nothing is left running (no orphan on the port).
+
+    `when_ready` runs once, as soon as `ready()` says the children are up.
+    """
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        for command in commands:
+            children.append(subprocess.Popen(command, cwd=ROOT))
+        announced = False
         # Until either stops: the scheduler refuses to start when another `dev.py run`
         # (or run_scheduler) already sends this database's e-mail, and then so does this.
         while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+            if not announced and ready():
+                when_ready()
+                announced = True
+            time.sleep(0.2)
+        return next(child.returncode for child in children if child.returncode is not None)
+    except Stopped:
+        return 0
     finally:
+        # No more signals until the children are gone: a second Ctrl+C must not leave them.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)
-            child.wait()
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
-def test(args: list[str]) -> int:
+def _listening(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def run() -> int:
+    ensure_venv("")
+    manage("migrate", "--noinput", "-v0")
+    # The last line is the summary; the one line per ladder created would bury the accounts.
+    print(manage("load_policies", quiet=True).strip().splitlines()[-1], flush=True)
+    accounts = manage("seed_demo", "--if-empty", quiet=True).strip()
+    address = os.environ.get("RUN_ADDRESS", "127.0.0.1:8000")
+
+    def announce() -> None:
+        # Last, once the server answers: what a newcomer needs is then on screen.
+        print(
+            f"\n{accounts}\n\nOpen http://{address}/ and sign in with a demo account above.\n",
+            flush=True,
+        )
+
+    # The web server, and the deadline sweep and outbox relay (in production: Celery beat,
+    # run_relay and the Celery workers).
+    return supervise(
+        [
+            [str(PY), "manage.py", "runserver", address, "--noreload"],
+            [str(PY), "manage.py", "run_scheduler", "--loop"],
+        ],
+        ready=lambda: _listening(address),
+        when_ready=announce,
+    )
+
+
+def test(args: list[str], env: dict[str, str] | None = None) -> int:
     ensure_venv("[dev]")
-    return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT).returncode
+    return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+
+
+def screenshots(args: list[str]) -> int:
+    """The browser tests, saving their screenshots to docs/screenshots/ (the README's).
+
+    Otherwise they go to the ignored var/screenshots/, so running the tests leaves the
+    working tree as it was.
+    """
+    env = {**os.environ, "SCREENSHOTS_DIR": str(ROOT / "docs" / "screenshots")}
+    return test(["tests/browser", *args], env=env)
 
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "run":
-        run()
+        sys.exit(run())
     elif command == "test":
         sys.exit(test(sys.argv[2:]))
+    elif command == "screenshots":
+        sys.exit(screenshots(sys.argv[2:]))
     else:
         sys.exit(__doc__)

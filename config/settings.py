@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # Before anything can read the body (the CSRF check reads the form).
     "config.http_guards.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside the session middleware, so a refresh it asks for is saved on the way out.
+    "config.sessions.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -132,10 +134,16 @@ if not DATABASE_URL:
     # The embedded default for a first run on a laptop.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Persistent connections, checked before reuse, rather than psycopg's pool: a gunicorn
+# sync worker, the relay and each Celery worker process serve one thing at a time, so a
+# pool per process would hold one busy connection at most (and a thread to tend it);
+# keeping that one connection open saves the same connect per request. The health check
+# replaces a connection the database or a restart closed, instead of failing a request.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600 if PRODUCTION else 0, minimum=0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -196,7 +204,7 @@ AXES_VERBOSE = False
 # its own sign-ins, and an office locked out of passwords can still use it.
 AXES_WHITELIST_CALLABLE = "staff.sso.exempt_from_lockout"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "escalations:mine"
+LOGIN_REDIRECT_URL = "escalations:todo"
 LOGOUT_REDIRECT_URL = "login"
 
 # Single sign-on (mozilla-django-oidc): each authority's provider is a row in Django admin
@@ -214,7 +222,10 @@ if PRODUCTION and SSO_ALLOW_HTTP_PROVIDERS:
 
 # Sessions end after 30 idle minutes (docs/architecture.md §5, §8).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle limit is restarted by config.sessions.IdleSessionMiddleware at most once a
+# minute, not by a session write on every request.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -341,6 +352,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own console handler (DEBUG only) would print each django.* line a second
+    # time beside the root's: the root alone prints them.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
 # Health (django-health-check, operations/checks.py): /health/ goes unhealthy when no

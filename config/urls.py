@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from config.views import accessibility_statement, session_extend
@@ -8,7 +10,9 @@ from operations.views import HealthView, LivenessView, status_page
 from staff import sso_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="escalations:mine", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="escalations:todo", permanent=False)),
+    # Browsers ask for it whatever the page's <link rel="icon"> says.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico"), permanent=True)),
     path("accounts/login/", sso_views.SignInView.as_view(), name="login"),
     path(
         "accounts/sso/<int:provider_id>/",

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 @require_POST
 def session_extend(request: HttpRequest) -> HttpResponse:
-    """The "Stay signed in" button: any request restarts the idle limit (SESSION_SAVE_EVERY_REQUEST);
-    this one does nothing else. A session that has already ended is not revived."""
+    """The "Stay signed in" button: restarts the idle limit in full, now (other requests do
+    so at most once a minute: config/sessions.py). A session that has ended is not revived."""
     if not request.user.is_authenticated:
         return JsonResponse({"signed_in": False}, status=401)
     request.session.modified = True

@@ -1,10 +1,10 @@
 """Read-mostly: escalations change only through the services (the chair's and manager's screens)."""
 
-from typing import Any
-
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from children.services import AccessLogSubject
 from escalations.models import Escalation, Step
 from staff.admin_scope import AuthorityScopedAdmin, AuthorityScopedInline
 
@@ -15,10 +15,10 @@ class StepInline(AuthorityScopedInline, admin.StackedInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Escalation | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Escalation | None = None) -> bool:
         return False
 
 
@@ -40,14 +40,14 @@ class EscalationAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
     date_hierarchy = "raised_at"
     inlines = [StepInline]
 
-    def has_add_permission(self, request: Any) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Escalation | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Escalation | None = None) -> bool:
         return False
 
-    def access_log_subject(self, obj: Escalation) -> dict[str, Any]:
+    def access_log_subject(self, obj: Escalation) -> AccessLogSubject:
         return {"children": list(obj.children.all()), "escalation": obj}

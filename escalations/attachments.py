@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import BytesIO
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -31,8 +31,17 @@ class AttachmentRefused(ValueError):
     pass
 
 
-def check_upload(upload: UploadedFile) -> tuple[str, str]:
-    """Return (safe original name, content type) or raise AttachmentRefused in plain words."""
+class CheckedUpload(NamedTuple):
+    """What check_upload found: the name to keep, the type, and the (non-zero) size."""
+
+    name: str
+    content_type: str
+    size: int
+
+
+def check_upload(upload: UploadedFile) -> CheckedUpload:
+    """Return the upload's safe original name, content type and size, or raise
+    AttachmentRefused in plain words."""
     name = PurePath(upload.name or "file").name[:150] or "file"
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size == 0:
@@ -52,14 +61,14 @@ def check_upload(upload: UploadedFile) -> tuple[str, str]:
         raise AttachmentRefused(f"“{name}” is not really a {extension[1:].upper()} file.")
     if not signatures and b"\x00" in head:
         raise AttachmentRefused(f"“{name}” is not a plain text file.")
-    return name, content_type
+    return CheckedUpload(name, content_type, upload.size)
 
 
 class OversizedUpload(UploadedFile):
     """Stands in for a file that passed the size limit while arriving: none of it was kept,
     and its size reads as just over the limit so check_upload refuses it in plain words."""
 
-    def __init__(self, name: str, content_type: str, charset: str | None) -> None:
+    def __init__(self, name: str | None, content_type: str | None, charset: str | None) -> None:
         super().__init__(
             BytesIO(b""), name, content_type, settings.ATTACHMENT_MAX_BYTES + 1, charset
         )
@@ -83,7 +92,7 @@ class AttachmentLimitUploadHandler(TemporaryFileUploadHandler):
         super().new_file(*args, **kwargs)
         self.over_limit = False
 
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         if self.over_limit:
             return None
         if start + len(raw_data) > settings.ATTACHMENT_MAX_BYTES:
@@ -92,7 +101,7 @@ class AttachmentLimitUploadHandler(TemporaryFileUploadHandler):
             return None
         return super().receive_data_chunk(raw_data, start)
 
-    def file_complete(self, file_size: int) -> UploadedFile:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         if self.over_limit:
             return OversizedUpload(self.file_name, self.content_type, self.charset)
         return super().file_complete(file_size)

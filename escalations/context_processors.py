@@ -1,14 +1,14 @@
-from typing import Any
-
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
+from staff.auth import second_factor_passed
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
+
+def navigation(request: HttpRequest) -> dict[str, bool]:
     """Whether this person sees the menu (reports.context_processors adds its entry)."""
-    user = getattr(request, "user", None)
+    user: User | AnonymousUser | None = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show_menu": False}
     # No menu before the second factor: its pages would only send the person back.
-    passed = bool(user and user.is_authenticated) and (
-        not settings.REQUIRE_SECOND_FACTOR or user.is_verified()
-    )
-    return {"show_menu": passed}
+    return {"show_menu": not settings.REQUIRE_SECOND_FACTOR or second_factor_passed(user)}

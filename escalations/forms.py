@@ -36,8 +36,10 @@ class StageChoiceField(forms.ModelChoiceField):
 class CategoryField(forms.ModelMultipleChoiceField):
     """Items, prefixed by their theme when the policy has more than one theme."""
 
+    several_themes: bool  # set by the form that builds it, once it knows the items
+
     def label_from_instance(self, obj: ConcernCategory) -> str:
-        if obj.parent_id and self.several_themes:
+        if self.several_themes and obj.parent is not None:
             return f"{obj.parent.name}: {obj.name}"
         return obj.name
 
@@ -114,8 +116,10 @@ class RaiseForm(GovukForm):
             | Q(last_name=child.last_name, team=child.team)
             | (Q(social_worker=child.social_worker) if child.social_worker_id else Q(pk=child.pk))
         )
+        # Kept typed for the page's access log: every child the form names is a read.
+        self.offered_children: QuerySet[Child] = family.order_by("last_name", "first_name")
         self.fields["children"] = forms.ModelMultipleChoiceField(
-            queryset=family.order_by("last_name", "first_name"),
+            queryset=self.offered_children,
             widget=forms.CheckboxSelectMultiple,
             initial=[child.pk],
             label="Children this concern is about",
@@ -230,7 +234,8 @@ class StepActionForm(GovukForm):
     def clean(self) -> dict[str, Any]:
         """A page for a step that is no longer the open one (a second submit, another tab, a
         step of another escalation): one plain message, not errors about choices that moved."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         posted = (self.data.get(self.add_prefix("from_step")) or "").strip()
         if posted and posted != str(self.open_step.pk if self.open_step else None):
             self.errors.clear()
@@ -358,4 +363,32 @@ class WithdrawForm(StepActionForm):
         label="Why you are withdrawing this escalation",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Say why the escalation is being withdrawn."},
+    )
+
+
+class DiscussionForm(StepActionForm):
+    """The chair's record of the informal discussion: what was agreed, then what next."""
+
+    RESOLVED = "resolved"
+    FORMAL = "formal"
+
+    agreed = forms.CharField(
+        label="What was agreed",
+        widget=forms.Textarea(attrs=TEXT),
+        help_text="Who you spoke to, when, and what was agreed.",
+        error_messages={"required": "Record what was agreed in the discussion."},
+    )
+    then = forms.ChoiceField(
+        label="Did the discussion settle the concern?",
+        choices=[
+            (RESOLVED, "Yes: resolve the escalation"),
+            (FORMAL, "No: take it to the formal process"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether the discussion settled the concern."},
+    )
+    outcome_for_child = forms.CharField(
+        label="What changed for the child (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )

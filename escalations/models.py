@@ -297,6 +297,12 @@ class Step(models.Model):
 
     verdict = models.CharField(max_length=30, choices=Verdict.choices, blank=True)
     verdict_at = models.DateTimeField(null=True, blank=True)
+    # Who judged it: the chair, or a QA manager standing in (the record says which).
+    judged_by = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The last "send a reminder now" (its e-mail is an outbox row of kind `chase`).
+    chased_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
@@ -354,6 +360,18 @@ class Step(models.Model):
     @property
     def is_informal(self) -> bool:
         return self.stage_order == 0
+
+    @property
+    def verdict_label(self) -> str:
+        """Whose verdict the record shows: the chair's, or a QA manager's standing in."""
+        judge = self.judged_by
+        if judge is None:
+            return "Verdict"
+        if judge.pk != self.escalation.raised_by_id and judge.is_quality_assurance:
+            return "QA manager's verdict"
+        if judge.is_chair:
+            return "Chair's verdict"
+        return f"{judge.role.name}'s verdict"
 
     @property
     def effective_due_on(self) -> date | None:

@@ -20,11 +20,15 @@ escalation (moving on from its current stage) or a policy (starting out, at the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from enum import StrEnum
+
+from django.utils import timezone
 
 from children.models import Child
 from escalations.models import Escalation, State, Step
 from policies.models import BypassRule, Policy, RaisedBy, Stage
+from policies.working_days import next_working_day_on_or_after
 from staff.models import StaffMember
 
 
@@ -245,3 +249,63 @@ def action_refusal(actor: StaffMember, escalation: Escalation, action: Action) -
 def allowed_actions(actor: StaffMember, escalation: Escalation) -> set[Action]:
     """What `actor` may do to `escalation` now: what the escalation page offers."""
     return {a for a in Action if action_refusal(actor, escalation, a) is None}
+
+
+# --- chasing and the informal discussion ---------------------------------------------
+
+
+def chase_refusal(
+    actor: StaffMember,
+    escalation: Escalation,
+    *,
+    today: date,
+    closures: frozenset[date] | None = None,
+) -> Refusal | None:
+    """Why `actor` may not send the open step's addressee a reminder now; None if they may.
+
+    Once a working day per step: a reminder sent on a day off counts for the next working
+    day, so a weekend's reminder and Monday's are one and the same. `closures`: the
+    authority's closure days, when the caller has them already.
+    """
+    if not may_drive(actor, escalation):
+        return Refusal("Only the person who raised this escalation (or a QA manager) can chase it.")
+    refusal = closed_refusal(escalation)
+    if refusal is not None:
+        return refusal
+    step = escalation.open_step()
+    if step is None or not step.is_awaiting_response:
+        return Refusal("Nobody is waiting to respond, so there is no one to remind.")
+    if step.chased_at is not None:
+        authority = escalation.authority
+        closures = authority.closure_dates() if closures is None else closures
+        sent = timezone.localtime(step.chased_at)
+        sent_for = next_working_day_on_or_after(
+            sent.date(), nation=authority.nation, closures=closures
+        )
+        if sent_for == next_working_day_on_or_after(
+            today, nation=authority.nation, closures=closures
+        ):
+            again = next_working_day_on_or_after(
+                sent_for + timedelta(days=1), nation=authority.nation, closures=closures
+            )
+            return Refusal(
+                f"{step.responder.display_name} was already reminded on "
+                f"{sent:%a} {sent.day} {sent:%b} at {sent:%H:%M}. One reminder a working day "
+                f"is enough: you can send another from {again:%a} {again.day} {again:%b}."
+            )
+    return None
+
+
+def discussion_refusal(actor: StaffMember, escalation: Escalation) -> Refusal | None:
+    """Why `actor` may not record the outcome of the informal discussion; None if they may."""
+    if not may_drive(actor, escalation):
+        return Refusal(NOT_THE_DRIVER)
+    refusal = closed_refusal(escalation)
+    if refusal is not None:
+        return refusal
+    step = escalation.open_step()
+    if step is None or not step.is_informal or escalation.state != State.INFORMAL:
+        return Refusal("Only an informal discussion still under way can have its outcome recorded.")
+    if step.is_answered:
+        return Refusal("The outcome of this discussion has already been recorded.")
+    return None

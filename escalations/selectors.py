@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,11 +17,21 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.urls import reverse
+from django.utils import timezone
 
 from escalations import rules
-from escalations.models import OPEN_STATES, Escalation, Step
-from policies.models import Policy
-from policies.working_days import working_days_between
+from escalations.models import (
+    AWAITING_CHAIR,
+    OPEN_STATES,
+    Escalation,
+    State,
+    Step,
+    StepQuerySet,
+    overdue_q,
+)
+from policies.models import Policy, RaisedBy
+from policies.working_days import add_working_days, working_days_between
 from staff.models import StaffMember
 from staff.selectors import people_below
 
@@ -85,36 +96,64 @@ class Clock:
         )
 
 
-def escalation_rows(staff: StaffMember, escalations: Any, today: date) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class EscalationRow:
+    """One line of a list of escalations: its open step, if any, and that step's clocks."""
+
+    escalation: Escalation
+    step: Step | None
+    clock: Clock | None
+
+
+@dataclass(frozen=True)
+class AwaitingRow:
+    """One line of "awaiting my response": an open step, so always a step and its clocks."""
+
+    escalation: Escalation
+    step: Step
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of the escalation page's history, with its clocks."""
+
+    step: Step
+    clock: Clock
+
+
+def escalation_rows(
+    staff: StaffMember, escalations: QuerySet[Escalation], today: date
+) -> list[EscalationRow]:
     """Each escalation with its open step and clocks: open first, overdue first, soonest due."""
     closures = staff.authority.closure_dates()
     rows = []
     for escalation in escalations:
         step = escalation.open_step()
         clock = Clock.of(step, today, staff.authority.nation, closures) if step else None
-        rows.append({"escalation": escalation, "step": step, "clock": clock})
+        rows.append(EscalationRow(escalation=escalation, step=step, clock=clock))
     rows.sort(
         key=lambda r: (
-            not r["escalation"].is_open,
-            not (r["clock"] and r["clock"].overdue),
-            r["clock"].effective if r["clock"] and r["clock"].effective else date.max,
+            not r.escalation.is_open,
+            not (r.clock and r.clock.overdue),
+            r.clock.effective if r.clock and r.clock.effective else date.max,
         )
     )
     return rows
 
 
 def split_decisions(
-    staff: StaffMember, rows: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    staff: StaffMember, rows: Sequence[EscalationRow]
+) -> tuple[list[EscalationRow], list[EscalationRow]]:
     """(the rows whose step has been answered and waits on this person's decision, as
     the one who raised it; the rest): the chair's own section of My escalations."""
-    deciding: list[dict[str, Any]] = []
-    others: list[dict[str, Any]] = []
+    deciding: list[EscalationRow] = []
+    others: list[EscalationRow] = []
     for row in rows:
         waits_on_me = (
-            row["step"] is not None
-            and row["step"].is_awaiting_chair
-            and row["escalation"].raised_by_id == staff.pk
+            row.step is not None
+            and row.step.is_awaiting_chair
+            and row.escalation.raised_by_id == staff.pk
         )
         (deciding if waits_on_me else others).append(row)
     return deciding, others
@@ -147,7 +186,7 @@ def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     )
 
 
-def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
+def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
     """Open steps addressed to me with no response yet, most urgent first."""
     steps = (
         Step.objects.awaiting_response()
@@ -157,17 +196,17 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[dict[str, Any]]:
     )
     closures = staff.authority.closure_dates()
     rows = [
-        {
-            "escalation": s.escalation,
-            "step": s,
-            "clock": Clock.of(s, today, staff.authority.nation, closures),
-        }
+        AwaitingRow(
+            escalation=s.escalation,
+            step=s,
+            clock=Clock.of(s, today, staff.authority.nation, closures),
+        )
         for s in steps
     ]
     rows.sort(
         key=lambda r: (
-            not r["clock"].overdue,
-            r["clock"].effective or date.max,
+            not r.clock.overdue,
+            r.clock.effective or date.max,
         )
     )
     return rows
@@ -182,7 +221,12 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
         Prefetch(
             "steps",
             queryset=Step.objects.select_related(
-                "responder__user", "responder__role", "raised_by__user"
+                "responder__user",
+                "responder__role",
+                "raised_by__user",
+                "responded_by__user",
+                "judged_by__role",
+                "judged_by__user",
             )
             .prefetch_related("attachments")
             .order_by("sequence"),
@@ -190,13 +234,16 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
     )
     steps = list(escalation.steps.all())
     step_rows = [
-        {"step": s, "clock": Clock.of(s, today, escalation.authority.nation, closures)}
+        StepRow(step=s, clock=Clock.of(s, today, escalation.authority.nation, closures))
         for s in steps
     ]
     actions = rules.allowed_actions(staff, escalation)
     return {
         "staff": staff,
         "escalation": escalation,
+        "sentence": case_sentence(escalation, today, closures=closures),
+        "can_chase": rules.chase_refusal(staff, escalation, today=today, closures=closures) is None,
+        "can_record_discussion": rules.discussion_refusal(staff, escalation) is None,
         "children": list(escalation.children.all()),
         "categories": list(escalation.categories.select_related("parent")),
         "step_rows": step_rows,
@@ -207,3 +254,382 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
         "can_withdraw": rules.Action.WITHDRAW in actions,
         "can_respond": rules.Action.RESPOND in actions,
     }
+
+
+# --- where a case stands, in one sentence ----------------------------------------------
+
+
+def _day(day: date) -> str:
+    """'Thu 3 Dec': the date as people say it."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _either(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def deadline_words(step: Step, today: date, *, nation: str, closures: frozenset[date]) -> str:
+    """When the open step's answer is due, overdue phrased as overdue: '3 working days
+    overdue (due Thu 3 Dec)', 'by Thu 3 Dec — 5 working days left'."""
+    due = step.effective_due_on
+    if due is None:
+        return "(the policy sets no timescale for this stage)"
+    if step.is_overdue(today):
+        late = working_days_between(due, today, nation=nation, closures=closures)
+        if late < 1:
+            return f"— overdue (due {_day(due)})"
+        return f"— {_count(late, 'working day')} overdue (due {_day(due)})"
+    if due == today:
+        return f"by today, {_day(due)}"
+    left = working_days_between(today, due, nation=nation, closures=closures)
+    return f"by {_day(due)} — {_count(left, 'working day')} left"
+
+
+CLOSED_WORDS = {
+    State.RESOLVED: "Resolved",
+    State.FINAL_DECISION: "Closed with a final decision",
+    State.WITHDRAWN: "Withdrawn",
+}
+
+
+def decision_options(decider: StaffMember, escalation: Escalation) -> list[str]:
+    """What the one who drives it may decide now, in words, from the rules."""
+    actions = rules.allowed_actions(decider, escalation)
+    options = []
+    if rules.Action.RESOLVE in actions:
+        options.append("resolve it")
+    if rules.Action.ESCALATE in actions:
+        following = rules.next_stage(escalation)
+        options.append(f"escalate it to {following.name}" if following else "escalate it")
+    if rules.Action.FINAL_DECISION in actions:
+        options.append("record the final decision")
+    return options
+
+
+def case_sentence(
+    escalation: Escalation, today: date, *, closures: frozenset[date] | None = None
+) -> str:
+    """Where the case stands: who must do what by when, or what the chair must decide.
+
+    Staff names only (never a child's), so the e-mails can carry it too.
+    """
+    if not escalation.is_open:
+        when = timezone.localdate(escalation.closed_at) if escalation.closed_at else None
+        words = CLOSED_WORDS.get(State(escalation.state), escalation.get_state_display())
+        return f"{words} on {_day(when)} {when.year}." if when else f"{words}."
+    step = escalation.open_step()
+    if step is None:
+        return "No step is open."
+    authority = escalation.authority
+    closures = authority.closure_dates() if closures is None else closures
+    responder = f"{step.responder.display_name}, {step.responder.role.name},"
+    if step.is_awaiting_chair:
+        decider = escalation.raised_by
+        answered = timezone.localdate(step.responded_at)
+        if step.responded_by_id == decider.pk:
+            said = f"The outcome of the discussion was recorded on {_day(answered)}"
+        else:
+            said = f"{step.responder.display_name} responded on {_day(answered)}"
+        options = decision_options(decider, escalation)
+        decide = f"to decide whether to {_either(options)}" if options else "to decide"
+        return f"{said}: waiting for {decider.display_name} {decide}."
+    if step.is_informal:
+        verb = "to settle the concern informally"
+    elif step.mode == "meeting":
+        verb = "to hold the meeting and record its decision"
+    else:
+        verb = "to respond"
+    due = deadline_words(step, today, nation=authority.nation, closures=closures)
+    return f"Waiting for {responder} {verb} {due}."
+
+
+# --- the to-do list: what each person must do now --------------------------------------
+
+# How close the formal cap must be, in working days, for the chair to be warned of it.
+CAP_WARNING_WORKING_DAYS = 5
+
+
+@dataclass(frozen=True)
+class TodoAction:
+    """One next step, in words: a link, or (post=True) a button that acts at once."""
+
+    label: str
+    url: str
+    post: bool = False
+
+
+@dataclass(frozen=True)
+class TodoRow:
+    escalation: Escalation
+    step: Step | None
+    when: str
+    actions: list[TodoAction]
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class TodoSection:
+    key: str
+    heading: str
+    rows: list[TodoRow]
+
+
+def _steps_for_todo() -> StepQuerySet:
+    return Step.objects.filter(escalation__state__in=OPEN_STATES).select_related(
+        "responder__user",
+        "responder__role",
+        "responded_by",
+        "escalation__policy",
+        "escalation__authority",
+        "escalation__current_stage",
+        "escalation__raised_by__user",
+        "escalation__raised_by__role",
+    )
+
+
+def _load_for_rules(steps: list[Step]) -> None:
+    """What the rules read of each escalation (its ladder and steps), in two queries."""
+    escalations = [s.escalation for s in steps]
+    prefetch_related_objects(escalations, "children", "policy__stages", "steps")
+
+
+def _decide_actions(staff: StaffMember, escalation: Escalation) -> list[TodoAction]:
+    actions = rules.allowed_actions(staff, escalation)
+    pk = escalation.pk
+    out = []
+    if rules.Action.RESOLVE in actions:
+        out.append(TodoAction("Resolve", reverse("escalations:resolve", args=[pk])))
+    if rules.Action.ESCALATE in actions:
+        following = rules.next_stage(escalation)
+        label = f"Escalate to {following.name}" if following else "Escalate"
+        out.append(TodoAction(label, reverse("escalations:escalate", args=[pk])))
+    if rules.Action.FINAL_DECISION in actions:
+        out.append(
+            TodoAction(
+                "Record the final decision", reverse("escalations:final_decision", args=[pk])
+            )
+        )
+    return out
+
+
+def _chase_actions(
+    staff: StaffMember, step: Step, today: date, closures: frozenset[date]
+) -> list[TodoAction]:
+    escalation = step.escalation
+    out = []
+    if rules.chase_refusal(staff, escalation, today=today, closures=closures) is None:
+        out.append(
+            TodoAction(
+                f"Send {step.responder.display_name} a reminder",
+                reverse("escalations:chase", args=[escalation.pk]),
+                post=True,
+            )
+        )
+    if rules.Action.ESCALATE in rules.allowed_actions(staff, escalation):
+        out.append(TodoAction("Escalate", reverse("escalations:escalate", args=[escalation.pk])))
+    out.append(TodoAction("Open", reverse("escalations:detail", args=[escalation.pk])))
+    return out
+
+
+def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
+    """The person's to-do list, most pressing first; only sections with something in them.
+
+    Chairs (whoever raised): responses awaiting their verdict, overdue steps to chase,
+    informal discussions past their time, formal caps close or passed. Responders: what
+    they must answer, overdue first. QA managers: stages they must raise, and everything
+    overdue in the authority. Each section is one query (and its prefetches), whatever
+    the number of rows; the rules module decides every action offered.
+    """
+    nation, closures = staff.authority.nation, staff.authority.closure_dates()
+
+    def late(step: Step) -> str:
+        return deadline_words(step, today, nation=nation, closures=closures).lstrip("— ")
+
+    def by_due(step: Step) -> tuple[date, int]:
+        return (step.effective_due_on or date.max, step.pk)
+
+    sections: list[TodoSection] = []
+
+    def add(key: str, heading: str, rows: list[TodoRow]) -> None:
+        if rows:
+            sections.append(TodoSection(key, heading, rows))
+
+    mine = _steps_for_todo().filter(escalation__raised_by=staff)
+
+    deciding = list(mine.awaiting_chair().order_by("responded_at"))
+    _load_for_rules(deciding)
+    add(
+        "decide",
+        "Responses waiting for your verdict",
+        [
+            TodoRow(
+                s.escalation,
+                s,
+                f"{s.responder.display_name} responded on "
+                f"{_day(timezone.localdate(s.responded_at))}",
+                _decide_actions(staff, s.escalation),
+            )
+            for s in deciding
+        ],
+    )
+
+    overdue = sorted(mine.overdue(today), key=by_due)
+    _load_for_rules(overdue)
+    add(
+        "chase",
+        "Overdue: chase or escalate",
+        [
+            TodoRow(
+                s.escalation, s, late(s), _chase_actions(staff, s, today, closures), overdue=True
+            )
+            for s in overdue
+            if not s.is_informal
+        ],
+    )
+    add(
+        "informal",
+        "Informal discussions past their time",
+        [
+            TodoRow(
+                s.escalation,
+                s,
+                late(s),
+                [
+                    TodoAction(
+                        "Record the outcome of the discussion",
+                        reverse("escalations:discussion", args=[s.escalation.pk]),
+                    )
+                ],
+                overdue=True,
+            )
+            for s in overdue
+            if s.is_informal and rules.discussion_refusal(staff, s.escalation) is None
+        ],
+    )
+
+    horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
+    capped = list(
+        mine.open()
+        .filter(escalation__formal_cap_due_on__lte=horizon)
+        .order_by("escalation__formal_cap_due_on", "pk")
+    )
+    add(
+        "cap",
+        "Near the formal time limit",
+        [
+            TodoRow(
+                s.escalation,
+                s,
+                _cap_words(s.escalation.formal_cap_due_on, today, nation, closures),
+                [
+                    TodoAction(
+                        "Open it and decide before the limit",
+                        reverse("escalations:detail", args=[s.escalation.pk]),
+                    )
+                ],
+                overdue=s.escalation.formal_cap_due_on < today,
+            )
+            for s in capped
+            if s.escalation.formal_cap_due_on is not None
+        ],
+    )
+
+    answering = sorted(
+        _steps_for_todo().awaiting_response().filter(responder=staff),
+        key=lambda s: (not s.is_overdue(today), *by_due(s)),
+    )
+    prefetch_related_objects([s.escalation for s in answering], "children")
+    add(
+        "respond",
+        "Waiting for your response",
+        [
+            TodoRow(
+                s.escalation,
+                s,
+                late(s),
+                [
+                    TodoAction(
+                        _respond_label(s, today),
+                        reverse("escalations:respond", args=[s.pk]),
+                    )
+                ],
+                overdue=s.is_overdue(today),
+            )
+            for s in answering
+        ],
+    )
+
+    if staff.is_quality_assurance:
+        authority_steps = _steps_for_todo().filter(escalation__authority=staff.authority)
+        waiting = list(
+            authority_steps.filter(escalation__policy__stages__raised_by=RaisedBy.QA_MANAGER)
+            .filter(Q(AWAITING_CHAIR) | overdue_q(today))
+            .distinct()
+        )
+        _load_for_rules(waiting)
+        to_raise = []
+        for s in waiting:
+            following = rules.next_stage(s.escalation)
+            if (
+                following is not None
+                and following.raised_by == RaisedBy.QA_MANAGER
+                and rules.stage_refusal(s.escalation, following, staff) is None
+            ):
+                to_raise.append((s, following))
+        add(
+            "raise",
+            "Stages for you to raise",
+            [
+                TodoRow(
+                    s.escalation,
+                    s,
+                    "Answered: awaiting the next stage" if s.is_awaiting_chair else late(s),
+                    [
+                        TodoAction(
+                            f"Raise {following.name}",
+                            reverse("escalations:escalate", args=[s.escalation.pk]),
+                        )
+                    ],
+                    overdue=s.is_overdue(today),
+                )
+                for s, following in to_raise
+            ],
+        )
+        across = sorted(authority_steps.overdue(today), key=by_due)
+        _load_for_rules(across)
+        add(
+            "authority_overdue",
+            "Overdue across the authority",
+            [
+                TodoRow(
+                    s.escalation,
+                    s,
+                    late(s),
+                    _chase_actions(staff, s, today, closures),
+                    overdue=True,
+                )
+                for s in across
+            ],
+        )
+    return sections
+
+
+def _cap_words(cap: date, today: date, nation: str, closures: frozenset[date]) -> str:
+    if cap < today:
+        late = working_days_between(cap, today, nation=nation, closures=closures)
+        return f"Formal limit passed {_count(max(late, 1), 'working day')} ago ({_day(cap)})"
+    if cap == today:
+        return f"Formal limit is today, {_day(cap)}"
+    left = working_days_between(today, cap, nation=nation, closures=closures)
+    return f"Formal limit {_day(cap)} — {_count(left, 'working day')} left"
+
+
+def _respond_label(step: Step, today: date) -> str:
+    due = step.effective_due_on
+    if due is None or step.is_overdue(today):
+        return "Respond"
+    return "Respond today" if due == today else f"Respond by {_day(due)}"

@@ -31,6 +31,7 @@ from escalations.models import (
     Verdict,
 )
 from notifications import services as notifications
+from notifications.models import Kind
 from notifications.recipients import StepRecipients, escalation_participants, step_recipients
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
@@ -241,9 +242,10 @@ def _require_unchanged(open_step: Step | None, from_step: Step | None) -> None:
         raise ActionRefused(MOVED_ON)
 
 
-def _close_step(step: Step, *, verdict: str, now: datetime) -> None:
+def _close_step(step: Step, *, verdict: str, now: datetime, judge: StaffMember) -> None:
     step.verdict = verdict
     step.verdict_at = now
+    step.judged_by = judge
     step.closed_at = now
     step.save()
 
@@ -552,13 +554,13 @@ def step_respond(
         step.meeting_date = meeting_date
         step.meeting_attendees = meeting_attendees.strip()
         step.save()
-        for upload, name, content_type in checked:
+        for upload, name, content_type, size in checked:
             Attachment.objects.create(
                 step=step,
                 file=upload,
                 original_name=name,
                 content_type=content_type,
-                size=upload.size,
+                size=size,
                 uploaded_by=actor,
                 uploaded_at=now,
             )
@@ -637,7 +639,7 @@ def escalation_escalate(
         skipped = _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
         if open_step is not None:
             verdict = Verdict.UNSATISFACTORY if open_step.responded_at else Verdict.NO_RESPONSE
-            _close_step(open_step, verdict=verdict, now=now)
+            _close_step(open_step, verdict=verdict, now=now, judge=actor)
         step = _raise_step(
             escalation=escalation,
             stage=stage,
@@ -673,7 +675,7 @@ def _close_escalation(
         open_step = escalation.open_step(lock=True)
         _require_unchanged(open_step, from_step)
         if open_step is not None:
-            _close_step(open_step, verdict=verdict(open_step), now=now)
+            _close_step(open_step, verdict=verdict(open_step), now=now, judge=actor)
         transition(escalation)
         escalation.outcome = outcome.strip()
         escalation.outcome_for_child = outcome_for_child.strip()
@@ -757,3 +759,73 @@ def escalation_withdraw(
         transition=Escalation.withdraw,
         outcome=reason,
     )
+
+
+def step_chase(*, actor: StaffMember, escalation: Escalation, now: datetime | None = None) -> Step:
+    """Send the open step's addressee a reminder now: an outbox row, recorded on the step.
+
+    At most once a working day (rules.chase_refusal says why not, in words).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        _enforce(rules.chase_refusal(actor, escalation, today=timezone.localdate(now)))
+        step = escalation.open_step(lock=True)
+        assert step is not None  # the rule refuses when no step is open
+        if not step.responder.is_active:
+            raise ActionRefused(
+                f"{step.responder.display_name} is no longer active, so cannot be reminded: "
+                "escalate to someone who can answer."
+            )
+        earlier = step.notifications.filter(kind=Kind.CHASE, recipient=step.responder).count()
+        notifications.create_notifications(
+            kind=Kind.CHASE,
+            step=step,
+            recipients=[step.responder],
+            now=now,
+            occurrence=earlier,
+        )
+        step.chased_at = now
+        step.save(update_fields=["chased_at"])
+    return step
+
+
+def escalation_record_discussion(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    agreed: str,
+    resolved: bool,
+    outcome_for_child: str = "",
+    from_step: Step | None = None,
+    now: datetime | None = None,
+) -> Escalation:
+    """The chair records what the informal discussion agreed; then, if it settled the
+    concern, the escalation is resolved with that as its outcome. If not, the informal
+    step is left answered (awaiting the chair) for the chair to go formal, so the record
+    says "Not satisfactory" rather than "Escalated without a response"."""
+    now = now or timezone.now()
+    if not agreed.strip():
+        raise ActionRefused("Record what was agreed in the discussion.", field="agreed")
+    with transaction.atomic(), _refuse_races():
+        locked = _lock(escalation)
+        _enforce(rules.discussion_refusal(actor, locked))
+        step = locked.open_step(lock=True)
+        _require_unchanged(step, from_step)
+        assert step is not None  # the rule refuses when no informal step is open
+        step.response = agreed.strip()
+        step.responded_at = now
+        step.responded_by = actor
+        step.save()
+        locked.receive_response()
+        locked.save()
+        if resolved:
+            return escalation_resolve(
+                actor=actor,
+                escalation=locked,
+                outcome=agreed,
+                outcome_for_child=outcome_for_child,
+                from_step=step,
+                now=now,
+            )
+    return locked

@@ -13,16 +13,25 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 
-from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
 from escalations import rules, services
-from escalations.models import AWAITING_RESPONSE, OPEN_STATES, Escalation, Step
-from notifications.models import Kind, Notification
-from notifications.services import create_notifications
+from escalations.models import (
+    OPEN_STATES,
+    Step,
+    due_soon_q,
+    effective_due,
+    overdue_q,
+    past_due_q,
+)
+from notifications.models import Kind
+from notifications.services import Alert, create_notifications_in_bulk
 from operations.services import sweep_run_record
+from policies.models import ClosureDay, LocalAuthority
 from policies.working_days import is_working_day, working_days_between
 
 
@@ -40,86 +49,34 @@ class SweepReport:
         return out
 
 
+@dataclass(frozen=True)
+class _Calendar:
+    nation: str
+    closures: frozenset[date]
+
+
 def process_due(now: datetime) -> SweepReport:
+    """Every alert due at `now`, found and written with a fixed number of statements.
+
+    Two queries find the candidates (the steps due soon or past due, the escalations past
+    their cap) and one insert per kind of pass writes whatever is not already in the
+    outbox; however many steps are open, a sweep asks the same number of questions.
+    Only a policy's automatic escalation works step by step, as a service call each.
+    """
     report = SweepReport()
     today = timezone.localdate(now)
-    closures_by_authority: dict[int, frozenset[date]] = {}
-    # What already exists, read once: a re-run then writes (and asks) nothing. The unique
-    # constraint still settles a race with a concurrent sweep.
-    existing = set(
-        Notification.objects.filter(
-            step__in=Step.objects.open(), escalation__state__in=OPEN_STATES
-        ).values_list("step_id", "kind", "recipient_id", "occurrence")
-    )
-
-    # Steps awaiting a response; and informal steps awaiting the chair too, since an
-    # informal concern the chair has not resolved in time is a dispute whatever was said.
-    steps = (
-        Step.objects.open()
-        .filter(AWAITING_RESPONSE | Q(stage_order=0), escalation__state__in=OPEN_STATES)
-        .select_related(
-            "escalation__authority", "escalation__policy", "escalation__raised_by", "responder"
+    # Alerts go out on the authority's working days; the next one catches up.
+    working = _working_today(today)
+    if working:
+        alerts, auto_escalate = _step_alerts(today, working)
+        report.created.update(create_notifications_in_bulk(alerts=alerts, now=now))
+        for step in _steps_to_escalate(auto_escalate):
+            if _auto_escalate(step, now):
+                report.auto_escalated += 1
+        # After the automatic escalations, so a cap alert names the step now open.
+        report.created.update(
+            create_notifications_in_bulk(alerts=_cap_alerts(today, working), now=now)
         )
-        .order_by("pk")
-    )
-    for step in steps.iterator(chunk_size=500):
-        escalation = step.escalation
-        authority = escalation.authority
-        closures = closures_by_authority.get(authority.pk)
-        if closures is None:
-            closures = closures_by_authority[authority.pk] = authority.closure_dates()
-        if not is_working_day(today, nation=authority.nation, closures=closures):
-            # Alerts go out on the authority's working days; the next one catches up.
-            continue
-        if step.due_on is None:
-            # The stage has no timescale (e.g. Stoke Stage 1): no reminder or overdue
-            # alert. Only the formal cap runs on it, and the cap alert below covers that.
-            continue
-        chair, responder = escalation.raised_by, step.responder
-        if step.is_due_soon(today, nation=authority.nation, closures=closures):
-            # No working day left to answer in: remind the responder.
-            _count(report, existing, Kind.REMINDER, step, [responder], now)
-            continue
-        if not step.is_past_due(today):
-            continue
-        if step.is_informal:
-            # "unresolved ... within 5 working days, this is a dispute": prompt the chair,
-            # answered or not (an answered one is awaiting the chair's decision).
-            _count(report, existing, Kind.INFORMAL_DISPUTE, step, [chair], now)
-            continue
-        due = step.effective_due_on
-        if due is None or not step.is_overdue(today):
-            continue
-        late = working_days_between(due, today, nation=authority.nation, closures=closures)
-        repeat = escalation.policy.overdue_repeat_working_days
-        occurrence = (max(late, 1) - 1) // repeat if repeat else 0
-        _count(report, existing, Kind.OVERDUE, step, [chair, responder], now, occurrence=occurrence)
-        if escalation.policy.auto_escalate_when_overdue and _auto_escalate(step, now):
-            report.auto_escalated += 1
-
-    capped = (
-        Escalation.objects.filter(state__in=OPEN_STATES, formal_cap_due_on__lt=today)
-        .exclude(notifications__kind=Kind.CAP_BREACHED)
-        .select_related("raised_by")
-        .prefetch_related(
-            Prefetch("steps", queryset=Step.objects.open().select_related("responder"))
-        )
-    )
-    for escalation in capped.select_related("authority").iterator(chunk_size=500):
-        authority = escalation.authority
-        closures = closures_by_authority.get(authority.pk) or authority.closure_dates()
-        if not is_working_day(today, nation=authority.nation, closures=closures):
-            continue
-        step = escalation.open_step()
-        if step is not None:
-            _count(
-                report,
-                existing,
-                Kind.CAP_BREACHED,
-                step,
-                [escalation.raised_by, step.responder],
-                now,
-            )
 
     # Read by the health endpoint: reaching here is the sweep's proof of life.
     sweep_run_record(
@@ -130,24 +87,112 @@ def process_due(now: datetime) -> SweepReport:
     return report
 
 
-def _count(
-    report: SweepReport,
-    existing: set[tuple[int, str, int, int]],
-    kind: str,
-    step: Step,
-    recipients: list,
-    now: datetime,
-    occurrence: int = 0,
-) -> None:
-    recipients = [r for r in recipients if (step.pk, kind, r.pk, occurrence) not in existing]
-    if not recipients:
-        return
-    with transaction.atomic():
-        created = create_notifications(
-            kind=kind, step=step, recipients=recipients, now=now, occurrence=occurrence
+def _working_today(today: date) -> dict[int, _Calendar]:
+    """The authorities for which `today` is a working day, with their calendars."""
+    closures: dict[int, set[date]] = {}
+    for authority_id, day in ClosureDay.objects.values_list("authority_id", "date"):
+        closures.setdefault(authority_id, set()).add(day)
+    calendars = {
+        pk: _Calendar(nation, frozenset(closures.get(pk, ())))
+        for pk, nation in LocalAuthority.objects.values_list("pk", "nation")
+    }
+    return {
+        pk: calendar
+        for pk, calendar in calendars.items()
+        if is_working_day(today, nation=calendar.nation, closures=calendar.closures)
+    }
+
+
+def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert], list[int]]:
+    """Reminders, informal disputes and overdue alerts, classified in SQL by the
+    StepQuerySet's own conditions; and the overdue steps whose policy escalates them."""
+    due_soon = reduce(
+        or_,
+        (
+            Q(escalation__authority_id=pk)
+            & due_soon_q(today, nation=calendar.nation, closures=calendar.closures)
+            for pk, calendar in working.items()
+        ),
+    )
+    # Checked in this order, as one step gets at most one of them: an informal concern
+    # past its time is a dispute for the chair, answered or not, never an overdue.
+    alert = Case(
+        When(due_soon, then=Value(Kind.REMINDER)),
+        When(Q(stage_order=0) & past_due_q(today), then=Value(Kind.INFORMAL_DISPUTE)),
+        When(overdue_q(today), then=Value(Kind.OVERDUE)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    rows = (
+        Step.objects.filter(
+            # A stage with no timescale (e.g. Stoke Stage 1) gets no reminder or overdue
+            # alert; only the formal cap runs on it (see _cap_alerts).
+            due_on__isnull=False,
+            escalation__state__in=OPEN_STATES,
+            escalation__authority_id__in=list(working),
         )
-    existing.update((step.pk, kind, n.recipient_id, occurrence) for n in created)
-    report.created[kind] += len(created)
+        .annotate(alert=alert, effective=effective_due())
+        .exclude(alert="")
+        .values_list(
+            "pk",
+            "escalation_id",
+            "escalation__authority_id",
+            "escalation__raised_by_id",
+            "responder_id",
+            "alert",
+            "effective",
+            "escalation__policy__overdue_repeat_working_days",
+            "escalation__policy__auto_escalate_when_overdue",
+        )
+    )
+    alerts: list[Alert] = []
+    auto_escalate: list[int] = []
+    for step, escalation, authority, chair, responder, kind, due, repeat, auto in rows:
+        if kind == Kind.REMINDER:
+            # No working day left to answer in: remind the responder.
+            alerts.append(Alert(kind, escalation, step, responder))
+        elif kind == Kind.INFORMAL_DISPUTE:
+            # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
+            alerts.append(Alert(kind, escalation, step, chair))
+        else:
+            calendar = working[authority]
+            late = working_days_between(
+                due, today, nation=calendar.nation, closures=calendar.closures
+            )
+            occurrence = (max(late, 1) - 1) // repeat if repeat else 0
+            alerts += [Alert(kind, escalation, step, p, occurrence) for p in (chair, responder)]
+            if auto:
+                auto_escalate.append(step)
+    return alerts, auto_escalate
+
+
+def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
+    """Once per escalation past its formal cap: to the chair and the open step's responder."""
+    rows = (
+        Step.objects.open()
+        .filter(
+            escalation__state__in=OPEN_STATES,
+            escalation__formal_cap_due_on__lt=today,
+            escalation__authority_id__in=list(working),
+        )
+        .exclude(escalation__notifications__kind=Kind.CAP_BREACHED)
+        .values_list("pk", "escalation_id", "escalation__raised_by_id", "responder_id")
+    )
+    return [
+        Alert(Kind.CAP_BREACHED, escalation, step, person)
+        for step, escalation, chair, responder in rows
+        for person in (chair, responder)
+    ]
+
+
+def _steps_to_escalate(step_ids: list[int]) -> list[Step]:
+    if not step_ids:
+        return []
+    return list(
+        Step.objects.filter(pk__in=step_ids)
+        .select_related("escalation__policy", "escalation__raised_by", "escalation__authority")
+        .order_by("pk")
+    )
 
 
 def _auto_escalate(step: Step, now: datetime) -> bool:

@@ -5,6 +5,7 @@ from escalations import views
 app_name = "escalations"
 urlpatterns = [
     path("", views.my_escalations, name="mine"),
+    path("todo/", views.todo, name="todo"),
     path("awaiting/", views.awaiting_my_response, name="awaiting"),
     path("raise/<int:child_pk>/", views.escalation_raise, name="raise"),
     path("<int:pk>/", views.escalation_detail, name="detail"),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("<int:pk>/resolve/", views.escalation_resolve, name="resolve"),
     path("<int:pk>/final-decision/", views.escalation_final_decision, name="final_decision"),
     path("<int:pk>/withdraw/", views.escalation_withdraw, name="withdraw"),
+    path("<int:pk>/chase/", views.escalation_chase, name="chase"),
+    path("<int:pk>/discussion/", views.escalation_discussion, name="discussion"),
     path("steps/<int:pk>/", views.step_respond, name="respond"),
     path("link/<str:token>/", views.step_link, name="step_link"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from children.selectors import visible_children
 from children.services import access_log_record
 from escalations import rules, selectors, services
 from escalations.forms import (
+    DiscussionForm,
     EscalateForm,
     FinalDecisionForm,
     RaiseForm,
@@ -66,9 +67,13 @@ def _tell_unfilled(request: HttpRequest, result: object) -> None:
 # --- lists -----------------------------------------------------------------------------
 
 
-def _log_list(request: HttpRequest, action: str, rows: list[dict[str, Any]]) -> None:
+def _log_list(
+    request: StaffRequest,
+    action: str,
+    rows: Sequence[selectors.EscalationRow | selectors.AwaitingRow],
+) -> None:
     # The lists name the children of every escalation on them: a read of case data.
-    children = [c for row in rows for c in row["escalation"].children.all()]
+    children = [c for row in rows for c in row.escalation.children.all()]
     access_log_record(user=request.user, action=action, children=children)
 
 
@@ -82,6 +87,17 @@ def my_escalations(request: StaffRequest) -> HttpResponse:
     return render(
         request, "escalations/mine.html", {"staff": staff, "deciding": deciding, "rows": others}
     )
+
+
+@staff_required
+@require_safe
+def todo(request: StaffRequest) -> HttpResponse:
+    """The landing page: what this person must do now, each row with its next action."""
+    staff = request.staff
+    sections = selectors.todo_sections(staff, timezone.localdate())
+    children = {c for s in sections for row in s.rows for c in row.escalation.children.all()}
+    access_log_record(user=request.user, action="to do", children=list(children))
+    return render(request, "escalations/todo.html", {"staff": staff, "sections": sections})
 
 
 @staff_required
@@ -125,7 +141,7 @@ def escalation_record(request: StaffRequest, pk: int) -> HttpResponse:
 
 
 def _action(
-    request: HttpRequest,
+    request: StaffRequest,
     staff: StaffMember,
     pk: int,
     *,
@@ -161,9 +177,12 @@ def _action(
     context = selectors.escalation_context(staff, escalation, timezone.localdate())
     context |= {"form": form, "title": title, "button": button, "preview": preview}
     # The action page shows the whole escalation: a read like the escalation page.
+    # Reached only through escalations/urls.py, whose routes are all named.
+    match = request.resolver_match
+    page = match.url_name if match and match.url_name else ""
     access_log_record(
         user=request.user,
-        action=f"view {request.resolver_match.url_name.replace('_', ' ')} page",
+        action=f"view {page.replace('_', ' ')} page",
         children=context["children"],
         escalation=escalation,
     )
@@ -272,6 +291,57 @@ def escalation_withdraw(request: StaffRequest, pk: int) -> HttpResponse:
     )
 
 
+# Where the chase button may send the person back to (never an address from the request).
+CHASE_RETURNS = {"todo": "escalations:todo", "detail": "escalations:detail"}
+
+
+@staff_required
+@require_POST
+def escalation_chase(request: StaffRequest, pk: int) -> HttpResponse:
+    """Send a reminder now (a button on the escalation page and the to-do list)."""
+    staff = request.staff
+    escalation = _escalation_or_404(staff, pk)
+    try:
+        step = services.step_chase(actor=staff, escalation=escalation)
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Reminder sent to {step.responder.display_name}.")
+    back = CHASE_RETURNS.get(request.POST.get("back", ""), "escalations:detail")
+    if back == "escalations:todo":
+        return redirect(back)
+    return redirect(back, pk=escalation.pk)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def escalation_discussion(request: StaffRequest, pk: int) -> HttpResponse:
+    staff = request.staff
+    resolved = request.POST.get("then") == DiscussionForm.RESOLVED
+    response = _action(
+        request,
+        staff,
+        pk,
+        form_class=DiscussionForm,
+        title="Record the informal discussion",
+        button="Record the discussion",
+        perform=lambda e, d: services.escalation_record_discussion(
+            actor=staff,
+            escalation=e,
+            agreed=d["agreed"],
+            resolved=d["then"] == DiscussionForm.RESOLVED,
+            outcome_for_child=d["outcome_for_child"],
+            from_step=d["from_step"],
+        ),
+        success="Discussion recorded. The escalation is resolved."
+        if resolved
+        else "Discussion recorded. Now choose the formal stage and who it goes to.",
+    )
+    if response.status_code == 302 and not resolved:
+        return redirect("escalations:escalate", pk=pk)
+    return response
+
+
 # --- raising ---------------------------------------------------------------------------
 
 
@@ -331,9 +401,7 @@ def escalation_raise(request: StaffRequest, child_pk: int) -> HttpResponse:
                     return redirect("escalations:detail", pk=escalation.pk)
     else:
         form = RaiseForm(staff=staff, policy=policy, child=child)
-    access_log_record(
-        user=request.user, action="raise form", children=form.fields["children"].queryset
-    )
+    access_log_record(user=request.user, action="raise form", children=form.offered_children)
     return render(
         request,
         "escalations/raise.html",
@@ -412,7 +480,7 @@ def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
 
 @staff_required
 @require_safe
-def attachment_download(request: StaffRequest, pk: int) -> HttpResponse:
+def attachment_download(request: StaffRequest, pk: int) -> HttpResponseBase:
     staff = request.staff
     attachment = get_object_or_404(
         Attachment.objects.filter(

@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     CAP_BREACHED = "cap_breached", "The formal process passed its time limit"
     INFORMAL_DISPUTE = "informal_dispute", "An informal concern is now a dispute"
     ESCALATION_CLOSED = "escalation_closed", "An escalation you took part in has ended"
+    CHASE = "chase", "A reminder from the chair: your response is awaited"
 
 
 class EmailStatus(models.TextChoices):

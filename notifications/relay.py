@@ -112,7 +112,7 @@ class CeleryPublisher:
 
             def publish(notification_id: int, claim: str) -> None:
                 send_notification.apply_async(
-                    args=[notification_id],
+                    args=(notification_id,),
                     kwargs={"claim": claim},
                     retry=False,
                     producer=producer,

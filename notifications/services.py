@@ -19,14 +19,14 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -107,6 +107,11 @@ class Alert(NamedTuple):
 _ALERT_COLUMNS = Alert._fields
 
 
+def _column(field: Field[Any, Any]) -> str:
+    assert field.column is not None  # every concrete field has one
+    return field.column
+
+
 def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> Counter[str]:
     """`create_notifications` for any number of rows in one statement; how many of each
     kind were new.
@@ -142,19 +147,17 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
         source = "json_each(%s) AS j"
         picked = [f"json_extract(j.value, '$.{c}')" for c in _ALERT_COLUMNS]
         constants = ["%s" for _ in fixed]
-    staff = StaffMember._meta
-    columns = [
-        *(Notification._meta.get_field(c).column for c in _ALERT_COLUMNS),
-        *(f.column for f in fixed),
-    ]
+    by_attname = {f.attname: f for f in Notification._meta.concrete_fields}
+    columns = [_column(by_attname[c]) for c in _ALERT_COLUMNS] + [_column(f) for f in fixed]
+    staff = {f.attname: _column(f) for f in StaffMember._meta.concrete_fields}
     recipient = picked[_ALERT_COLUMNS.index("recipient_id")]
     # Only names from the models are formatted in; every value is a parameter.
     sql = (
         f"INSERT INTO {qn(Notification._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
         f"SELECT {', '.join([*picked, *constants])} FROM {source} "
-        f"JOIN {qn(staff.db_table)} s ON s.{qn(staff.pk.column)} = {recipient} "
-        f"WHERE s.{qn(staff.get_field('is_active').column)} "
-        f"ON CONFLICT DO NOTHING RETURNING {qn(Notification._meta.get_field('kind').column)}"
+        f"JOIN {qn(StaffMember._meta.db_table)} s ON s.{qn(staff['id'])} = {recipient} "
+        f"WHERE s.{qn(staff['is_active'])} "
+        f"ON CONFLICT DO NOTHING RETURNING {qn(_column(by_attname['kind']))}"
     )
     params = [
         *(f.get_db_prep_save(getattr(template, f.attname), connection) for f in fixed),

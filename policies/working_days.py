@@ -14,12 +14,17 @@ Counting rules (from the design):
 
 Pure Python on purpose: it must be importable (and testable) without Django
 settings.
+
+Each (nation, closure days) pair gets a table of working-day ordinals per decade,
+built once and cached, so every function here is a lookup and a subtraction however
+far apart the dates are.
 """
 
 from __future__ import annotations
 
-import threading
+from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -28,12 +33,10 @@ import holidays
 NATIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 DAY_TYPES: tuple[str, ...] = ("working", "calendar")
 
-_ONE_DAY = timedelta(days=1)
-
-# holidays expands years lazily on lookup and marks a year as present *before*
-# it has finished filling it in, so an unguarded lookup from a second thread
-# could briefly see a real bank holiday as a working day.
-_LOOKUP_LOCK = threading.Lock()
+# Calendars cover whole decades: a deadline rarely crosses into the next one, so one
+# table usually answers every question about a case, and a sweep over thousands of steps
+# in the same authority builds it once.
+_BLOCK_YEARS = 10
 
 
 def _check_nation(nation: str) -> None:
@@ -46,47 +49,97 @@ def _check_n(n: int) -> None:
         raise ValueError(f"Number of days must be zero or more, got {n}.")
 
 
-@lru_cache(maxsize=len(NATIONS))
-def _bank_holidays(nation: str) -> holidays.HolidayBase:
-    # Building the calendar object is the expensive part; one per nation is
-    # kept for the life of the process and grows a year at a time as needed.
-    # ENG and WLS share a calendar in law but get separate objects so that a
-    # future divergence in the library needs no change here.
-    return holidays.country_holidays("GB", subdiv=nation)
+@lru_cache(maxsize=256)
+def _bank_holidays(nation: str, first_year: int, last_year: int) -> frozenset[date]:
+    # A fresh calendar object for exactly these years: the library fills a shared one in
+    # lazily and not thread-safely, and a frozen set of dates is all a table needs.
+    # ENG and WLS share a calendar in law but are asked separately so that a future
+    # divergence in the library needs no change here.
+    found = holidays.country_holidays("GB", subdiv=nation, years=range(first_year, last_year + 1))
+    return frozenset(found.keys())
 
 
-def _is_bank_holiday(day: date, nation: str) -> bool:
-    calendar = _bank_holidays(nation)
-    with _LOOKUP_LOCK:
-        return day in calendar
+@dataclass(frozen=True)
+class _Calendar:
+    """Working-day ordinals for the whole years ``first``..``last`` (inclusive).
+
+    ``through[i]`` counts the working days from ``first`` up to and including
+    ``first + i``; ``working[k]`` is the (k+1)-th working day. Every question is then a
+    lookup and a subtraction.
+    """
+
+    first: date
+    last: date
+    through: array
+    working: tuple[date, ...]
+
+    def index(self, day: date) -> int:
+        return (day - self.first).days
+
+    def before(self, day: date) -> int:
+        """Working days in [first, day)."""
+        i = self.index(day)
+        return self.through[i - 1] if i > 0 else 0
+
+    def upto(self, day: date) -> int:
+        """Working days in [first, day]."""
+        return self.through[self.index(day)]
 
 
-def _is_working(day: date, nation: str, closed: frozenset[date]) -> bool:
-    # Cheapest tests first: most non-working days are weekends.
-    return day.weekday() < 5 and day not in closed and not _is_bank_holiday(day, nation)
+@lru_cache(maxsize=256)
+def _calendar(nation: str, closed: frozenset[date], first_year: int, last_year: int) -> _Calendar:
+    first, last = date(first_year, 1, 1), date(last_year, 12, 31)
+    bank = _bank_holidays(nation, first_year, last_year)
+    through = array("l")
+    working: list[date] = []
+    day, one_day = first, timedelta(days=1)
+    while True:
+        # Cheapest tests first: most non-working days are weekends.
+        if day.weekday() < 5 and day not in closed and day not in bank:
+            working.append(day)
+        through.append(len(working))
+        if day == last:
+            break
+        day += one_day
+    return _Calendar(first, last, through, tuple(working))
 
 
-def _next_working(day: date, nation: str, closed: frozenset[date]) -> date:
-    while not _is_working(day, nation, closed):
-        day += _ONE_DAY
-    return day
+def _covering(nation: str, closed: frozenset[date], low: date, high: date) -> _Calendar:
+    """A calendar for whole decades from ``low`` to at least ``high``."""
+    first_year = max(1, low.year - low.year % _BLOCK_YEARS)
+    last_year = min(date.max.year, high.year - high.year % _BLOCK_YEARS + _BLOCK_YEARS - 1)
+    return _calendar(nation, closed, first_year, last_year)
 
 
-def _count_working(after: date, up_to: date, nation: str, closed: frozenset[date]) -> int:
-    """Working days in the half-open interval (after, up_to]."""
-    count = 0
-    day = after + _ONE_DAY
-    while day <= up_to:
-        if _is_working(day, nation, closed):
-            count += 1
-        day += _ONE_DAY
-    return count
+def _reach(day: date, days: int) -> date:
+    # How far ahead a calendar must reach; the callers widen it if closures eat it all.
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+def _ordinal_on_or_after(
+    day: date, nation: str, closed: frozenset[date], ahead: int
+) -> tuple[_Calendar, int]:
+    """A calendar holding the working day ``ahead`` working days after the deemed receipt
+    day of ``day``, and the deemed receipt day's position in it."""
+    span = 2 * ahead + 31
+    while True:
+        calendar = _covering(nation, closed, day, _reach(day, span))
+        k = calendar.before(day)
+        if k + ahead < len(calendar.working):
+            return calendar, k
+        if calendar.last == date.max:
+            raise OverflowError("date value out of range")
+        span *= 2
 
 
 def is_working_day(day: date, *, nation: str = "ENG", closures: Iterable[date] = ()) -> bool:
     """True if ``day`` is a weekday, not a bank holiday in ``nation`` and not a closure."""
     _check_nation(nation)
-    return _is_working(day, nation, frozenset(closures))
+    calendar = _covering(nation, frozenset(closures), day, day)
+    return calendar.upto(day) != calendar.before(day)
 
 
 def next_working_day_on_or_after(
@@ -97,7 +150,8 @@ def next_working_day_on_or_after(
     This is the deemed receipt day for an alert received on ``day``.
     """
     _check_nation(nation)
-    return _next_working(day, nation, frozenset(closures))
+    calendar, k = _ordinal_on_or_after(day, nation, frozenset(closures), 0)
+    return calendar.working[k]
 
 
 def add_working_days(
@@ -112,11 +166,8 @@ def add_working_days(
     """
     _check_nation(nation)
     _check_n(n)
-    closed = frozenset(closures)
-    day = _next_working(start, nation, closed)
-    for _ in range(n):
-        day = _next_working(day + _ONE_DAY, nation, closed)
-    return day
+    calendar, k = _ordinal_on_or_after(start, nation, frozenset(closures), n)
+    return calendar.working[k + n]
 
 
 def add_calendar_days(start: date, n: int) -> date:
@@ -153,11 +204,16 @@ def working_days_between(
     _check_nation(nation)
     closed = frozenset(closures)
     if end < start:
-        return -_count_working(end, start, nation, closed)
-    deemed = _next_working(start, nation, closed)
-    if end <= deemed:
+        calendar = _covering(nation, closed, end, start)
+        return -(calendar.upto(start) - calendar.upto(end))
+    # Through `end`, and at least to the deemed receipt day when that falls after it.
+    calendar, k = _ordinal_on_or_after(start, nation, closed, 0)
+    if end > calendar.last:
+        calendar = _covering(nation, closed, start, end)
+    if end <= calendar.working[k]:
         return 0
-    return _count_working(deemed, end, nation, closed)
+    # The deemed receipt day is the (k+1)-th working day: count those after it.
+    return calendar.upto(end) - (k + 1)
 
 
 def deadline_for(

@@ -7,10 +7,11 @@ Quarters are financial-year quarters (April–March); dates are Europe/London.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -29,11 +30,17 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
+from children.models import Child
 from escalations.models import OPEN_STATES, Escalation, State, Step, effective_due, overdue_q
 from policies.models import ConcernCategory, LocalAuthority, Stage
 from policies.working_days import working_days_between
 from staff.models import StaffMember, Team
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+    from typing_extensions import ReadOnly
 
 LONDON = ZoneInfo("Europe/London")
 # Quarters, ranges and filters are read only within these years: beyond them the
@@ -273,7 +280,10 @@ def filter_escalations(
         steps = classified_steps(today).filter(outcome=timescale)
         if ":" in params.get("step_stage", ""):
             policy_id, order = (_int(x) for x in params["step_stage"].split(":", 1))
-            steps = steps.filter(escalation__policy_id=policy_id, stage_order=order)
+            if policy_id is not None and order is not None:
+                steps = steps.filter(escalation__policy_id=policy_id, stage_order=order)
+            else:  # not a stage: no step is of it
+                steps = steps.none()
             used["step_stage"] = params["step_stage"]
         step_from, step_to = _date(params.get("step_from", "")), _date(params.get("step_to", ""))
         if step_from:
@@ -292,7 +302,17 @@ def filter_escalations(
 OUTCOMES = ("met", "missed", "pending", "none", "closed")
 
 
-def classified_steps(today: date) -> QuerySet[Step]:
+class StepOutcome(TypedDict):
+    """What classified_steps annotates each step with (read-only: django-stubs reads the
+    truncated dates as never null)."""
+
+    effective: ReadOnly[date | None]
+    responded_on: ReadOnly[date | None]
+    closed_on: ReadOnly[date | None]
+    outcome: ReadOnly[str]
+
+
+def classified_steps(today: date) -> QuerySet[WithAnnotations[Step, StepOutcome]]:
     """Each step's outcome against its timescale: one of OUTCOMES.
 
     'none' only where neither clock (the stage's deadline, the formal cap) runs. A step
@@ -320,6 +340,94 @@ def classified_steps(today: date) -> QuerySet[Step]:
 
 def query_string(**params: Any) -> str:
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+# --- the tracker's CSV ------------------------------------------------------------------
+
+CSV_HEADER = (
+    "Reference", "Raised", "Status", "Level", "Current stage", "Responder", "Due",
+    "Overdue", "Chair", "Children (case references)", "Teams", "Closed",
+)  # fmt: skip
+# Rows read from one server-side cursor a chunk at a time, each chunk's children and
+# people in one query apiece: memory stays flat however many rows there are.
+CSV_CHUNK = 2000
+
+
+def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Iterator[list[str]]:
+    """The tracker's CSV, row by row, from plain values: no model instance per row.
+
+    The open step's due date and "overdue" come from the StepQuerySet's own definitions
+    (effective_due, overdue), as the tracker's Clock reads them off the Step predicates.
+    """
+    open_step = Step.objects.open().filter(escalation=OuterRef("pk"))
+    rows = (
+        escalations.annotate(
+            responder_id=Subquery(open_step.values("responder_id")[:1]),
+            due=Subquery(open_step.annotate(due=effective_due()).values("due")[:1]),
+            overdue=Exists(Step.objects.filter(escalation=OuterRef("pk")).overdue(today)),
+        )
+        .values_list(
+            "pk",
+            "raised_at",
+            "state",
+            "formal_started_at",
+            "current_stage__name",
+            "responder_id",
+            "due",
+            "overdue",
+            "raised_by_id",
+            "closed_at",
+            named=True,
+        )
+        .iterator(chunk_size=CSV_CHUNK)
+    )
+    names: dict[int, str] = {}
+    while chunk := list(islice(rows, CSV_CHUNK)):
+        children = _children_of([row.pk for row in chunk])
+        wanted = {row.raised_by_id for row in chunk} | {row.responder_id for row in chunk}
+        names |= _display_names(wanted - names.keys() - {None})
+        for row in chunk:
+            references, teams = children.get(row.pk, ([], set()))
+            yield [
+                # The model's own rule for a reference, read off the row (it needs only pk).
+                Escalation.reference.fget(row),
+                timezone.localtime(row.raised_at).strftime("%Y-%m-%d"),
+                State(row.state).label,
+                "Formal" if row.formal_started_at else "Informal",
+                row.current_stage__name or "",
+                names[row.responder_id] if row.responder_id else "",
+                row.due.isoformat() if row.due else "",
+                "Yes" if row.overdue else "No",
+                names[row.raised_by_id],
+                " ".join(references),
+                "; ".join(sorted(teams)),
+                timezone.localtime(row.closed_at).strftime("%Y-%m-%d") if row.closed_at else "",
+            ]
+
+
+def _children_of(escalation_ids: list[int]) -> dict[int, tuple[list[str], set[str]]]:
+    """Each escalation's children's case references (in the children's own order) and
+    teams, for one chunk of rows in one query."""
+    links = (
+        Escalation.children.through.objects.filter(escalation_id__in=escalation_ids)
+        .order_by("escalation_id", *(f"child__{f}" for f in Child._meta.ordering or ()), "child_id")
+        .values_list("escalation_id", "child__reference", "child__team__name")
+    )
+    found: dict[int, tuple[list[str], set[str]]] = {}
+    for escalation_id, reference, team in links:
+        references, teams = found.setdefault(escalation_id, ([], set()))
+        references.append(reference)
+        if team:
+            teams.add(team)
+    return found
+
+
+def _display_names(staff_ids: set[int]) -> dict[int, str]:
+    """StaffMember.display_name for these people: once per person, not once per row."""
+    if not staff_ids:
+        return {}
+    people = StaffMember.objects.filter(pk__in=staff_ids).select_related("user")
+    return {person.pk: person.display_name for person in people}
 
 
 # --- the dashboard --------------------------------------------------------------------

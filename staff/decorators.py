@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect, render
 
 from staff.models import StaffMember
@@ -21,7 +21,8 @@ class StaffRequest(HttpRequest):
     user: User
 
 
-View = Callable[..., HttpResponse]
+# Any response: a page, a redirect, or a file streamed to the browser.
+View = Callable[..., HttpResponseBase]
 
 
 def staff_required(view: View) -> View:
@@ -33,7 +34,7 @@ def staff_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "staff", None) is None:
             if request.user.is_staff:
                 return redirect("admin:index")

@@ -37,7 +37,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE_JS = Path(__file__).parent / "axe" / "axe.min.js"
-SCREENSHOTS = Path(django_settings.BASE_DIR) / "docs" / "screenshots"
+# An ignored folder, so a test run leaves the working tree as it was; `python3 dev.py
+# screenshots` points this at docs/screenshots/ to refresh the README's pictures.
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(django_settings.BASE_DIR) / "var" / "screenshots"
+)
 TIMEOUT_MS = 10_000
 
 # Runs axe on the whole page; returns only what the assertion message needs.
@@ -187,7 +191,8 @@ def check_accessibility() -> Callable[[Any, str], list[dict]]:
 
 @pytest.fixture
 def screenshot() -> Callable[[Any, str], Path]:
-    """screenshot(page, name) -> docs/screenshots/<name>.png, the full page."""
+    """screenshot(page, name) -> <SCREENSHOTS>/<name>.png, the full page (var/screenshots/
+    unless `dev.py screenshots` asked for docs/screenshots/)."""
 
     def shoot(page: Any, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
 
     # The chair raises the concern from the child's file, at the informal stage.
     chair_page = sign_in(new_context(), chair)
-    assert chair_page.url == f"{site}/escalations/"
+    assert chair_page.url == f"{site}/escalations/todo/"
     chair_page.goto(f"{site}/children/{child.pk}/")
     chair_page.get_by_role("link", name="Raise an escalation").click()
     assert chair_page.url == f"{site}/escalations/raise/{child.pk}/"

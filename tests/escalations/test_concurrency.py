@@ -8,7 +8,8 @@ import pytest
 
 from escalations import services
 from escalations.models import Escalation, State, Step, Verdict
-from notifications.models import Notification
+from escalations.sweep import SweepReport, process_due
+from notifications.models import Kind, Notification
 from tests.concurrency import held_open, race, start, wait_for_lock_waiters
 from tests.markers import postgres_only
 
@@ -257,3 +258,43 @@ def test_a_second_send_blocked_by_the_first_uncommitted_raise_is_told_it_was_rai
     assert isinstance(repeat, services.AlreadyRaised), repeat
     assert repeat.escalation == first[0]
     assert Escalation.objects.count() == 1
+
+
+# --- four sweeps at once over many due steps -------------------------------------------
+
+
+def test_four_sweeps_at_once_over_hundreds_of_due_steps_create_each_alert_exactly_once(
+    ladders, staff_of, child_of
+):
+    # Gloucestershire Stage 1 (4 working days) raised Mon 21 Dec 2026: overdue on Wed 30
+    # Dec, to the chair and the responder (a different team manager for each step).
+    policy = ladders["gloucestershire"]
+    chair = staff_of("gloucestershire", "cp-chair")
+    stage = policy.stages.get(order=1)
+    raised_at = datetime(2026, 12, 21, 10, tzinfo=ZoneInfo("Europe/London"))
+    steps = [
+        services.escalation_raise(
+            actor=chair,
+            policy=policy,
+            children=[child_of("gloucestershire")],
+            summary="Core group meetings not held.",
+            stage=stage,
+            responder=staff_of("gloucestershire", "team-manager"),
+            now=raised_at,
+        )
+        .steps.get()
+        .pk
+        for _ in range(300)
+    ]
+    sweep_at = datetime(2026, 12, 30, 10, tzinfo=ZoneInfo("Europe/London"))
+
+    results = race(*[lambda: process_due(sweep_at)] * 4)
+
+    assert all(isinstance(r, SweepReport) for r in results), results
+    assert sum(r.created[Kind.OVERDUE] for r in results) == 600
+    overdue = Notification.objects.filter(kind=Kind.OVERDUE)
+    assert overdue.count() == 600
+    assert set(overdue.values_list("step_id", flat=True)) == set(steps)
+    # Each step's alert once to its responder and once to the chair.
+    assert overdue.filter(recipient=chair).count() == 300
+    assert overdue.exclude(recipient=chair).values("recipient").distinct().count() == 300

@@ -31,16 +31,15 @@ def raised(ladders, staff_of, child_of):
     return chair, manager, escalation
 
 
-def test_signing_in_lands_on_my_escalations(client, raised):
-    chair, _manager, escalation = raised
+def test_signing_in_lands_on_the_to_do_list(client, raised):
+    chair, _manager, _escalation = raised
     response = client.post(
         reverse("login"), {"username": chair.user.username, "password": PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("escalations:mine")
+    assert response.redirect_chain[-1][0] == reverse("escalations:todo")
     page = response.content.decode()
-    assert "My escalations" in page
-    assert escalation.reference in page
-    assert "Poppy Example" in page
+    assert "To do" in page
+    assert reverse("escalations:mine") in page
 
 
 def test_the_responder_sees_the_escalation_addressed_to_them(client, raised):

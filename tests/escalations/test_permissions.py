@@ -254,6 +254,7 @@ REPORTS = statuses(403, qa_manager=200)
 
 EXPECTATIONS: dict[str, Route] = {
     "escalations:mine": Route(no_kwargs, statuses(200)),
+    "escalations:todo": Route(no_kwargs, statuses(200)),
     "escalations:awaiting": Route(no_kwargs, statuses(200)),
     "children:list": Route(no_kwargs, statuses(200)),
     "children:file": Route(lambda w: {"pk": w.child.pk}, statuses(**SEES_CHILD)),
@@ -307,6 +308,26 @@ EXPECTATIONS: dict[str, Route] = {
         statuses(**SEES),
         actors=DRIVERS,
         post=lambda w: {"reason": "Raised in error."},
+        post_expect=REFUSED_IN_WORDS,
+        refusal=NOT_THE_DRIVER,
+    ),
+    # POST only (a button): the drivers send a reminder; anyone else who may see it is
+    # sent back to the escalation with the refusal in words, and nothing is sent.
+    "escalations:chase": Route(
+        escalation_pk,
+        statuses(405),
+        actors=DRIVERS,
+        post=lambda w: {},
+        post_expect={role: 302 if status == 200 else status for role, status in SEES.items()},
+        methods=("POST",),
+    ),
+    # The world's escalation is past its informal stage, so even the chair is refused in
+    # words (checked below).
+    "escalations:discussion": Route(
+        escalation_pk,
+        statuses(**SEES),
+        actors=DRIVERS,
+        post=lambda w: {"agreed": "Visits agreed.", "then": "resolved"},
         post_expect=REFUSED_IN_WORDS,
         refusal=NOT_THE_DRIVER,
     ),
@@ -366,7 +387,8 @@ SKIPPED_NAMES = {
     "accessibility",
     "session_extend",
 }
-UNNAMED_ALLOWED = {""}
+# The favicon is a redirect to a static file (tests/config/test_favicon.py).
+UNNAMED_ALLOWED = {"", "favicon.ico"}
 
 
 def walk(patterns: list, namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -568,6 +590,10 @@ def test_the_same_post_with_the_csrf_token_is_accepted(world, name):
         # Rutland's ladder has no final stage: the service refuses it in words.
         assert response.status_code == 200
         assert "Only a stage whose decision is final" in response.content.decode()
+    elif name == "escalations:discussion":
+        # The world's escalation is past its informal discussion: refused in words.
+        assert response.status_code == 200
+        assert "Only an informal discussion" in response.content.decode()
     else:
         assert response.status_code == 302, response.content.decode()[:3000]
 
@@ -656,6 +682,7 @@ NOT_CASE_DATA = {
     "escalations:step_link": "a redirect to the response page, which logs the read",
     "notifications:list": "escalation references and the kind of event only",
     "notifications:open": "POST only: marks a notification read and redirects",
+    "escalations:chase": "POST only: sends a reminder and redirects",
     "reports:dashboard": "counts by period, stage, theme and team: no child, no escalation",
     "second_factor": "the user's own sign-in",
     "second_factor_setup": "the user's own sign-in",

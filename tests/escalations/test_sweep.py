@@ -30,6 +30,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from escalations import services
 from escalations.models import State, Step, Verdict
@@ -618,6 +620,73 @@ def test_two_sweeps_at_once_escalate_an_overdue_step_once(head_of_service_step):
     assert Step.objects.filter(escalation=step.escalation).count() == 2
 
 
+# --- a fixed number of statements, however many steps are due -------------------------------
+
+
+@pytest.fixture
+def due_cases(ladders, staff_of, child_of) -> Callable[..., None]:
+    """due_cases(n, batch) -> n cases each of a reminder, an overdue alert, an informal
+    dispute and a cap breach, all due on the batch's sweep day: batch 1 on Wed 30 Dec,
+    batch 2 on Thu 31 Dec (when batch 1's alerts are all already in the outbox)."""
+    glos, stoke = ladders["gloucestershire"], ladders["stoke-on-trent"]
+    glos_chair = staff_of("gloucestershire", "cp-chair")
+    glos_manager = staff_of("gloucestershire", "team-manager")
+    stoke_chair = staff_of("stoke-on-trent", "cp-chair")
+    stoke_worker = staff_of("stoke-on-trent", "social-worker")
+    stoke_manager = staff_of("stoke-on-trent", "service-manager")
+    # Gloucestershire Stage 1 is 4 working days: raised Mon 21 Dec it is overdue on Wed 30
+    # Dec, raised Wed 23 Dec it is due Thu 31 Dec (a reminder on the 30th); a day later each.
+    glos_days = {1: (at(2026, 12, 21), at(2026, 12, 23)), 2: (at(2026, 12, 22), at(2026, 12, 24))}
+
+    def make(n: int, batch: int) -> None:
+        overdue_on, reminder_on = glos_days[batch]
+        for raised_at in [overdue_on] * n + [reminder_on] * n:
+            services.escalation_raise(
+                actor=glos_chair,
+                policy=glos,
+                children=[child_of("gloucestershire")],
+                summary="Core group meetings not held.",
+                stage=glos.stages.get(order=1),
+                responder=glos_manager,
+                now=raised_at,
+            )
+        for capped in [False] * n + [True] * n:
+            # Stoke's informal stage (5 working days) raised in November is a dispute by
+            # December; escalated to Stage 1 (no timescale) its cap of 20 working days
+            # has passed by then too.
+            escalation = services.escalation_raise(
+                actor=stoke_chair,
+                policy=stoke,
+                children=[child_of("stoke-on-trent")],
+                summary="Reports not shared with parents.",
+                responder=stoke_worker,
+                now=at(2026, 11, 2) + timedelta(days=batch - 1),
+            )
+            if capped:
+                services.escalation_escalate(
+                    actor=stoke_chair,
+                    escalation=escalation,
+                    responder=stoke_manager,
+                    now=at(2026, 11, 10),
+                )
+
+    return make
+
+
+def test_a_sweep_asks_as_many_queries_with_200_steps_due_as_with_12(due_cases):
+    due_cases(3, batch=1)  # 12 due steps
+    with CaptureQueriesContext(connection) as few:
+        small = sweep(at(2026, 12, 30))
+    due_cases(50, batch=2)  # 200 more
+    with CaptureQueriesContext(connection) as many:
+        large = sweep(at(2026, 12, 31))
+
+    expected = {Kind.REMINDER: 1, Kind.OVERDUE: 2, Kind.INFORMAL_DISPUTE: 1, Kind.CAP_BREACHED: 2}
+    assert small.created == {kind: 3 * n for kind, n in expected.items()}
+    assert large.created == {kind: 50 * n for kind, n in expected.items()}
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
 # --- the operator commands -------------------------------------------------------------------
 
 
@@ -631,7 +700,12 @@ def test_run_sweep_prints_what_it_did(christmas_step):
     with time_machine.travel(at(2026, 12, 30), tick=False):
         lines = run_command("run_sweep")
 
-    assert lines == ["overdue: 2 notification(s) created"]
+    assert lines == [
+        "Sweep as at Wed 30 Dec 2026 10:00:",
+        "  overdue: 2 notification(s) created",
+        "2 notification(s) created. They wait in the outbox until the relay sends them: "
+        "`dev.py run` (or `manage.py run_scheduler`) does that.",
+    ]
 
 
 def test_run_sweep_sends_no_email_itself(christmas_step):
@@ -649,7 +723,7 @@ def test_run_sweep_again_says_nothing_was_due(christmas_step):
     with time_machine.travel(at(2026, 12, 30, 11), tick=False):
         lines = run_command("run_sweep")
 
-    assert lines == ["no notifications due"]
+    assert lines == ["Sweep as at Wed 30 Dec 2026 11:00:", "  no notifications due"]
 
 
 @pytest.fixture

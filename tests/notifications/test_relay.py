@@ -132,7 +132,7 @@ def test_with_a_broker_url_the_relay_publishes_through_celery(notification, sett
     notification.refresh_from_db()
     [message] = published
     assert (message["args"], message["kwargs"]) == (
-        [notification.pk],
+        (notification.pk,),
         {"claim": notification.claim_token},
     )
     assert message["expires"] == RELAY_LEASE.total_seconds()

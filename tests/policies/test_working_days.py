@@ -8,8 +8,12 @@ case shows the count so a reviewer can check it without running anything.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
+import holidays
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.working_days import (
     NATIONS,
@@ -281,6 +285,112 @@ def test_working_days_between_inverts_add_working_days_with_closures() -> None:
                 failures.append((day, n, deadline))
         day += timedelta(days=1)
     assert failures == []
+
+
+# --- the cached tables agree with counting one day at a time -----------------
+
+
+@lru_cache
+def _reference_bank_holidays(nation: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv=nation, years=year)
+
+
+def _reference_working(day: date, nation: str, closed: frozenset[date]) -> bool:
+    bank = _reference_bank_holidays(nation, day.year)
+    return day.weekday() < 5 and day not in closed and day not in bank
+
+
+def _reference_next(day: date, nation: str, closed: frozenset[date]) -> date:
+    while not _reference_working(day, nation, closed):
+        day += timedelta(days=1)
+    return day
+
+
+def _reference_add(start: date, n: int, nation: str, closed: frozenset[date]) -> date:
+    day = _reference_next(start, nation, closed)
+    for _ in range(n):
+        day = _reference_next(day + timedelta(days=1), nation, closed)
+    return day
+
+
+def _reference_count(after: date, up_to: date, nation: str, closed: frozenset[date]) -> int:
+    days = ((after + timedelta(days=i)) for i in range(1, (up_to - after).days + 1))
+    return sum(_reference_working(day, nation, closed) for day in days)
+
+
+def _reference_between(start: date, end: date, nation: str, closed: frozenset[date]) -> int:
+    if end < start:
+        return -_reference_count(end, start, nation, closed)
+    deemed = _reference_next(start, nation, closed)
+    return 0 if end <= deemed else _reference_count(deemed, end, nation, closed)
+
+
+# Dates either side of decade boundaries (where one cached table ends and the next
+# begins), with closure runs long enough to swallow whole weeks.
+days_drawn = st.dates(min_value=date(2017, 1, 1), max_value=date(2042, 12, 31))
+closures_drawn = st.builds(
+    lambda anchor, runs: frozenset(
+        anchor + timedelta(days=offset + i) for offset, length in runs for i in range(length)
+    ),
+    days_drawn,
+    st.lists(st.tuples(st.integers(-60, 120), st.integers(1, 15)), max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=days_drawn,
+    n=st.integers(0, 90),
+    nation=st.sampled_from(NATIONS),
+    closed=closures_drawn,
+)
+def test_add_working_days_agrees_with_counting_day_by_day(
+    start: date, n: int, nation: str, closed: frozenset[date]
+) -> None:
+    assert add_working_days(start, n, nation=nation, closures=closed) == _reference_add(
+        start, n, nation, closed
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=days_drawn,
+    end=days_drawn,
+    nation=st.sampled_from(NATIONS),
+    closed=closures_drawn,
+)
+def test_working_days_between_agrees_with_counting_day_by_day(
+    start: date, end: date, nation: str, closed: frozenset[date]
+) -> None:
+    assert working_days_between(start, end, nation=nation, closures=closed) == _reference_between(
+        start, end, nation, closed
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=days_drawn, nation=st.sampled_from(NATIONS), closed=closures_drawn)
+def test_working_day_and_deemed_receipt_day_agree_with_the_reference(
+    day: date, nation: str, closed: frozenset[date]
+) -> None:
+    assert is_working_day(day, nation=nation, closures=closed) == _reference_working(
+        day, nation, closed
+    )
+    assert next_working_day_on_or_after(day, nation=nation, closures=closed) == _reference_next(
+        day, nation, closed
+    )
+
+
+def test_a_closure_run_longer_than_the_first_reach_still_finds_the_deadline() -> None:
+    # Six closed months from Mon 2 Mar 2026: the first working day after is Wed 2 Sep.
+    closed = frozenset(date(2026, 3, 2) + timedelta(days=i) for i in range(184))
+    assert add_working_days(date(2026, 3, 2), 0, closures=closed) == date(2026, 9, 2)
+    assert working_days_between(date(2026, 3, 2), date(2026, 9, 3), closures=closed) == 1
+
+
+def test_dates_decades_apart_are_counted_across_every_decade_between() -> None:
+    # 2020-2059 in England: 40 years of weekdays less the bank holidays.
+    expected = _reference_count(date(2019, 12, 31), date(2059, 12, 31), "ENG", frozenset())
+    assert working_days_between(date(2019, 12, 31), date(2059, 12, 31)) == expected
 
 
 # --- calendar days ----------------------------------------------------------

@@ -20,14 +20,17 @@ from urllib.parse import urlencode
 import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from children.models import AccessLog, Conference
+from escalations import selectors
 from escalations.models import Escalation, State, Step, Verdict
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.ladder_files import load_ladders
 from policies.models import ConcernCategory, Policy, Stage
 from reports import reporting
+from reports.views import _safe_cell
 from tests.children.factories import ChildFactory
 from tests.fixtures import LONDON, at
 from tests.reports.conftest import (
@@ -52,10 +55,16 @@ def qa(world):
     return qa_of(world, GLOUCESTERSHIRE)
 
 
+def text_of(response) -> str:
+    """The body of a page or of a streamed download."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode("utf-8")
+
+
 def csv_rows(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    text = response.content.decode("utf-8")
+    text = text_of(response)
     assert text.startswith("\ufeff")  # so Excel reads UTF-8
     return list(csv.reader(io.StringIO(text[1:])))
 
@@ -160,7 +169,7 @@ def test_report_views_are_open_to_qa_and_to_django_staff_with_a_staff_record(
     # The dashboard names Q3's chairs; the others list open E5 (the quarterly report
     # lists the open cases).
     expected = "Ann Archer" if name == "reports:dashboard" else quarter["e5"].reference
-    assert expected in response.content.decode()
+    assert expected in text_of(response)
 
 
 GLOUCESTERSHIRE_ONLY = [
@@ -186,7 +195,7 @@ def test_qa_of_another_authority_sees_only_their_own(
     rutland_qa = qa_of(world, RUTLAND).user
     response = get_as(client, time_machine, rutland_qa, reverse(name) + query)
     assert response.status_code == 200
-    page = response.content.decode("utf-8")
+    page = text_of(response)
     for key in ("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e9", "e10"):
         assert quarter[key].reference not in page
     for text in GLOUCESTERSHIRE_ONLY:
@@ -212,7 +221,7 @@ def test_another_authoritys_ids_in_the_filters_show_nothing(client, time_machine
         for name in ("reports:tracker", "reports:tracker_csv"):
             response = get_as(client, time_machine, rutland_qa, f"{reverse(name)}?{query}")
             assert response.status_code == 200
-            body = response.content.decode()
+            body = text_of(response)
             assert "ESC-" not in body.replace(q["x1"].reference, ""), (name, query)
             assert "GL-" not in body
 
@@ -670,6 +679,56 @@ def test_csv_rows_are_not_paged(client, time_machine, world, qa):
     assert [r[0] for r in rows[1:]] == [e.reference for e in made]
 
 
+def csv_as_built_from_the_models(qa, today: date) -> str:
+    """The export as the view used to build it: a model instance per escalation, its open
+    step and Clock, every child loaded; the reference the streamed one must equal."""
+    authority = qa.authority
+    closures = authority.closure_dates()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    escalations = Escalation.objects.filter(authority=authority).order_by("-raised_at", "-pk")
+    for e in escalations:
+        step = e.open_step()
+        clock = selectors.Clock.of(step, today, authority.nation, closures) if step else None
+        children = list(e.children.all())
+        writer.writerow(
+            [
+                _safe_cell(v)
+                for v in (
+                    e.reference,
+                    timezone.localtime(e.raised_at).strftime("%Y-%m-%d"),
+                    e.get_state_display(),
+                    "Formal" if e.formal_started_at else "Informal",
+                    e.current_stage.name if e.current_stage else "",
+                    step.responder.display_name if step else "",
+                    clock.effective.isoformat() if clock and clock.effective else "",
+                    "Yes" if clock and clock.overdue else "No",
+                    e.raised_by.display_name,
+                    " ".join(c.reference for c in children),
+                    "; ".join(sorted({c.team.name for c in children if c.team})),
+                    timezone.localtime(e.closed_at).strftime("%Y-%m-%d") if e.closed_at else "",
+                )
+            ]
+        )
+    return "\ufeff" + out.getvalue()
+
+
+def test_csv_is_streamed_and_equals_the_export_built_from_the_models(
+    client, time_machine, quarter, world, qa
+):
+    bulk_escalations(world, 40)
+    chair = world.chair(GLOUCESTERSHIRE, "=Sum", "Smith")
+    team = world.team(GLOUCESTERSHIRE, "@Risk Team")
+    two = [world.child(GLOUCESTERSHIRE, f"GL-T{i}", team) for i in range(2)]
+    world.raise_(GLOUCESTERSHIRE, at(2026, 11, 12), chair=chair, children=two)
+
+    response = get_as(client, time_machine, qa.user, reverse("reports:tracker_csv"))
+
+    assert response.streaming
+    assert text_of(response) == csv_as_built_from_the_models(qa, TODAY)
+
+
 def test_csv_row_contents(client, time_machine, quarter, qa):
     q = quarter
     rows = csv_rows(get_as(client, time_machine, qa.user, reverse("reports:tracker_csv")))
@@ -825,7 +884,7 @@ BIG = "99999999999999999999"
 def test_odd_parameters_never_cause_a_500(client, time_machine, quarter, qa, name, query):
     response = get_as(client, time_machine, qa.user, f"{reverse(name)}?{query}")
     assert response.status_code == 200, response.status_code
-    assert "<script>" not in response.content.decode().replace("<script src", "")
+    assert "<script>" not in text_of(response).replace("<script src", "")
 
 
 # --- query counts: fixed, however many escalations there are ---------------------------
@@ -866,6 +925,7 @@ def test_report_queries_do_not_grow_with_the_number_of_escalations(
         for query in queries:
             with django_assert_max_num_queries(QUERY_BOUNDS[name]):
                 response = client.get(reverse(name) + query)
+                text_of(response)  # a streamed CSV runs its queries as it is read
             assert response.status_code == 200
     # The CSV really did carry every row.
     assert len(csv_refs(client.get(reverse("reports:tracker_csv")))) == len(made)

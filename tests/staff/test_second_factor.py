@@ -117,7 +117,7 @@ def test_the_next_address_cannot_leave_the_site(client, required, chair):
 
 def test_without_the_setting_a_password_is_enough(client, chair):
     response = sign_in(client, chair)
-    assert response.redirect_chain[-1][0] == reverse("escalations:mine")
+    assert response.redirect_chain[-1][0] == reverse("escalations:todo")
 
 
 # --- a set-up key belongs to one session and expires ---------------------------------------

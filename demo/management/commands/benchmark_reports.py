@@ -13,23 +13,27 @@ Timings only, no assertions: compare runs on the same machine.
 
 from __future__ import annotations
 
+import csv
 import statistics
 import time
+import tracemalloc
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from escalations.models import OPEN_STATES, Escalation, Step
+from escalations.models import OPEN_STATES, Escalation, Step, effective_due
 from escalations.sweep import process_due
 from policies.models import LocalAuthority
 from reports import reporting
@@ -150,7 +154,7 @@ class Command(BaseCommand):
             self._time(
                 f"dashboard(), {label}",
                 f"{raised:,} esc, {steps:,} steps",
-                lambda period=period: reporting.dashboard(authority, period, today, base),
+                partial(reporting.dashboard, authority, period, today, base),
             )
 
         client = Client()
@@ -161,9 +165,11 @@ class Command(BaseCommand):
             response = client.get(url, secure=True)
             if response.status_code != 200:
                 raise CommandError(f"{url} answered {response.status_code}.")
-            if not response.streaming:
-                response.content  # noqa: B018 - rendered in full, as a browser would read it
-            return response
+            # Read in full, as a browser would: a streamed download only runs as it is read.
+            if response.streaming:
+                return b"".join(response.streaming_content)  # type: ignore[attr-defined]  # the test client's response type omits it
+            body = response.content
+            return body
 
         self._time(
             "dashboard page /reports/", "current quarter", lambda: get(reverse("reports:dashboard"))
@@ -181,14 +187,15 @@ class Command(BaseCommand):
             "?overdue=1",
             lambda: get(f"{base}?overdue=1"),
         )
-        response = self._time(
+        body = self._time(
             "CSV export /reports/tracker.csv",
             "",
             lambda: get(reverse("reports:tracker_csv")),
         )
-        lines = response.content.decode("utf-8-sig").count("\n") - 1
+        lines = body.decode("utf-8-sig").count("\n") - 1
         what, _, queries, best, median = self.rows[-1]
         self.rows[-1] = (what, f"{lines:,} esc", queries, best, median)
+        self._csv_against_floor(own, today, median, lines)
 
         due = Step.objects.open().filter(escalation__state__in=OPEN_STATES).count()
         reports = []
@@ -210,10 +217,36 @@ class Command(BaseCommand):
             lambda: process_due(now),
         )
         self.notes = [
+            *self.csv_notes,
             f"sweep first run: {created:,} notification(s) would be created "
             f"({', '.join(f'{k} {n:,}' for k, n in sorted(reports[-1].created.items())) or 'none'}); "
             "all rolled back.",
         ]
+
+    def _csv_against_floor(
+        self, own: QuerySet[Escalation], today: date, csv_median: float, lines: int
+    ) -> None:
+        """The CSV page against `COPY (the same columns) TO STDOUT`, and the export's peak
+        Python memory at a tenth of the rows and at all of them (flat if it streams)."""
+        self.csv_notes = []
+        if connection.vendor == "postgresql":
+            self._time("COPY floor (same columns)", f"{lines:,} esc", partial(_copy, own))
+            floor = self.rows[-1][4]  # the median, as for the CSV
+            self.csv_notes.append(
+                f"CSV / COPY floor: {csv_median / max(floor, 1e-9):.1f}x "
+                f"({csv_median:.3f} s against {floor:.3f} s for {lines:,} rows)"
+            )
+        else:
+            self.csv_notes.append("CSV / COPY floor: needs PostgreSQL (COPY ... TO STDOUT).")
+        ordered = own.order_by("-raised_at", "-pk")
+        small, large = max(lines // 10, 1), max(lines, 1)
+        peaks = {n: _export_peak(ordered[:n], today) for n in (small, large)}
+        self.csv_notes.append(
+            f"CSV peak Python memory: {peaks[small] / 2**20:.1f} MiB at {small:,} rows, "
+            f"{peaks[large] / 2**20:.1f} MiB at {large:,} rows: "
+            f"ratio {peaks[large] / max(peaks[small], 1):.2f} (1.00 is flat; rows are held "
+            f"{reporting.CSV_CHUNK:,} at a time, so it flattens beyond that)"
+        )
 
     # --- the table ----------------------------------------------------------------------
 
@@ -244,3 +277,71 @@ class Command(BaseCommand):
         for note in getattr(self, "notes", []):
             self.stdout.write(f"\n{note}")
         self.stdout.write("Nothing was saved: the benchmark ran in a transaction rolled back.")
+
+
+def _copy(escalations: QuerySet[Escalation]) -> float:
+    """`COPY (the export's twelve columns) TO STDOUT` read to the end; seconds taken."""
+    # Here, not at the top: the command runs on SQLite too, where this is never called.
+    from django.contrib.postgres.aggregates import StringAgg
+
+    today = timezone.localdate()
+    open_step = Step.objects.open().filter(escalation=OuterRef("pk"))
+    links = Escalation.children.through.objects.filter(escalation_id=OuterRef("pk"))
+    columns = escalations.annotate(
+        responder=Subquery(
+            open_step.annotate(
+                name=Concat("responder__user__first_name", Value(" "), "responder__user__last_name")
+            ).values("name")[:1]
+        ),
+        due=Subquery(open_step.annotate(due=effective_due()).values("due")[:1]),
+        overdue=Exists(Step.objects.filter(escalation=OuterRef("pk")).overdue(today)),
+        chair=Concat("raised_by__user__first_name", Value(" "), "raised_by__user__last_name"),
+        references=Subquery(
+            links.values("escalation_id")
+            .annotate(r=StringAgg("child__reference", " "))
+            .values("r")[:1]
+        ),
+        teams=Subquery(
+            links.values("escalation_id")
+            .annotate(t=StringAgg("child__team__name", "; ", distinct=True))
+            .values("t")[:1]
+        ),
+    ).values_list(
+        "pk",
+        "raised_at",
+        "state",
+        "formal_started_at",
+        "current_stage__name",
+        "responder",
+        "due",
+        "overdue",
+        "chair",
+        "references",
+        "teams",
+        "closed_at",
+    )
+    sql, params = columns.order_by("-raised_at", "-pk").query.sql_with_params()
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for _block in copy:
+                pass
+    return time.perf_counter() - started
+
+
+def _export_peak(escalations: QuerySet[Escalation], today: date) -> int:
+    """Peak Python allocations (tracemalloc) while the CSV of these rows is written out."""
+
+    class Discard:
+        def write(self, line: str) -> None:
+            pass
+
+    writer = csv.writer(Discard())
+    tracemalloc.start()
+    try:
+        for row in reporting.tracker_export_rows(escalations, today):
+            writer.writerow(row)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

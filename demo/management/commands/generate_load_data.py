@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
@@ -33,7 +33,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Model, prefetch_related_objects
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -58,6 +58,7 @@ LONDON = ZoneInfo("Europe/London")
 BATCH = 2000  # rows per INSERT
 CHUNK = 2000  # escalations (with their steps) per round trip
 CHANGE_REASON = "generate_load_data"
+HistoryDated = TypeVar("HistoryDated", bound=Model)
 
 # Share of the children (and escalations) per authority; unknown authorities get 0.2.
 WEIGHTS = {
@@ -210,6 +211,27 @@ class Ladder:
     concern_items: list[int]
     good_items: list[int]
     safety_index: int | None
+
+
+class NewFamily(TypedDict):
+    """A family planned by _family, before _save_families writes it (pks: team, worker, chairs)."""
+
+    children: list[Child]
+    team: int | None
+    worker: int | None
+    start: date
+    end: date | None
+    category: str
+    dates: list[date]
+    chairs: list[int]
+    previous: tuple[date, date] | None
+
+
+def _history_dated(instance: HistoryDated, when: datetime) -> HistoryDated:
+    """Dates the history row bulk_create_with_history writes for `instance`: simple-history
+    reads `_history_date` off the instance, an attribute no model declares."""
+    instance._history_date = when  # type: ignore[attr-defined]  # see the docstring
+    return instance
 
 
 @dataclass
@@ -421,9 +443,7 @@ class Command(BaseCommand):
                 name += f" {i // len(LOCALITIES) + 1}"
             if self.run > 1:
                 name += f" ({self._prefix(self.run)})"
-            team = Team(authority=authority, name=name)
-            team._history_date = history_date
-            teams.append(team)
+            teams.append(_history_dated(Team(authority=authority, name=name), history_date))
         teams = bulk_create_with_history(
             teams, Team, batch_size=BATCH, default_change_reason=CHANGE_REASON
         )
@@ -477,7 +497,7 @@ class Command(BaseCommand):
         users = []
         order: list[tuple[str, int, int | None, str]] = []
         for slug in itertools.chain.from_iterable(levels):
-            for i, (team, agency) in enumerate(wanted[slug], start=1):
+            for i, (team_pk, agency) in enumerate(wanted[slug], start=1):
                 username = f"{self._prefix(self.run)}.{authority.slug}.{slug}-{i}"
                 users.append(
                     User(
@@ -489,7 +509,7 @@ class Command(BaseCommand):
                         date_joined=history_date,
                     )
                 )
-                order.append((slug, i, team, agency))
+                order.append((slug, i, team_pk, agency))
         users = User.objects.bulk_create(users, batch_size=BATCH)
         self.created["users"] += len(users)
         user_iter = iter(zip(users, order, strict=True))
@@ -500,9 +520,9 @@ class Command(BaseCommand):
             for slug in level:
                 upper = chain[chain.index(slug) + 1] if slug in chain[:-1] else None
                 for _ in wanted[slug]:
-                    user, (_slug, _i, team, agency) = next(user_iter)
-                    if slug == "social-worker" and team in tm_of_team:
-                        manager = tm_of_team[team]
+                    user, (_slug, _i, team_pk, agency) = next(user_iter)
+                    if slug == "social-worker" and team_pk is not None and team_pk in tm_of_team:
+                        manager = tm_of_team[team_pk]
                     elif upper is not None and place.staff[upper]:
                         manager = rng.choice(place.staff[upper])
                     else:
@@ -511,13 +531,12 @@ class Command(BaseCommand):
                         user=user,
                         authority=authority,
                         role=roles[slug],
-                        team_id=team,
+                        team_id=team_pk,
                         line_manager_id=manager,
                         agency=agency,
                         job_title=roles[slug].name,
                     )
-                    member._history_date = history_date
-                    members.append(member)
+                    members.append(_history_dated(member, history_date))
             members = bulk_create_with_history(
                 members, StaffMember, batch_size=BATCH, default_change_reason=CHANGE_REASON
             )
@@ -541,7 +560,7 @@ class Command(BaseCommand):
             made = 0
             number = itertools.count(1)
             while made < count:
-                families = []
+                families: list[NewFamily] = []
                 while made < count and len(families) < 2000:
                     size = min(count - made, self.rng.choices((1, 2, 3), (60, 28, 12))[0])
                     families.append(self._family(place, size, number))
@@ -549,7 +568,7 @@ class Command(BaseCommand):
                 self._save_families(place, families)
             self._say(f"children: {place.authority.slug} {made:,}")
 
-    def _family(self, place: Place, size: int, number: Iterator[int]) -> dict[str, Any]:
+    def _family(self, place: Place, size: int, number: Iterator[int]) -> NewFamily:
         rng, cal = self.rng, place.calendar
         team = rng.choice(place.teams) if rng.random() < 0.95 else None
         workers = place.social_workers.get(team, []) if team else []
@@ -605,7 +624,7 @@ class Command(BaseCommand):
             "previous": previous,
         }
 
-    def _save_families(self, place: Place, families: list[dict[str, Any]]) -> None:
+    def _save_families(self, place: Place, families: list[NewFamily]) -> None:
         def at(day: date) -> datetime:
             return datetime.combine(day, time(9), LONDON)
 
@@ -613,8 +632,7 @@ class Command(BaseCommand):
         for fam in families:
             first = fam["previous"][0] if fam["previous"] else fam["start"]
             for child in fam["children"]:
-                child._history_date = at(first)
-                children.append(child)
+                children.append(_history_dated(child, at(first)))
         bulk_create_with_history(
             children, Child, batch_size=BATCH, default_change_reason=CHANGE_REASON
         )
@@ -627,8 +645,7 @@ class Command(BaseCommand):
                     start_date=fam["start"],
                     end_date=fam["end"],
                 )
-                plan._history_date = at(fam["end"] or fam["start"])
-                plans.append(plan)
+                plans.append(_history_dated(plan, at(fam["end"] or fam["start"])))
                 if fam["previous"]:
                     p_start, p_end = fam["previous"]
                     old = ChildProtectionPlan(
@@ -637,16 +654,14 @@ class Command(BaseCommand):
                         start_date=p_start,
                         end_date=p_end,
                     )
-                    old._history_date = at(p_end)
-                    plans.append(old)
+                    plans.append(_history_dated(old, at(p_end)))
                     conf = Conference(
                         child_id=child.pk,
                         kind=ConferenceKind.INITIAL,
                         date=p_start,
                         chair_id=fam["chairs"][0],
                     )
-                    conf._history_date = at(p_start)
-                    conferences.append(conf)
+                    conferences.append(_history_dated(conf, at(p_start)))
                 for i, (day, chair) in enumerate(zip(fam["dates"], fam["chairs"], strict=True)):
                     conf = Conference(
                         child_id=child.pk,
@@ -654,8 +669,7 @@ class Command(BaseCommand):
                         date=day,
                         chair_id=chair,
                     )
-                    conf._history_date = at(day)
-                    conferences.append(conf)
+                    conferences.append(_history_dated(conf, at(day)))
         bulk_create_with_history(
             plans, ChildProtectionPlan, batch_size=BATCH, default_change_reason=CHANGE_REASON
         )
@@ -778,10 +792,12 @@ class Command(BaseCommand):
             for e, plan in zip(escalations, chunk, strict=True):
                 for fields in plan["steps"]:
                     step = Step(escalation_id=e.pk, **fields)
-                    step._history_date = (
-                        fields["closed_at"] or fields["responded_at"] or (fields["raised_at"])
+                    step_rows.append(
+                        _history_dated(
+                            step,
+                            fields["closed_at"] or fields["responded_at"] or (fields["raised_at"]),
+                        )
                     )
-                    step_rows.append(step)
             bulk_create_with_history(
                 step_rows, Step, batch_size=BATCH, default_change_reason=CHANGE_REASON
             )
@@ -1024,8 +1040,8 @@ class Command(BaseCommand):
         self.states[state] += 1
         if state in (State.INFORMAL, State.AWAITING_RESPONSE):
             # Asked of the step itself, so the count is the pages' and the reports'.
-            last = Step(**{k: last_step[k] for k in ("due_on", "cap_due_on", "responded_at")})
-            self.overdue += last.is_overdue(self.today)
+            final = Step(**{k: last_step[k] for k in ("due_on", "cap_due_on", "responded_at")})
+            self.overdue += final.is_overdue(self.today)
         changed_at = max(
             (s[k] for s in steps for k in ("raised_at", "responded_at", "closed_at") if s[k]),
         )

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from children.models import Child, ChildProtectionPlan, Conference, ConferenceKind, PlanCategory
 from escalations import services
-from escalations.models import Escalation, Nature
-from policies.models import LocalAuthority, Policy, PolicyKind, Role, Stage
+from escalations.models import Escalation, Nature, Step
+from policies.models import ConcernCategory, LocalAuthority, Policy, PolicyKind, Role, Stage
 from policies.working_days import add_working_days
 from staff.models import StaffMember, Team
 from staff.services import authority_admin_grant, authority_admin_group_ensure
@@ -226,7 +226,9 @@ def case_line(children: Iterable[Child]) -> list[StaffMember]:
             start = [child.social_worker]
         else:
             start = list(
-                StaffMember.objects.filter(team_id=child.team_id, role__slug="team-manager")
+                # A child of no team matches managers of no team (None: IS NULL), which
+                # django-stubs' lookup check does not allow for.
+                StaffMember.objects.filter(team_id=child.team_id, role__slug="team-manager")  # type: ignore[misc]
             )
         for person in start:
             for member in [person, *person.line_chain()]:
@@ -468,6 +470,12 @@ class Command(BaseCommand):
         def who(authority: str, handle: str) -> StaffMember:
             return StaffMember.objects.get(user__username=f"{authority}.{handle}")
 
+        def newest_step(escalation: Escalation) -> Step:
+            step = escalation.steps.last()
+            if step is None:
+                raise CommandError(f"{escalation.reference} has no step to answer.")
+            return step
+
         def stage(policy: Policy, order: int) -> Stage:
             return policy.stages.get(order=order)
 
@@ -475,7 +483,7 @@ class Command(BaseCommand):
             children = list(Child.objects.filter(authority__slug=authority).order_by("reference"))
             return [children[i] for i in indexes]
 
-        def cats(policy: Policy, n: int = 1) -> list[Any]:
+        def cats(policy: Policy, n: int = 1) -> list[ConcernCategory]:
             return list(policy.categories.filter(parent__isnull=False)[:n])
 
         def responder(s: Stage, children: Sequence[Child]) -> StaffMember:
@@ -484,15 +492,20 @@ class Command(BaseCommand):
             in_line = next((p for p in case_line(children) if p.role_id == s.role_id), None)
             if in_line is not None:
                 return in_line
-            return (
+            holder = (
                 StaffMember.objects.filter(authority=s.policy.authority, role=s.role)
                 .order_by("user__username")
                 .first()
             )
+            if holder is None:
+                raise CommandError(f"No one holds {s.role.name} for {s.policy.name}.")
+            return holder
 
         made: list[Escalation] = []
 
         # Rutland: informal, overdue at Stage 1, response received at Stage 2, resolved, withdrawn.
+        # The first chair's to-do list holds both kinds of work today: a response awaiting
+        # their verdict and an overdue step to chase.
         r = Policy.objects.get(slug="rutland")
         chair, chair2 = who("rutland", "cp-chair"), who("rutland", "cp-chair-2")
         children = kids("rutland", 0, 1)
@@ -522,7 +535,7 @@ class Command(BaseCommand):
         made.append(e)
         children = kids("rutland", 2)
         e = services.escalation_raise(
-            actor=chair2,
+            actor=chair,
             policy=r,
             children=children,
             categories=cats(r),
@@ -531,20 +544,20 @@ class Command(BaseCommand):
             now=ago(9),
         )
         services.escalation_escalate(
-            actor=chair2, escalation=e, responder=responder(stage(r, 1), children), now=ago(8)
+            actor=chair, escalation=e, responder=responder(stage(r, 1), children), now=ago(8)
         )
         services.step_respond(
             actor=responder(stage(r, 1), children),
-            step=e.steps.last(),
+            step=newest_step(e),
             response="The report will be rewritten.",
             now=ago(6),
         )
         services.escalation_escalate(
-            actor=chair2, escalation=e, responder=responder(stage(r, 2), children), now=ago(5)
+            actor=chair, escalation=e, responder=responder(stage(r, 2), children), now=ago(5)
         )
         services.step_respond(
             actor=responder(stage(r, 2), children),
-            step=e.steps.last(),
+            step=newest_step(e),
             response="A senior practitioner will co-write the report.",
             now=ago(1),
         )
@@ -561,7 +574,7 @@ class Command(BaseCommand):
         )
         services.step_respond(
             actor=responder(stage(r, 0), children),
-            step=e.steps.last(),
+            step=newest_step(e),
             response="A social worker is allocated from Monday.",
             now=ago(28),
         )
@@ -621,7 +634,7 @@ class Command(BaseCommand):
         )
         services.step_respond(
             actor=responder(stage(g, 6), children),
-            step=e.steps.last(),
+            step=newest_step(e),
             response="Legal planning meeting convened; placement secured.",
             now=ago(8),
         )
@@ -701,6 +714,9 @@ class Command(BaseCommand):
         made.append(e)
         c = Policy.objects.get(slug="cwm-taf")
         children = kids("cwm-taf", 4)
+        safety_role = c.immediate_safety_role
+        if safety_role is None:
+            raise CommandError(f"{c.name} names no one for immediate safety.")
         e = services.escalation_raise(
             actor=who("cwm-taf", "cp-chair-2"),
             policy=c,
@@ -709,7 +725,7 @@ class Command(BaseCommand):
             summary="The child is not safe at home tonight: the safety plan has broken down.",
             immediate_safety=True,
             nature=Nature.CONCERN,
-            responder=who("cwm-taf", c.immediate_safety_role.slug),
+            responder=who("cwm-taf", safety_role.slug),
             now=ago(0),
         )
         made.append(e)

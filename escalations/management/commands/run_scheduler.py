@@ -8,12 +8,14 @@ Celery beat sweeps, `run_relay` relays and the workers send (docker-compose.yml)
 
 import signal
 import time
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.utils import timezone
 
+from escalations.management.commands.run_sweep import NOW_HELP, parse_now
 from escalations.sweep import process_due
 from notifications.relay import POLL_SECONDS, outbox_wakeups, relay_once
 from notifications.scheduler_lock import SchedulerAlreadyRunning, scheduler_lock
@@ -29,14 +31,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep running.")
         parser.add_argument("--interval", type=int, default=60, help="Seconds between sweeps.")
+        parser.add_argument("--now", help=f"{NOW_HELP} Runs once: not with --loop.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["interval"] < 5:
             self.stderr.write("--interval must be at least 5 seconds.")
             return
+        if options["now"] is not None and options["loop"]:
+            raise CommandError(
+                "--now runs the sweep and the relay once as at that moment; it cannot be "
+                "combined with --loop."
+            )
         if not options["loop"]:
-            self._sweep()
-            self._relay()
+            now = parse_now(options["now"])
+            self._sweep(now)
+            self._relay(now)
             return
         try:
             with scheduler_lock():
@@ -68,19 +77,19 @@ class Command(BaseCommand):
                 if not stopping and not more_due:
                     wait(POLL_SECONDS)
 
-    def _sweep(self) -> None:
+    def _sweep(self, now: datetime | None = None) -> None:
         try:
-            report = process_due(timezone.now())
+            report = process_due(now or timezone.now())
         except Exception as exc:  # keep the loop alive; the next sweep retries
             self.stderr.write(f"Sweep failed ({describe_failure(exc)}); retrying next time.")
             return
         if sum(report.created.values()):
             self._print(report.lines())
 
-    def _relay(self) -> bool:
+    def _relay(self, now: datetime | None = None) -> bool:
         """One relay pass; True when it stopped with rows still due."""
         try:
-            report = relay_once(now=timezone.now())
+            report = relay_once(now=now or timezone.now())
         except Exception as exc:
             self.stderr.write(f"Relay failed ({describe_failure(exc)}); retrying in seconds.")
             return False

@@ -8,21 +8,24 @@ from notifications.models import EmailStatus, Notification
 from notifications.selectors import STUCK_AFTER, stuck_condition
 
 STUCK = "stuck"
+OPEN = "open"
 
 
 class Command(BaseCommand):
     help = (
-        "List notifications whose e-mail is pending, stuck or failed (no personal data "
-        "printed). Resend failed ones with resend_notifications."
+        "List notifications by the state of their e-mail: pending and failed by default, "
+        "or sent, stuck or all (no personal data printed). Resend failed ones with "
+        "resend_notifications."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--status",
-            choices=[EmailStatus.PENDING, EmailStatus.FAILED, STUCK, "all"],
-            default="all",
+            choices=[EmailStatus.PENDING, EmailStatus.FAILED, EmailStatus.SENT, STUCK, OPEN, "all"],
+            default=OPEN,
             help=(
-                "Which to list (default: pending and failed). Stuck: pending more than "
+                "Which to list (default: open, meaning pending and failed; all: every one, "
+                "sent too). Stuck: pending more than "
                 f"{STUCK_AFTER.seconds // 60} minutes past its time, or past a sender's "
                 "claim that ran out."
             ),
@@ -35,8 +38,10 @@ class Command(BaseCommand):
         if status == STUCK:
             rows = rows.filter(stuck_condition(now))
             described = "stuck"
+        elif status == "all":
+            described = "in all"
         else:
-            statuses = [EmailStatus.PENDING, EmailStatus.FAILED] if status == "all" else [status]
+            statuses = [EmailStatus.PENDING, EmailStatus.FAILED] if status == OPEN else [status]
             rows = rows.filter(email_status__in=statuses)
             described = " or ".join(statuses)
         stuck_ids = set(
