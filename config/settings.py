@@ -38,6 +38,9 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Links in e-mails are built from this, never from the request's Host header.
 SITE_BASE_URL = env_str("SITE_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+# The one-sentence summary of a case that e-mails carry: the escalations app's, named here
+# so notifications need not import escalations (docs/architecture.md §2). Code, not config.
+NOTIFICATION_CASE_SENTENCE = "escalations.selectors.case_sentence"
 if PRODUCTION and not SITE_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("SITE_BASE_URL must be the site's https:// address in production.")
 

@@ -16,8 +16,8 @@ import logging
 import smtplib
 import uuid
 from collections import Counter
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -29,9 +29,9 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Field, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from escalations.models import Step
-from escalations.selectors import case_sentence
+from escalations.models import Escalation, Step
 from notifications.links import step_link_url
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.recipients import (
@@ -253,6 +253,14 @@ def message_id(notification_id: int) -> str:
     return f"<notification-{notification_id}@{domain or 'localhost'}>"
 
 
+def _case_sentence() -> Callable[[Escalation, date], str]:
+    """The escalations app's one-sentence summary of a case, named in settings rather than
+    imported: notifications sit below escalations in the layering (docs/architecture.md §2),
+    and the e-mail must say what the escalation page says."""
+    sentence: Callable[[Escalation, date], str] = import_string(settings.NOTIFICATION_CASE_SENTENCE)
+    return sentence
+
+
 def _message(notification: Notification) -> EmailMultiAlternatives:
     step = notification.step
     escalation = notification.escalation
@@ -268,7 +276,7 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
         else f"{settings.SITE_BASE_URL}/escalations/{escalation.pk}/",
         "recipient_name": notification.recipient.display_name,
         # As the case stood when the notification was made (a demo sweep's --now included).
-        "sentence": case_sentence(escalation, timezone.localdate(notification.created_at)),
+        "sentence": _case_sentence()(escalation, timezone.localdate(notification.created_at)),
     }
     subject = render_to_string("notifications/email/subject.txt", context).strip()
     text = render_to_string("notifications/email/body.txt", context)
