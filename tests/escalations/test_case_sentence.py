@@ -86,7 +86,7 @@ def test_the_escalation_page_opens_with_the_sentence(world, at_stage_1):
     assert text.index("3 working days overdue") < text.index("Print the record")
 
 
-def test_the_overdue_e_mail_carries_the_sentence_and_no_childs_name(world, at_stage_1):
+def test_the_overdue_e_mail_carries_the_sentence_and_no_childs_name(world, at_stage_1, no_broker):
     from escalations.sweep import process_due
 
     mail.outbox.clear()

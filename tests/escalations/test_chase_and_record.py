@@ -61,7 +61,9 @@ def test_a_reminder_is_an_outbox_row_to_the_responder_recorded_on_the_step(world
     assert step.chased_at == at(2026, 11, 12, 9)
 
 
-def test_the_reminder_e_mail_says_how_overdue_it_is_and_links_to_the_step(world, at_stage_1):
+def test_the_reminder_e_mail_says_how_overdue_it_is_and_links_to_the_step(
+    world, at_stage_1, no_broker
+):
     services.step_chase(actor=world.chair, escalation=at_stage_1, now=at(2026, 11, 12, 9))
     mail.outbox.clear()
     relay_once(now=at(2026, 11, 12, 9))

@@ -35,7 +35,7 @@ def test_a_first_sign_in_links_the_staff_record_with_the_same_email(
     response = sign_in_with_provider(client, identity_provider, "pat")
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("escalations:mine")
+    assert response["Location"] == reverse("escalations:todo")
     assert signed_in_user_id(client) == pat.user.pk
     pat.refresh_from_db()
     assert pat.sso_provider == identity_provider
