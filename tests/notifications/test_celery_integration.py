@@ -92,7 +92,7 @@ def wait_for(condition: Callable[[], bool], *, seconds: float, what: str, logs: 
 
 def finished_sweeps(worker_log: Path) -> int:
     return len(
-        re.findall(r"notifications\.tasks\.sweep\[[^\]]+\] succeeded", worker_log.read_text())
+        re.findall(r"escalations\.tasks\.sweep\[[^\]]+\] succeeded", worker_log.read_text())
     )
 
 
