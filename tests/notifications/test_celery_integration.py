@@ -91,9 +91,7 @@ def wait_for(condition: Callable[[], bool], *, seconds: float, what: str, logs: 
 
 
 def finished_sweeps(worker_log: Path) -> int:
-    return len(
-        re.findall(r"escalations\.tasks\.sweep\[[^\]]+\] succeeded", worker_log.read_text())
-    )
+    return len(re.findall(r"escalations\.tasks\.sweep\[[^\]]+\] succeeded", worker_log.read_text()))
 
 
 def worker_idle(worker_log: Path, client: redis.Redis, queue: str) -> bool:
