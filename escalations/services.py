@@ -273,14 +273,10 @@ def _prepare_raise(
     responder: StaffMember,
     stage: Stage | None = None,
     categories: Iterable[ConcernCategory] = (),
-    desired_outcome: str = "",
     reason: str = "",
     immediate_safety: bool = False,
-    nature: str = Nature.CONCERN,
     about_staff: StaffMember | None = None,
     conference: Conference | None = None,
-    response_days: int | None = None,
-    statement: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> _Raise:
     """Every check a raise makes before it writes anything."""
@@ -391,14 +387,10 @@ def escalation_raise(
         responder=responder,
         stage=stage,
         categories=categories,
-        desired_outcome=desired_outcome,
         reason=reason,
         immediate_safety=immediate_safety,
-        nature=nature,
         about_staff=about_staff,
         conference=conference,
-        response_days=response_days,
-        statement=statement,
         now=now,
     )
     stage, reason, children, now = checked.stage, checked.reason, checked.children, checked.now
@@ -480,14 +472,10 @@ def escalation_raise_recipients(
         responder=responder,
         stage=stage,
         categories=categories,
-        desired_outcome=desired_outcome,
         reason=reason,
         immediate_safety=immediate_safety,
-        nature=nature,
         about_staff=about_staff,
         conference=conference,
-        response_days=response_days,
-        statement=statement,
         now=now,
     )
     draft = Escalation(authority=policy.authority, policy=policy, raised_by=actor)
