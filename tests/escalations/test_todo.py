@@ -194,3 +194,13 @@ def test_the_to_do_page_says_when_there_is_nothing_to_do(world):
     client = Client()
     client.force_login(world.chair.user)
     assert "Nothing needs you now." in client.get(reverse("escalations:todo")).content.decode()
+
+
+def test_the_menu_leads_to_the_to_do_list_and_marks_it_current(world):
+    client = Client()
+    client.force_login(world.chair.user)
+
+    text = html.unescape(client.get(reverse("escalations:todo")).content.decode())
+
+    todo = reverse("escalations:todo")
+    assert f'href="{todo}" aria-current="page">To do</a>' in text
