@@ -65,11 +65,10 @@ def responders_for(
     qs = StaffMember.objects.filter(authority=staff.authority, is_active=True).select_related(
         "user", "role"
     )
-    if not any(s.external_responders for s in stages):
-        role_ids = {s.role_id for s in stages}
-        for stage in stages:
-            role_ids |= {r.pk for r in stage.also_roles.all()}
-        qs = qs.filter(role_id__in=role_ids)
+    role_ids = {s.role_id for s in stages}
+    for stage in stages:
+        role_ids |= {r.pk for r in stage.also_roles.all()}
+    qs = qs.filter(role_id__in=role_ids)
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
     return qs.order_by("role__name", "user__last_name", "user__first_name")

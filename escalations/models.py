@@ -32,7 +32,7 @@ from policies.models import (
     StageMode,
 )
 from policies.working_days import earliest, next_working_day_on_or_after
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 
 class State(models.TextChoices):
@@ -257,8 +257,18 @@ class Step(models.Model):
     escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="steps")
     sequence = models.PositiveSmallIntegerField()
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="steps")
+    # The person addressed: council staff, or a partner-agency contact (exactly one). A
+    # stage addressed to several people has an Addressee row for each of them, the first of
+    # whom is also named here (the lists and the sweep sort and filter on it).
     responder = models.ForeignKey(
-        StaffMember, on_delete=models.PROTECT, related_name="steps_to_answer"
+        StaffMember,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="steps_to_answer",
+    )
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="steps_to_answer"
     )
     raised_by = models.ForeignKey(
         StaffMember, on_delete=models.PROTECT, related_name="steps_raised"
@@ -275,6 +285,18 @@ class Step(models.Model):
     received_on = models.DateField(help_text="The deemed day of receipt (a working day).")
     due_on = models.DateField(null=True, blank=True, help_text="The stage's own deadline.")
     cap_due_on = models.DateField(null=True, blank=True, help_text="The formal process's cap.")
+    # The issue-by clock (Stage.issue_within_days): by when this stage should have been
+    # issued, and, once this step is answered, by when the next stage must be.
+    issue_due_on = models.DateField(
+        null=True, blank=True, help_text="By when this stage should have been issued."
+    )
+    next_issue_due_on = models.DateField(
+        null=True, blank=True, help_text="Once answered: by when the next stage must be issued."
+    )
+    # The chair varied the stage's timescale (Stage.chair_may_vary_timescale): why.
+    timescale_reason = models.TextField(blank=True)
+    # Snapshot of Stage.completion for a stage addressed to several people ('' otherwise).
+    completion = models.CharField(max_length=10, blank=True)
 
     copies_unfilled = models.TextField(
         blank=True, help_text="Whom the policy wanted copied but nobody holds, one per line."
@@ -318,10 +340,23 @@ class Step(models.Model):
                 condition=models.Q(closed_at__isnull=True),
                 name="one_open_step_per_escalation",
             ),
+            models.CheckConstraint(
+                condition=models.Q(responder__isnull=False) | models.Q(partner__isnull=False),
+                name="step_addressed_to_someone",
+            ),
         ]
+        indexes = [models.Index(fields=["responder", "closed_at"])]
 
     def __str__(self) -> str:
         return f"{self.escalation.reference} step {self.sequence}: {self.stage_name}"
+
+    @property
+    def addressee_name(self) -> str:
+        """Whom the step is addressed to, for display (staff or partner)."""
+        if self.responder_id is not None:
+            return self.responder.display_name
+        assert self.partner is not None
+        return f"{self.partner.name} ({self.partner.organisation})"
 
     # The Python side of StepQuerySet: the same definitions, for rows already loaded.
 
@@ -392,15 +427,104 @@ def _attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{uuid.uuid4().hex}"
 
 
+class Addressee(models.Model):
+    """One person a stage addressed to several people is addressed to, with their own
+    clock and reply. The step's own `responded_at` records the stage complete, by its
+    completion rule (escalations/rules.py)."""
+
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="addressees")
+    staff = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    due_on = models.DateField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    chased_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["step", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(staff__isnull=False) & models.Q(partner__isnull=True))
+                | (models.Q(staff__isnull=True) & models.Q(partner__isnull=False)),
+                name="addressee_is_staff_or_partner",
+            ),
+            models.UniqueConstraint(
+                fields=["step", "staff"],
+                condition=models.Q(staff__isnull=False),
+                name="unique_staff_addressee",
+            ),
+            models.UniqueConstraint(
+                fields=["step", "partner"],
+                condition=models.Q(partner__isnull=False),
+                name="unique_partner_addressee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        if self.staff_id is not None:
+            return self.staff.display_name
+        assert self.partner is not None
+        return f"{self.partner.name} ({self.partner.organisation})"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.responded_at is not None
+
+
+class AmendmentKind(models.TextChoices):
+    EXTENSION = "extension", "Deadline extended"
+    READDRESSED = "readdressed", "Addressed to someone else"
+
+
+class StepAmendment(models.Model):
+    """An extension or a change of addressee on an open step, with the reason given."""
+
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="amendments")
+    kind = models.CharField(max_length=20, choices=AmendmentKind.choices)
+    reason = models.TextField()
+    made_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField()
+    old_due_on = models.DateField(null=True, blank=True)
+    new_due_on = models.DateField(null=True, blank=True)
+    old_addressee = models.CharField(max_length=300, blank=True)
+    new_addressee = models.CharField(max_length=300, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["step", "made_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reason[:50]}"
+
+
 class Attachment(models.Model):
     """A file sent with a response; stored outside the web root, served after a permission check."""
 
     step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="attachments")
+    # The addressee's reply it came with, on a stage addressed to several people.
+    addressee = models.ForeignKey(
+        Addressee, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
     file = models.FileField(upload_to=_attachment_path, max_length=200)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
-    uploaded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    # Staff, or a partner answering through their link (exactly one).
+    uploaded_by = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by_partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     uploaded_at = models.DateTimeField()
     history = HistoricalRecords()
 

@@ -108,7 +108,9 @@ def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authori
     if responder.authority_id != escalation_authority_id or not responder.is_active:
         raise ActionRefused("Choose a responder from this authority's staff.", field="responder")
     allowed = {stage.role_id, *(r.pk for r in stage.also_roles.all())}
-    if not stage.external_responders and responder.role_id not in allowed:
+    # Partner agencies answer as partners (staff.Partner), never as council staff: the
+    # role check is never switched off.
+    if responder.role_id not in allowed:
         names = " or ".join([stage.role.name, *(r.name for r in stage.also_roles.all())])
         raise ActionRefused(
             f"{stage.name} is addressed to a {names}; "

@@ -82,7 +82,7 @@ class StageInline(AuthorityScopedInline, admin.StackedInline):
         ("role", "mode", "raised_by", "statement_required"),
         "also_roles",
         ("response_days", "day_type", "chair_sets_timescale"),
-        ("direct_entry", "final", "referral", "external_responders"),
+        ("direct_entry", "final", "referral", "partner_responders"),
         # Who is copied: relationships to this case, never a whole role.
         ("copy_social_workers", "copy_raiser", "copy_earlier_recipients", "copy_qa_managers"),
         "copy_case_line_roles",

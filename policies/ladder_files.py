@@ -177,7 +177,7 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             "statement_required": c.flag(s, "statement_required", w) if order else False,
             "raised_by": c.choice(s, "raised_by", w, RaisedBy.values) if order else RaisedBy.RAISER,
             **_copies(c, s, w, roles, formal=bool(order)),
-            "external_responders": c.flag(s, "external_responders", w),
+            "partner_responders": c.flag(s, "partner_responders", w),
             "direct_entry": c.flag(s, "direct_entry", w) if order else False,
             "final": c.flag(s, "final", w) if order else False,
             "referral": c.flag(s, "referral", w) if order else False,
@@ -533,7 +533,7 @@ def export_policy(policy: Policy) -> str:
                 },
                 "response_to_qa_managers": s.response_to_qa_managers,
             }
-        out["external_responders"] = s.external_responders
+        out["partner_responders"] = s.partner_responders
         if not s.is_informal:
             out |= {"direct_entry": s.direct_entry, "final": s.final, "referral": s.referral}
         out["guidance"] = s.guidance

@@ -139,6 +139,21 @@ class RaisedBy(models.TextChoices):
     QA_MANAGER = "qa_manager", "A quality assurance manager"
 
 
+class Completion(models.TextChoices):
+    """What completes a stage addressed to several people at once."""
+
+    ALL = "all", "Every addressee has replied"
+    ANY = "any", "Any one addressee has replied"
+    CHAIR = "chair", "The chair decides when the replies are enough"
+
+
+class CalendarDayOff(models.TextChoices):
+    """A calendar-day deadline that lands on a non-working day."""
+
+    KEEP = "keep", "Keep the date, and say it is not a working day"
+    NEXT_WORKING_DAY = "next_working_day", "Move it to the next working day"
+
+
 class PolicyQuerySet(models.QuerySet["Policy"]):
     def current_for(self, authority: LocalAuthority, kind: str, on: date) -> Policy | None:
         """The policy in force on `on`: the latest effective date not after it."""
@@ -202,6 +217,19 @@ class Policy(models.Model):
         help_text="Immediate-safety concerns go at once to this role.",
     )
     immediate_safety_route = models.TextField(blank=True)
+    immediate_safety_response_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="immediate-safety response within (working days)",
+        help_text="How soon an immediate-safety concern must be answered: 0 means the same "
+        "working day. Blank: the stage's own timescale.",
+    )
+    calendar_day_off = models.CharField(
+        max_length=20,
+        choices=CalendarDayOff.choices,
+        default=CalendarDayOff.KEEP,
+        verbose_name="a calendar-day deadline on a non-working day",
+    )
     history = HistoricalRecords(m2m_fields=[raisers])
 
     objects = PolicyQuerySet.as_manager()
@@ -248,6 +276,19 @@ class Stage(models.Model):
     chair_sets_timescale = models.BooleanField(
         default=False, help_text="The chair sets the timescale for each case."
     )
+    chair_may_vary_timescale = models.BooleanField(
+        default=False,
+        help_text="The chair may vary this stage's timescale for a case, giving a reason "
+        "(recorded and shown on the step).",
+    )
+    issue_within_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="issue within (days)",
+        help_text="The issue-by clock: whoever raises this stage must issue it within this "
+        "many days (counted as the timescale is) of the previous stage's reply, or of the "
+        "conference for the first stage. Blank: no issue-by clock.",
+    )
     mode = models.CharField(
         max_length=20, choices=StageMode.choices, default=StageMode.WRITTEN_RESPONSE
     )
@@ -257,6 +298,43 @@ class Stage(models.Model):
         "wanted) with the earlier steps attached.",
     )
     raised_by = models.CharField(max_length=20, choices=RaisedBy.choices, default=RaisedBy.RAISER)
+    raiser_roles = models.ManyToManyField(
+        Role,
+        blank=True,
+        related_name="stages_raised",
+        verbose_name="raised by holders of these roles",
+        help_text="Who may raise this stage, when it is neither the escalation's raiser nor "
+        "any QA manager (e.g. the QA Service Manager). When set, it replaces 'raised by'.",
+    )
+    addresses_several = models.BooleanField(
+        default=False,
+        verbose_name="addressed to several people at once",
+        help_text="Each person addressed (one per role above, or several partners) replies "
+        "separately, with their own clock.",
+    )
+    completion = models.CharField(
+        max_length=10,
+        choices=Completion.choices,
+        default=Completion.ALL,
+        verbose_name="the stage is complete when",
+        help_text="Only for stages addressed to several people.",
+    )
+    partner_responders = models.BooleanField(
+        default=False,
+        verbose_name="may be addressed to partner agencies",
+        help_text="The stage may be addressed to people at partner agencies (police, health, "
+        "education) from the partner directory; they answer through a link and a one-time "
+        "code, without a council account.",
+    )
+    optional = models.BooleanField(
+        default=False, help_text="May be passed over without a reason, whatever the bypass rule."
+    )
+    condition = models.TextField(
+        blank=True,
+        help_text="For a conditional stage: when it applies, in the policy's words (e.g. "
+        "'where the CP Coordinator is absent or disagrees'). Shown to the chair, who may pass "
+        "it over when it does not apply.",
+    )
     # Who is copied: relationships to this case, never every holder of a role (docs/architecture.md §5).
     # notifications.recipients.step_recipients is the one place that reads these.
     copy_social_workers = models.BooleanField(
@@ -314,9 +392,6 @@ class Stage(models.Model):
         help_text="The response also goes to the QA manager(s) for this case, not only to the "
         "person who raised the escalation and the stage.",
     )
-    external_responders = models.BooleanField(
-        default=False, help_text="The responder may work for another agency (health, police …)."
-    )
     direct_entry = models.BooleanField(default=False, help_text="May be entered directly.")
     final = models.BooleanField(default=False, help_text="The decision at this stage is final.")
     referral = models.BooleanField(
@@ -324,7 +399,13 @@ class Stage(models.Model):
     )
     guidance = models.TextField(blank=True)
     history = HistoricalRecords(
-        m2m_fields=[copy_case_line_roles, copy_raiser_line_roles, copy_posts, also_roles]
+        m2m_fields=[
+            copy_case_line_roles,
+            copy_raiser_line_roles,
+            copy_posts,
+            also_roles,
+            raiser_roles,
+        ]
     )
 
     class Meta:
@@ -340,11 +421,16 @@ class Stage(models.Model):
     def is_informal(self) -> bool:
         return self.order == 0
 
+    @property
+    def may_pass_over(self) -> bool:
+        """Optional and conditional stages may be passed over without counting as skipped."""
+        return self.optional or bool(self.condition.strip())
+
     def named_roles(self) -> list[Role]:
         """Every role the stage names: addressee, alternatives and the roles it copies."""
         roles = [self.role, *self.also_roles.all()]
         roles += [*self.copy_case_line_roles.all(), *self.copy_raiser_line_roles.all()]
-        roles += list(self.copy_posts.all())
+        roles += [*self.copy_posts.all(), *self.raiser_roles.all()]
         if self.copy_case_line_up_to is not None:
             roles.append(self.copy_case_line_up_to)
         return roles

@@ -208,3 +208,35 @@ class StaffMember(models.Model):
             seen.add(current.pk)
             current = current.line_manager
         return chain
+
+
+class Partner(models.Model):
+    """A named person at a partner agency (police, health, education …) in an authority's
+    partner directory. Not council staff: no account, no role, never in a council role
+    check. They answer a step addressed to them through a link and a one-time code."""
+
+    authority = models.ForeignKey(
+        LocalAuthority, on_delete=models.PROTECT, related_name="partners"
+    )
+    name = models.CharField(max_length=200)
+    job_title = models.CharField(max_length=200, help_text="e.g. Director of Nursing.")
+    organisation = models.CharField(
+        max_length=200, help_text="The agency, e.g. Anyshire Police, Anyshire NHS Trust."
+    )
+    email = models.EmailField(help_text="Links and one-time codes are sent here.")
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        verbose_name = "partner-agency contact"
+        constraints = [
+            models.UniqueConstraint(fields=["authority", "email"], name="unique_partner_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.job_title} ({self.organisation})"
+
+    @property
+    def display_name(self) -> str:
+        return self.name

@@ -55,7 +55,7 @@ INFORMAL_KEYS = {
     "response_days",
     "day_type",
     "mode",
-    "external_responders",
+    "partner_responders",
     "guidance",
 }
 BYPASS_KEYS = {"allowed", "reason_required"}
@@ -72,7 +72,7 @@ STAGE_KEYS = {
     "statement_required",
     "raised_by",
     "copy",
-    "external_responders",
+    "partner_responders",
     "direct_entry",
     "final",
     "referral",
@@ -91,7 +91,7 @@ COPY_KEYS = {
 }
 STAGE_FLAGS = [
     "chair_sets_timescale",
-    "external_responders",
+    "partner_responders",
     "direct_entry",
     "final",
     "referral",
@@ -231,7 +231,7 @@ def test_flags_are_booleans(slug):
     for group in policy["categories"]:
         assert isinstance(group["good_practice"], bool)
     if policy["informal"] is not None:
-        assert isinstance(policy["informal"]["external_responders"], bool)
+        assert isinstance(policy["informal"]["partner_responders"], bool)
     for stage in policy["stages"]:
         for flag in STAGE_FLAGS:
             assert isinstance(stage[flag], bool), (stage["name"], flag)
@@ -481,7 +481,7 @@ def test_cwm_taf_informal_response_within_2_weeks_from_any_agency():
         informal["response_days"],
         informal["day_type"],
         informal["mode"],
-        informal["external_responders"],
+        informal["partner_responders"],
     ) == ("conference-attendee", 14, "calendar", "discussion", True)
 
 
@@ -771,7 +771,7 @@ def test_rutland_stage_5_copies_the_director_and_the_chair_who_raised_it():
 
 
 def test_rutland_lscb_chair_and_cafcass_are_outside_the_council():
-    assert column(RUTLAND, "external_responders") == [False] * 4 + [True, True]
+    assert column(RUTLAND, "partner_responders") == [False] * 4 + [True, True]
 
 
 def test_rutland_cafcass_follows_stage_5_rather_than_being_available_at_any_point():

@@ -315,7 +315,7 @@ class Command(BaseCommand):
             policy = authority.policies.filter(kind=PolicyKind.CHAIR_RAISED).first()
             stages = policy.stages.select_related("role") if policy else Stage.objects.none()
             for stage in stages:
-                in_council = not (stage.is_informal or stage.external_responders)
+                in_council = not (stage.is_informal or stage.partner_responders)
                 if in_council and stage.role.slug not in chain:
                     chain.append(stage.role.slug)
             lines = (tuple(chain),)
