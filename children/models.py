@@ -164,6 +164,11 @@ class AccessLog(models.Model):
     escalation = models.ForeignKey(
         "escalations.Escalation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A partner-agency contact reading their step through their link (no user account):
+    # then `user` is empty and `name` says who they are and for which agency.
+    partner = models.ForeignKey(
+        "staff.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action = models.CharField(max_length=50)
 
     class Meta:

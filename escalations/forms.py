@@ -4,6 +4,7 @@ so a form never offers what the service would refuse; the services check again."
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -13,11 +14,11 @@ from children.models import Child, Conference
 from children.selectors import visible_children
 from config.forms import DateInput, GovukForm
 from escalations import rules
-from escalations.models import Escalation, Nature, Step
+from escalations.models import Addressee, Escalation, Nature, Step
 from escalations.rules import default_responder
 from escalations.services import MOVED_ON
 from policies.models import BypassRule, ConcernCategory, Policy, Stage
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 TEXT = {"rows": 4}
 
@@ -28,9 +29,28 @@ class StaffChoiceField(forms.ModelChoiceField):
         return f"{obj.display_name} — {obj.role.name}{agency}"
 
 
+# A condition written as the policy words it ("where the CP Coordinator is absent …")
+# reads as "only where …" beside the stage.
+_CONDITION_OPENINGS = {"where", "when", "if", "unless"}
+
+
+def stage_condition_note(stage: Stage) -> str:
+    """What the chair is told beside an optional or conditional stage; '' otherwise."""
+    condition = " ".join(stage.condition.split())
+    first = condition.split(" ", 1)[0].lower()
+    if first == "only":
+        return f"o{condition[1:]}"
+    if first in _CONDITION_OPENINGS:
+        return f"only {condition[0].lower()}{condition[1:]}"
+    if condition:
+        return condition
+    return "optional: it may be passed over" if stage.optional else ""
+
+
 class StageChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Stage) -> str:
-        return f"{obj.name} ({obj.timescale_label})"
+        note = stage_condition_note(obj)
+        return f"{obj.name} ({obj.timescale_label})" + (f" — {note}" if note else "")
 
 
 class CategoryField(forms.ModelMultipleChoiceField):
@@ -74,6 +94,109 @@ def responders_for(
     return qs.order_by("role__name", "user__last_name", "user__first_name")
 
 
+class PartnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Partner) -> str:
+        return f"{obj.name} — {obj.job_title}, {obj.organisation}"
+
+
+class PartnersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Partner) -> str:
+        return f"{obj.name} — {obj.job_title}, {obj.organisation}"
+
+
+def _partner_field(form: forms.Form, staff: StaffMember, stages: list[Stage]) -> None:
+    """Where a stage offered may be answered by a partner agency (Stage.partner_responders):
+    a contact from the authority's partner directory, instead of a member of staff. The
+    service checks again that the stage chosen allows it (escalations/services.py)."""
+    partners = Partner.objects.filter(authority=staff.authority, is_active=True)
+    if not partners.exists():
+        return
+    several = [s for s in stages if s.partner_responders and s.addresses_several]
+    if several:
+        form.fields["partner_addressees"] = PartnersChoiceField(
+            queryset=partners.order_by("organisation", "name"),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Partner-agency contacts asked as well",
+            help_text=f"Only for {', '.join(s.name for s in several)}, addressed to several "
+            "people: each contact ticked replies through their own e-mailed link and code.",
+        )
+    open_to = [s for s in stages if s.partner_responders and not s.addresses_several]
+    if not open_to:
+        return
+    names = ", ".join(s.name for s in open_to)
+    form.fields["partner"] = PartnerChoiceField(
+        queryset=partners.order_by("organisation", "name"),
+        required=False,
+        label="Or a partner-agency contact",
+        help_text=f"Only for {names}, which partner agencies may answer. They reply through "
+        "an e-mailed link and a one-time code, with no council account. Choosing one here "
+        "addresses the step to them instead of a member of staff.",
+    )
+    # Either may be chosen; the service says so in plain words if neither is.
+    form.fields["responder"].required = False
+
+
+def addressees_from(data: dict[str, Any]) -> list[Any]:
+    """Everyone a stage addressed to several people asks: the staff ticked, then the
+    partner-agency contacts ticked."""
+    return [*(data.get("addressees") or ()), *(data.get("partner_addressees") or ())]
+
+
+def addressee_from(data: dict[str, Any]) -> dict[str, Any]:
+    """The service's `responder` and `partner` from a raise or escalate form: a partner
+    chosen replaces the member of staff the form suggested."""
+    partner = data.get("partner")
+    return {"responder": None if partner else data.get("responder"), "partner": partner}
+
+
+class AddresseesField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: StaffMember) -> str:
+        return f"{obj.display_name} — {obj.role.name}"
+
+
+def _addressees_field(
+    form: forms.Form, staff: StaffMember, stages: list[Stage], children: list[Child]
+) -> None:
+    """Where a stage offered is addressed to several people at once (Stage.addresses_several):
+    the authority's active staff holding a role it names, to tick; ticked to begin with,
+    the holder of each of its roles in the children's line (rules.default_addressees).
+    Partner-agency contacts for such a stage are chosen beside these (the partner field)."""
+    several = [s for s in stages if s.addresses_several]
+    if not several:
+        return
+    prefetch_related_objects(several, "role", "also_roles")
+    names = ", ".join(s.name for s in several)
+    form.fields["addressees"] = AddresseesField(
+        queryset=responders_for(staff, several, exclude=staff),
+        initial=[p.pk for p in rules.default_addressees(several[0], children)],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Who the stage is addressed to",
+        help_text=f"{names} goes to several people at once, each replying with their own "
+        "deadline. Ticked: the holder of each role in the child's line.",
+    )
+    # On such a stage the people ticked are asked, the first of them as the step's
+    # responder (clean_addressees): "Who should respond" is then not needed.
+    form.fields["responder"].required = False
+
+
+def clean_addressees(form: forms.Form, cleaned: dict[str, Any]) -> None:
+    """The people ticked count only on a stage addressed to several people; there the
+    holder of the stage's own role among them comes first, as the step's responder."""
+    if "addressees" not in form.fields:
+        return
+    stage = cleaned.get("stage")
+    ticked = list(cleaned.get("addressees") or [])
+    if stage is None or not stage.addresses_several:
+        cleaned["addressees"] = []
+        return
+    ticked.sort(key=lambda p: p.role_id != stage.role_id)
+    cleaned["addressees"] = ticked
+    if ticked:
+        cleaned["responder"] = ticked[0]
+
+
 def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
     names = ", ".join(s.name for s in stages if s.statement_required)
     form.fields["statement_issue"] = forms.CharField(
@@ -93,6 +216,33 @@ def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
         widget=forms.Textarea(attrs=TEXT),
         help_text="Copies of the earlier steps are attached to the statement automatically.",
     )
+
+
+def _timescale_fields(form: forms.Form, stages: list[Stage]) -> None:
+    """The chair's own timescale, where a stage leaves it to the chair or lets the chair
+    vary the policy's (with a reason: the two go together, the service checks)."""
+    varying = [s for s in stages if s.chair_may_vary_timescale and not s.chair_sets_timescale]
+    if not varying and not any(s.chair_sets_timescale for s in stages):
+        return
+    # The policy's own timescale beside each stage that may be varied: the default.
+    defaults = "; ".join(f"{s.name}: {s.timescale_label}" for s in varying)
+    form.fields["response_days"] = forms.IntegerField(
+        min_value=1,
+        max_value=365,
+        required=False,
+        label="Timescale in days (if you set it)"
+        if any(s.chair_sets_timescale for s in stages)
+        else "A different timescale, in days (optional)",
+        help_text=f"Leave blank to keep the policy's timescale ({defaults})." if varying else "",
+        error_messages={"invalid": "Give the timescale as a whole number of days."},
+    )
+    if varying:
+        form.fields["timescale_reason"] = forms.CharField(
+            label="Why you are varying the timescale",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text="Needed when you set a different timescale; shown on the step.",
+        )
 
 
 def statement_from(data: dict[str, Any]) -> dict[str, str]:
@@ -132,11 +282,7 @@ class RaiseForm(GovukForm):
                 label=f"The {policy.chair_title or 'chair'} the concern is about",
                 error_messages={"required": "Choose the chair the concern is about."},
             )
-        self.fields["conference"] = forms.ModelChoiceField(
-            queryset=Conference.objects.filter(child=child),
-            required=False,
-            label="Conference it arose from (optional)",
-        )
+        self.fields["conference"] = _conference_field(policy, child)
         items = policy.categories.filter(parent__isnull=False).select_related("parent")
         if items.exists():
             field = self.fields["categories"] = CategoryField(
@@ -180,20 +326,27 @@ class RaiseForm(GovukForm):
             help_text="Needed when you start beyond the first stage"
             + (" (the policy asks for a reason)." if policy.bypass_reason_required else "."),
         )
+        # The immediate-safety route leads to a stage the chair may not otherwise start at
+        # (Cwm Taf's CP Coordinator): its people are offered too, for when it is ticked.
+        safety = rules.safety_stage(policy)
+        route = (
+            [safety]
+            if safety is not None
+            and safety not in entry
+            and rules.stage_refusal(policy, safety, staff, immediate_safety=True) is None
+            else []
+        )
+        prefetch_related_objects(route, "role", "also_roles")
         self.fields["responder"] = StaffChoiceField(
-            queryset=responders_for(staff, entry, exclude=staff),
+            queryset=responders_for(staff, entry + route, exclude=staff),
             initial=default_responder(entry[0], [child]) if entry else None,
             label="Who should respond",
             help_text="Defaults to the manager in the child's allocated team line.",
             error_messages={"required": "Choose who should respond."},
         )
-        if any(s.chair_sets_timescale for s in entry):
-            self.fields["response_days"] = forms.IntegerField(
-                min_value=1,
-                max_value=365,
-                required=False,
-                label="Timescale in days (if you set it)",
-            )
+        _partner_field(self, staff, entry)
+        _addressees_field(self, staff, entry, [child])
+        _timescale_fields(self, entry)
         if any(s.statement_required for s in entry):
             _statement_fields(self, entry)
         if policy.immediate_safety_route:
@@ -211,13 +364,69 @@ class RaiseForm(GovukForm):
             error_messages={"invalid": "This form could not be read. Open the raise page again."},
         )
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        clean_addressees(self, cleaned)
+        return cleaned
+
+
+class ConferenceChoiceField(forms.ModelChoiceField):
+    """Each conference with the last day a concern about it may be raised, where the
+    policy has a raise window (rules.raise_window_closes)."""
+
+    policy: Policy  # set by _conference_field
+    closures: frozenset[date]
+
+    def label_from_instance(self, obj: Conference) -> str:
+        label = f"{obj.get_kind_display()} on {rules.short_day(obj.date)}"
+        last = rules.raise_window_closes(self.policy, obj, closures=self.closures)
+        return label if last is None else f"{label}: raise by {rules.short_day(last)}"
+
+
+def _conference_field(policy: Policy, child: Child) -> ConferenceChoiceField:
+    days = policy.raise_window_working_days
+    conferences = Conference.objects.filter(child=child)
+    field = ConferenceChoiceField(
+        queryset=conferences,
+        required=days is not None,
+        label="Conference it arose from" + ("" if days is not None else " (optional)"),
+        error_messages={"required": "Choose the conference the concern arose from."},
+    )
+    field.policy = policy
+    field.closures = policy.authority.closure_dates() if days is not None else frozenset()
+    if days is not None:
+        # The window, said where the chair chooses: the service refuses outside it.
+        latest = conferences.order_by("-date").first()
+        window = f"Raise within {days} working day{'s' if days != 1 else ''} of the conference"
+        if latest is not None:
+            last = rules.raise_window_closes(policy, latest, closures=field.closures)
+            assert last is not None
+            field.help_text = (
+                f"{window}: by {rules.short_day(last)} for the conference on "
+                f"{rules.short_day(latest.date)}."
+            )
+        else:
+            # Conferences come from the case-management import (or admin), not this form.
+            field.help_text = (
+                f"{window}. No conference is recorded for this child yet: ask your "
+                "administrator to add it from the case-management system."
+            )
+    return field
+
 
 def _bypass_hint(policy: Policy) -> str:
     if policy.bypass_rule == BypassRule.ANY:
-        return "This policy lets you bypass any stage."
-    if policy.bypass_rule == BypassRule.DIRECT_ENTRY_ONLY:
-        return "This policy lets you go straight only to the stages listed."
-    return "This policy does not allow stages to be skipped."
+        hint = "This policy lets you bypass any stage."
+    elif policy.bypass_rule == BypassRule.DIRECT_ENTRY_ONLY:
+        hint = "This policy lets you go straight only to the stages listed."
+    else:
+        hint = "This policy does not allow stages to be skipped."
+    if any(s.may_pass_over for s in policy.stages.all()):
+        hint += (
+            " Optional stages, and conditional ones that do not apply, may be passed over "
+            "without a reason."
+        )
+    return hint
 
 
 class StepActionForm(GovukForm):
@@ -278,18 +487,14 @@ class EscalateForm(StepActionForm):
             label="Who should respond",
             error_messages={"required": "Choose who should respond."},
         )
+        _partner_field(self, staff, offered)
+        _addressees_field(self, staff, offered, list(escalation.children.all()))
         self.fields["reason"] = forms.CharField(
             label="Why you are skipping stages (if you are)",
             required=False,
             widget=forms.Textarea(attrs={"rows": 3}),
         )
-        if any(s.chair_sets_timescale for s in offered):
-            self.fields["response_days"] = forms.IntegerField(
-                min_value=1,
-                max_value=365,
-                required=False,
-                label="Timescale in days (if you set it)",
-            )
+        _timescale_fields(self, offered)
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)
 
@@ -298,6 +503,7 @@ class EscalateForm(StepActionForm):
         if self.refusal is not None:
             self.errors.clear()
             raise forms.ValidationError(self.refusal.message)
+        clean_addressees(self, cleaned)
         return cleaned
 
 
@@ -391,3 +597,95 @@ class DiscussionForm(StepActionForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+# --- amending the open step: an extension, a change of addressee ------------------------
+
+
+class ExtendForm(StepActionForm):
+    """A later deadline for the open step, with the reason (rules.extend_refusal)."""
+
+    def __init__(
+        self, *args: Any, staff: StaffMember, escalation: Escalation, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, escalation=escalation, **kwargs)
+        # Nothing to extend: the rule's reason, shown instead of a form that would fail.
+        self.refusal = rules.extend_refusal(staff, escalation)
+        step = self.open_step
+        due = step.due_on if step is not None else None
+        self.fields["new_due_on"] = forms.DateField(
+            label="New deadline",
+            widget=DateInput,
+            help_text=f"Now due {due:%a} {due.day} {due:%b} {due.year}. Choose a later working day."
+            if due
+            else "",
+            error_messages={
+                "required": "Give the new deadline.",
+                "invalid": "Enter the new deadline as a real date, for example 27 3 2026.",
+            },
+        )
+        self.fields["reason"] = forms.CharField(
+            label="Why the deadline is being extended",
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text="Shown on the step's record.",
+            error_messages={"required": "Say why the deadline is being extended."},
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.refusal is not None:
+            self.errors.clear()
+            raise forms.ValidationError(self.refusal.message)
+        return cleaned
+
+
+class AddresseeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Addressee) -> str:
+        return obj.name
+
+
+class ReaddressForm(StepActionForm):
+    """Someone else to answer the open step (the person asked is on leave, has left …),
+    with the reason (rules.readdress_refusal). Offered: the staff holding a role the stage
+    is addressed to, as at the raise."""
+
+    def __init__(
+        self, *args: Any, staff: StaffMember, escalation: Escalation, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, escalation=escalation, **kwargs)
+        self.refusal = rules.readdress_refusal(staff, escalation)
+        step = self.open_step
+        if step is not None and step.completion:
+            self.fields["replacing"] = AddresseeChoiceField(
+                queryset=step.addressees.filter(responded_at__isnull=True).select_related(
+                    "staff__user", "partner"
+                ),
+                widget=forms.RadioSelect,
+                empty_label=None,
+                label="Whose part of this stage passes on",
+                error_messages={"required": "Choose whose part passes on."},
+            )
+        if step is not None:
+            offered = responders_for(staff, [step.stage], exclude=staff)
+            if step.responder_id is not None:
+                offered = offered.exclude(pk=step.responder_id)
+        else:
+            offered = StaffMember.objects.none()
+        self.fields["responder"] = StaffChoiceField(
+            queryset=offered,
+            label="Who should respond instead",
+            error_messages={"required": "Choose who should respond instead."},
+        )
+        self.fields["reason"] = forms.CharField(
+            label="Why the step is going to someone else",
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text="For example: on leave until 4 January. Shown on the step's record.",
+            error_messages={"required": "Say why the step is going to someone else."},
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.refusal is not None:
+            self.errors.clear()
+            raise forms.ValidationError(self.refusal.message)
+        return cleaned

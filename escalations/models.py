@@ -19,11 +19,13 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import GreaterThan, LessThan, LessThanOrEqual
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from children.models import Child, Conference
 from policies.models import (
+    Completion,
     ConcernCategory,
     DayType,
     LocalAuthority,
@@ -221,6 +223,19 @@ def due_soon_q(today: date, *, nation: str, closures: frozenset[date]) -> Q:
     )
 
 
+# The issue-by clock (Stage.issue_within_days) of the stage after an answered step: it runs
+# for the chair while the step awaits their decision, and stops when the next stage is
+# issued (the step closes).
+def issue_overdue_q(today: date) -> Q:
+    """Answered, still open, and the next stage's issue-by date is behind it."""
+    return AWAITING_CHAIR & Q(next_issue_due_on__lt=today)
+
+
+def issue_due_soon_q(today: date, *, nation: str, closures: frozenset[date]) -> Q:
+    until = due_soon_until(today, nation=nation, closures=closures)
+    return AWAITING_CHAIR & Q(next_issue_due_on__gt=today, next_issue_due_on__lte=until)
+
+
 class StepQuerySet(models.QuerySet["Step"]):
     """Open, answered, awaiting, overdue and due soon, in SQL. The Step predicates of the
     same names say the same in Python; every page, the sweep and the reports use these.
@@ -249,6 +264,14 @@ class StepQuerySet(models.QuerySet["Step"]):
 
     def due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> StepQuerySet:
         return self.filter(due_soon_q(today, nation=nation, closures=closures))
+
+    def issue_overdue(self, today: date) -> StepQuerySet:
+        return self.filter(issue_overdue_q(today))
+
+    def issue_due_soon(
+        self, today: date, *, nation: str, closures: frozenset[date]
+    ) -> StepQuerySet:
+        return self.filter(issue_due_soon_q(today, nation=nation, closures=closures))
 
 
 class Step(models.Model):
@@ -353,10 +376,18 @@ class Step(models.Model):
     @property
     def addressee_name(self) -> str:
         """Whom the step is addressed to, for display (staff or partner)."""
-        if self.responder_id is not None:
+        if self.responder is not None:
             return self.responder.display_name
         assert self.partner is not None
         return f"{self.partner.name} ({self.partner.organisation})"
+
+    @property
+    def addressee_title(self) -> str:
+        """Their role (staff) or job title (a partner-agency contact), for display."""
+        if self.responder is not None:
+            return self.responder.role.name
+        assert self.partner is not None
+        return self.partner.job_title
 
     # The Python side of StepQuerySet: the same definitions, for rows already loaded.
 
@@ -392,6 +423,38 @@ class Step(models.Model):
             and today < effective <= due_soon_until(today, nation=nation, closures=closures)
         )
 
+    def is_issue_overdue(self, today: date) -> bool:
+        return (
+            self.is_awaiting_chair
+            and self.next_issue_due_on is not None
+            and self.next_issue_due_on < today
+        )
+
+    def is_issue_due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> bool:
+        due = self.next_issue_due_on
+        return (
+            self.is_awaiting_chair
+            and due is not None
+            and today < due <= due_soon_until(today, nation=nation, closures=closures)
+        )
+
+    @property
+    def was_issued_late(self) -> bool | None:
+        """Issued after its issue-by date (None: no issue-by clock ran on it)."""
+        if self.issue_due_on is None:
+            return None
+        return timezone.localdate(self.raised_at) > self.issue_due_on
+
+    @property
+    def addresses_several(self) -> bool:
+        """Addressed to several people at once (an Addressee row each)."""
+        return bool(self.completion)
+
+    @property
+    def completion_label(self) -> str:
+        """When a stage addressed to several people is complete, in words."""
+        return Completion(self.completion).label if self.completion else ""
+
     @property
     def is_informal(self) -> bool:
         return self.stage_order == 0
@@ -421,6 +484,65 @@ class Step(models.Model):
             return "cap"
         return "stage"
 
+    @property
+    def extended_from(self) -> date | None:
+        """The deadline the step was raised with, when it has been extended since (from the
+        prefetched amendments when the page loaded them); None if never extended."""
+        extensions = [a for a in self.amendments.all() if a.kind == AmendmentKind.EXTENSION]
+        return extensions[0].old_due_on if extensions else None
+
+    @property
+    def timescale_words(self) -> str:
+        """The step's own timescale in words ('10 working days', '1 calendar day'), as the
+        record says when the chair varied it."""
+        if self.response_days is None:
+            return "no timescale"
+        unit = "working day" if self.day_type == DayType.WORKING else "calendar day"
+        return f"{self.response_days} {unit}{'' if self.response_days == 1 else 's'}"
+
+
+def addressee_effective_due() -> Least:
+    """SQL for Addressee.effective_due_on: the earlier of their own deadline and the cap."""
+    return Least(
+        Coalesce("due_on", "step__cap_due_on"),
+        Coalesce("step__cap_due_on", "due_on"),
+        output_field=models.DateField(),
+    )
+
+
+# Whom a stage addressed to several people still waits on: no reply of their own, the step
+# open, and the stage not yet complete (when the chair decides, later replies are still
+# welcome until the chair does).
+ADDRESSEE_AWAITED = Q(responded_at__isnull=True, step__closed_at__isnull=True) & (
+    Q(step__responded_at__isnull=True) | Q(step__completion=Completion.CHAIR)
+)
+
+
+def addressee_overdue_q(today: date) -> Q:
+    return ADDRESSEE_AWAITED & Q(LessThan(addressee_effective_due(), _day(today)))
+
+
+def addressee_due_soon_q(today: date, *, nation: str, closures: frozenset[date]) -> Q:
+    until = due_soon_until(today, nation=nation, closures=closures)
+    return ADDRESSEE_AWAITED & Q(
+        GreaterThan(addressee_effective_due(), _day(today)),
+        LessThanOrEqual(addressee_effective_due(), _day(until)),
+    )
+
+
+class AddresseeQuerySet(models.QuerySet["Addressee"]):
+    """Awaited, overdue and due soon for each person addressed, in SQL; the Addressee
+    predicates of the same names say the same in Python."""
+
+    def awaited(self) -> AddresseeQuerySet:
+        return self.filter(ADDRESSEE_AWAITED)
+
+    def overdue(self, today: date) -> AddresseeQuerySet:
+        return self.filter(addressee_overdue_q(today))
+
+    def due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> AddresseeQuerySet:
+        return self.filter(addressee_due_soon_q(today, nation=nation, closures=closures))
+
 
 def _attachment_path(instance: Attachment, filename: str) -> str:
     # A random name on disk: the uploader's file name is kept only in the database.
@@ -444,6 +566,8 @@ class Addressee(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
     chased_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = AddresseeQuerySet.as_manager()
 
     class Meta:
         ordering = ["step", "pk"]
@@ -470,7 +594,7 @@ class Addressee(models.Model):
 
     @property
     def name(self) -> str:
-        if self.staff_id is not None:
+        if self.staff is not None:
             return self.staff.display_name
         assert self.partner is not None
         return f"{self.partner.name} ({self.partner.organisation})"
@@ -478,6 +602,31 @@ class Addressee(models.Model):
     @property
     def is_answered(self) -> bool:
         return self.responded_at is not None
+
+    @property
+    def is_awaited(self) -> bool:
+        step = self.step
+        return (
+            not self.is_answered
+            and step.is_open
+            and (not step.is_answered or step.completion == Completion.CHAIR)
+        )
+
+    @property
+    def effective_due_on(self) -> date | None:
+        return earliest(self.due_on, self.step.cap_due_on)
+
+    def is_overdue(self, today: date) -> bool:
+        effective = self.effective_due_on
+        return self.is_awaited and effective is not None and effective < today
+
+    def is_due_soon(self, today: date, *, nation: str, closures: frozenset[date]) -> bool:
+        effective = self.effective_due_on
+        return (
+            self.is_awaited
+            and effective is not None
+            and today < effective <= due_soon_until(today, nation=nation, closures=closures)
+        )
 
 
 class AmendmentKind(models.TextChoices):
@@ -504,6 +653,16 @@ class StepAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reason[:50]}"
+
+    @property
+    def change_words(self) -> str:
+        """What changed, for the step's history: 'from 9 Nov 2026 to 16 Nov 2026'."""
+        if self.kind == AmendmentKind.EXTENSION:
+            old, new = self.old_due_on, self.new_due_on
+            if old is None or new is None:
+                return ""
+            return f"from {old.day} {old:%b %Y} to {new.day} {new:%b %Y}"
+        return f"from {self.old_addressee} to {self.new_addressee}"
 
 
 class Attachment(models.Model):
@@ -533,3 +692,69 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class PartnerAccess(models.Model):
+    """A partner-agency contact's way in to the one step addressed to them, with no council
+    account (escalations/partner_access.py).
+
+    The e-mailed link carries a token made from `salt` (random) and the site's secret key;
+    only its hash is stored, to find the row. The link leads to a one-time code (PartnerCode)
+    and the code to a session (PartnerSession) that opens this step and nothing else.
+    """
+
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="partner_accesses")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    # Their row, on a stage addressed to several people.
+    addressee = models.ForeignKey(
+        Addressee, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    salt = models.CharField(max_length=64, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "partner"], name="one_partner_access_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.name}: step {self.step_id}"
+
+
+class PartnerCode(models.Model):
+    """A one-time code sent to a partner: six digits, kept only as a keyed hash; it expires,
+    allows a few tries, and is used once. `sequence` numbers the codes of one access (the
+    outbox row that e-mails it has the same occurrence)."""
+
+    access = models.ForeignKey(PartnerAccess, on_delete=models.CASCADE, related_name="codes")
+    sequence = models.PositiveSmallIntegerField()
+    salt = models.CharField(max_length=64, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    tries = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["access", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["access", "sequence"], name="partner_code_sequence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"code {self.sequence} for access {self.access_id}"
+
+
+class PartnerSession(models.Model):
+    """A partner signed in by a code: its cookie (kept only as a hash here) opens the one
+    step of its access, until it expires or the step closes."""
+
+    access = models.ForeignKey(PartnerAccess, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"session for access {self.access_id}"

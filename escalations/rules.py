@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from django.db.models import Q
 from django.utils import timezone
 
-from children.models import Child
-from escalations.models import Escalation, State, Step
-from policies.models import BypassRule, Policy, RaisedBy, Stage
-from policies.working_days import next_working_day_on_or_after
-from staff.models import StaffMember
+from children.models import Child, Conference
+from escalations.models import Addressee, AmendmentKind, Escalation, State, Step
+from policies.models import BypassRule, Completion, LocalAuthority, Policy, RaisedBy, Stage
+from policies.working_days import add_working_days, is_working_day, next_working_day_on_or_after
+from staff.models import Partner, StaffMember
 
 
 class Action(StrEnum):
@@ -57,8 +58,11 @@ LAST_STAGE = "This is the last stage of the policy: there is no next stage."
 
 
 def ladder(policy: Policy) -> list[Stage]:
-    """The policy's stages in order (from the prefetch cache when the caller loaded it)."""
-    return list(policy.stages.all())
+    """The policy's stages in order (from the prefetch cache when the caller loaded it,
+    else with the raiser roles every stage_refusal reads)."""
+    if "stages" in getattr(policy, "_prefetched_objects_cache", {}):
+        return list(policy.stages.all())
+    return list(policy.stages.prefetch_related("raiser_roles"))
 
 
 def _position(on: Escalation | Policy) -> tuple[Policy, Stage | None]:
@@ -86,11 +90,28 @@ def safety_stage(policy: Policy, *, stages: list[Stage] | None = None) -> Stage 
 def skipped_stages(
     on: Escalation | Policy, target: Stage, *, stages: list[Stage] | None = None
 ) -> list[Stage]:
-    """The stages a move to `target` passes over."""
+    """The stages a move to `target` passes over (optional and conditional ones included:
+    the record names every stage not visited)."""
     policy, current = _position(on)
     start = current.order if current is not None else -1
     stages = ladder(policy) if stages is None else stages
     return [s for s in stages if start < s.order < target.order]
+
+
+def counted_skips(skipped: list[Stage]) -> list[Stage]:
+    """The passed-over stages that count as skipping for the bypass rule and its reason:
+    an optional stage, or a conditional one whose condition does not apply, does not."""
+    return [s for s in skipped if not s.may_pass_over]
+
+
+def skipped_label(stage: Stage) -> str:
+    """How the record names a stage passed over: an optional or conditional stage says so,
+    so that a skip with no reason is not read as a broken rule."""
+    if stage.optional:
+        return f"{stage.name} (optional)"
+    if stage.may_pass_over:
+        return f"{stage.name} (conditional: did not apply)"
+    return stage.name
 
 
 def opening_state(stage: Stage) -> State:
@@ -109,6 +130,38 @@ def may_drive(actor: StaffMember, on: Escalation | Policy) -> bool:
     if isinstance(on, Policy):
         return True
     return actor.pk == on.raised_by_id or actor.is_quality_assurance
+
+
+def raiser_refusal(actor: StaffMember, on: Escalation | Policy, target: Stage) -> Refusal | None:
+    """Why `actor` may not raise `target` (at the raise, or as the next move); None if
+    they may.
+
+    A stage with raiser roles is raised by their holders in the authority, whoever raised
+    the escalation: holding one lets a person make that move and no other (resolving or
+    withdrawing stays with the driver). A chair's role among them still means the chair
+    driving this escalation, never any chair of the authority. Without raiser roles,
+    `raised_by` decides: the escalation's raiser (or a QA manager standing in), or any QA
+    manager of the authority.
+    """
+    policy, _current = _position(on)
+    raiser_roles = list(target.raiser_roles.all())
+    if raiser_roles:
+        holds = actor.authority_id == policy.authority_id and actor.role_id in {
+            r.pk for r in raiser_roles
+        }
+        if holds and actor.is_chair and not may_drive(actor, on):
+            return Refusal(NOT_THE_RAISER)
+        if holds:
+            return None
+        names = " or the ".join(r.name for r in raiser_roles)
+        return Refusal(f"{target.name} is raised by the {names}.", "stage")
+    if target.raised_by == RaisedBy.QA_MANAGER and not (
+        actor.is_quality_assurance and actor.authority_id == policy.authority_id
+    ):
+        return Refusal(f"{target.name} is raised by a QA manager.", "stage")
+    if target.raised_by == RaisedBy.RAISER and not may_drive(actor, on):
+        return Refusal(NOT_THE_RAISER)
+    return None
 
 
 def default_responder(stage: Stage, children: list[Child]) -> StaffMember | None:
@@ -156,14 +209,13 @@ def stage_refusal(
             "stage",
         )
     if actor is not None:
-        if target.raised_by == RaisedBy.QA_MANAGER and not (
-            actor.is_quality_assurance and actor.authority_id == policy.authority_id
-        ):
-            return Refusal(f"{target.name} is raised by a QA manager.", "stage")
-        if target.raised_by == RaisedBy.RAISER and not may_drive(actor, on):
-            return Refusal(NOT_THE_RAISER)
+        refusal = raiser_refusal(actor, on, target)
+        if refusal is not None:
+            return refusal
 
-    skipped = skipped_stages(on, target, stages=stages)
+    # Optional stages, and conditional ones the chair judges do not apply, are passed over
+    # without counting as skipped: no bypass rule and no reason for them.
+    skipped = counted_skips(skipped_stages(on, target, stages=stages))
     # The immediate-safety route lifts the bypass rule only for the stage it leads to.
     safety_route = immediate_safety and target == safety_stage(policy, stages=stages)
     # A policy with no informal stage starts at Stage 1 without skipping anything.
@@ -196,6 +248,106 @@ def enterable_stages(
     ]
 
 
+# --- when it may be raised --------------------------------------------------------------
+
+
+def short_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b} {day.year}"
+
+
+def policies_in_force(authority: LocalAuthority, kind: str, on: date) -> list[Policy]:
+    """The authority's policies of `kind` in force on `on` (Policy.effective_from).
+
+    A dated version supersedes, from its date, the earlier-dated and undated policies of
+    the same authority and kind; policies sharing the latest date (or all undated) are in
+    force side by side, as an authority may run two procedures of a kind (Example
+    Borough's alerts protocol and its multi-agency procedure). PolicyQuerySet.current_for
+    picks one of them; this keeps them all.
+    """
+    candidates = list(
+        Policy.objects.filter(authority=authority, kind=kind, is_active=True)
+        .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
+        .order_by("name", "pk")
+    )
+    latest = max((p.effective_from for p in candidates if p.effective_from), default=None)
+    return [p for p in candidates if p.effective_from == latest]
+
+
+def version_refusal(policy: Policy, *, today: date) -> Refusal | None:
+    """Why a concern may not be raised under `policy` today, it not being the version in
+    force that day; None if it is. An escalation keeps its version afterwards: this is
+    asked at the raise only."""
+    in_force = policies_in_force(policy.authority, policy.kind, today)
+    if policy in in_force:
+        return None
+    if policy.effective_from is not None and policy.effective_from > today:
+        return Refusal(
+            f"{policy.name} comes into force on {short_day(policy.effective_from)}: until "
+            "then, open the raise page again to raise the concern under the version in force."
+        )
+    if not in_force:
+        return Refusal(
+            f"No version of {policy.name} is in force on {short_day(today)}: ask an administrator."
+        )
+    names = " or ".join(p.name for p in in_force)
+    return Refusal(
+        f"The version of this procedure in force on {short_day(today)} is {names}: open the "
+        "raise page again to raise the concern under it."
+    )
+
+
+def raise_window_closes(
+    policy: Policy, conference: Conference, *, closures: frozenset[date] | None = None
+) -> date | None:
+    """The last day a concern about `conference` may be raised under `policy`: the end of
+    the Nth working day after the conference (None: the policy sets no window)."""
+    if policy.raise_window_working_days is None:
+        return None
+    authority = policy.authority
+    closures = authority.closure_dates() if closures is None else closures
+    return add_working_days(
+        conference.date,
+        policy.raise_window_working_days,
+        nation=authority.nation,
+        closures=closures,
+    )
+
+
+def raise_window_refusal(
+    policy: Policy,
+    conference: Conference | None,
+    *,
+    today: date,
+    closures: frozenset[date] | None = None,
+) -> Refusal | None:
+    """Why a concern may not be raised today under a policy with a raise window; None if
+    it may (or the policy has no window).
+
+    The window runs from a conference, so a policy with one needs to know which: without
+    it the window could not be checked, and a concern raised weeks later would pass.
+    """
+    days = policy.raise_window_working_days
+    if days is None:
+        return None
+    window = f"within {days} working day{'s' if days != 1 else ''} of the conference"
+    if conference is None:
+        return Refusal(
+            f"This procedure asks for concerns to be raised {window}: choose the conference "
+            "the concern arose from.",
+            "conference",
+        )
+    last = raise_window_closes(policy, conference, closures=closures)
+    assert last is not None  # the policy has a window
+    if today > last:
+        return Refusal(
+            f"This procedure asks for concerns to be raised {window}. The conference was on "
+            f"{short_day(conference.date)}, so the last day to raise a concern about it was "
+            f"{short_day(last)}.",
+            "conference",
+        )
+    return None
+
+
 # --- what may be done now --------------------------------------------------------------
 
 
@@ -207,20 +359,118 @@ def closed_refusal(escalation: Escalation) -> Refusal | None:
     )
 
 
-def respond_refusal(actor: StaffMember, step: Step | None) -> Refusal | None:
-    """Why `actor` may not answer `step` (the escalation's open step, for the page)."""
+STEP_CLOSED = (
+    "This step has closed (the escalation has moved on), so a response can no "
+    "longer be recorded here."
+)
+
+
+def respond_refusal(actor: StaffMember | Partner, step: Step | None) -> Refusal | None:
+    """Why `actor` may not answer `step` (the escalation's open step, for the page).
+
+    On a stage addressed to several people each answers their own part, once, while the
+    stage still waits on them (`addressee_refusal`).
+    """
     if step is None:
         return Refusal("No step of this escalation is waiting for a response.")
-    if actor.pk != step.responder_id:
+    if step.addresses_several:
+        return addressee_refusal(actor, step)
+    # A partner-agency contact (through their link) answers a step addressed to them as a
+    # partner; staff the step addressed to them as staff. Never one for the other.
+    addressed_id = step.partner_id if isinstance(actor, Partner) else step.responder_id
+    if actor.pk != addressed_id:
         return Refusal("This step is addressed to someone else.")
     if step.is_answered:
         return Refusal("A response to this step has already been recorded.")
     if not step.is_open:
+        return Refusal(STEP_CLOSED)
+    return closed_refusal(step.escalation)
+
+
+# --- a stage addressed to several people -------------------------------------------------
+
+
+def addressee_of(actor: StaffMember | Partner, step: Step) -> Addressee | None:
+    """`actor`'s own part of a stage addressed to several people (None: not addressed).
+    A partner-agency contact matches only a partner's row, staff only a staff row."""
+    if isinstance(actor, Partner):
+        return next((a for a in step.addressees.all() if a.partner_id == actor.pk), None)
+    return next((a for a in step.addressees.all() if a.staff_id == actor.pk), None)
+
+
+def is_addressed_to(actor: StaffMember | Partner, step: Step) -> bool:
+    """Whether the step asks `actor` to respond: its responder (or partner), or one of its
+    addressees. Who may open the response page and the e-mailed link."""
+    if step.addresses_several:
+        return addressee_of(actor, step) is not None
+    if isinstance(actor, Partner):
+        return step.partner_id == actor.pk
+    return step.responder_id == actor.pk
+
+
+def has_replied(actor: StaffMember, step: Step) -> bool:
+    """Whether `actor`'s own reply to `step` is in (their part, on a stage addressed to
+    several people)."""
+    if step.addresses_several:
+        mine = addressee_of(actor, step)
+        return mine is not None and mine.is_answered
+    return step.is_answered and step.responder_id == actor.pk
+
+
+def stage_complete(completion: str, addressees: list[Addressee]) -> bool:
+    """Whether the replies in complete the stage by its completion rule.
+
+    All: everyone has replied. Any: one reply is enough, and the others are no longer
+    asked. The chair decides: from the first reply the stage waits on the chair (it is
+    answered, so it shows among the responses awaiting their verdict and its respond clock
+    stops), who may judge it then or wait for more; the others may still reply, and are
+    still reminded, until the chair does. Before any reply the chair can only escalate or
+    close it without a response, as on any stage.
+    """
+    replies = sum(1 for a in addressees if a.is_answered)
+    if completion == Completion.ALL:
+        return replies == len(addressees)
+    return replies >= 1
+
+
+def addressee_refusal(actor: StaffMember | Partner, step: Step) -> Refusal | None:
+    """Why `actor` may not reply to their part of a stage addressed to several people."""
+    addressee = addressee_of(actor, step)
+    if addressee is None:
+        return Refusal("This step is addressed to someone else.")
+    if addressee.is_answered:
+        return Refusal("You have already replied to this step.")
+    if not step.is_open:
+        return Refusal(STEP_CLOSED)
+    if step.is_answered and step.completion != Completion.CHAIR:
         return Refusal(
-            "This step has closed (the escalation has moved on), so a response can no "
-            "longer be recorded here."
+            "This stage has already been answered: one reply was enough, so yours is no "
+            "longer needed."
         )
     return closed_refusal(step.escalation)
+
+
+def default_addressees(stage: Stage, children: list[Child]) -> list[StaffMember]:
+    """Whom a stage addressed to several people goes to unless the chair changes it: for
+    each role it names (its role, then its other roles), the holder in the children's
+    allocated line."""
+    found: list[StaffMember] = []
+    for role in [stage.role, *stage.also_roles.all()]:
+        holder = _line_holder(role.pk, children)
+        if holder is not None and holder not in found:
+            found.append(holder)
+    return found
+
+
+def _line_holder(role_id: int, children: list[Child]) -> StaffMember | None:
+    for child in children:
+        worker = child.social_worker
+        if worker is None:
+            continue
+        for person in [worker, *worker.line_chain()]:
+            if person.role_id == role_id and person.is_active:
+                return person
+    return None
 
 
 def action_refusal(actor: StaffMember, escalation: Escalation, action: Action) -> Refusal | None:
@@ -289,7 +539,7 @@ def chase_refusal(
                 sent_for + timedelta(days=1), nation=authority.nation, closures=closures
             )
             return Refusal(
-                f"{step.responder.display_name} was already reminded on "
+                f"{step.addressee_name} was already reminded on "
                 f"{sent:%a} {sent.day} {sent:%b} at {sent:%H:%M}. One reminder a working day "
                 f"is enough: you can send another from {again:%a} {again.day} {again:%b}."
             )
@@ -308,4 +558,117 @@ def discussion_refusal(actor: StaffMember, escalation: Escalation) -> Refusal | 
         return Refusal("Only an informal discussion still under way can have its outcome recorded.")
     if step.is_answered:
         return Refusal("The outcome of this discussion has already been recorded.")
+    return None
+
+
+# --- amending an open step: an extension, a change of addressee -------------------------
+
+# The sweep's alerts for an extended step start again under fresh occurrence numbers
+# (escalations/sweep.py, ALERTS_PER_EXTENSION); the outbox counts occurrences in a small
+# integer, so one step can be extended only so many times. Far beyond any real case.
+MAX_EXTENSIONS = 30
+
+
+def _on_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b} {day.year}"
+
+
+def _amendable_step(actor: StaffMember, escalation: Escalation, doing: str) -> Step | Refusal:
+    """The open step still waiting for a response, which the driver may amend; or why not."""
+    if not may_drive(actor, escalation):
+        return Refusal(f"Only the person who raised this escalation (or a QA manager) can {doing}.")
+    refusal = closed_refusal(escalation)
+    if refusal is not None:
+        return refusal
+    step = escalation.open_step()
+    if step is None or not step.is_awaiting_response:
+        return Refusal(
+            f"Nobody is waiting to respond to this escalation, so you cannot {doing} now."
+        )
+    return step
+
+
+def extend_refusal(
+    actor: StaffMember,
+    escalation: Escalation,
+    *,
+    new_due_on: date | None = None,
+    today: date | None = None,
+    closures: frozenset[date] | None = None,
+) -> Refusal | None:
+    """Why `actor` may not extend the open step's deadline (to `new_due_on`, when given:
+    the form's question; without it, the page's button); None if they may.
+
+    The new date is a working day after the current deadline, not in the past, and not
+    beyond the formal cap: the policy's limit on the whole process is not the chair's to move.
+    """
+    step = _amendable_step(actor, escalation, "extend the deadline")
+    if isinstance(step, Refusal):
+        return step
+    if step.due_on is None:
+        return Refusal("This stage has no deadline of its own, so there is nothing to extend.")
+    extensions = [a for a in step.amendments.all() if a.kind == AmendmentKind.EXTENSION]
+    if len(extensions) >= MAX_EXTENSIONS:
+        return Refusal(
+            f"This step has been extended {len(extensions)} times: escalate it or address it "
+            "to someone else instead."
+        )
+    if new_due_on is None:
+        return None
+    if new_due_on <= step.due_on:
+        return Refusal(
+            f"Choose a date after the current deadline, {_on_date(step.due_on)}.", "new_due_on"
+        )
+    if today is not None and new_due_on < today:
+        return Refusal("Choose a date from today onwards.", "new_due_on")
+    authority = escalation.authority
+    closures = authority.closure_dates() if closures is None else closures
+    if not is_working_day(new_due_on, nation=authority.nation, closures=closures):
+        return Refusal(
+            f"{_on_date(new_due_on)} is not a working day: choose a working day.", "new_due_on"
+        )
+    if step.cap_due_on is not None and new_due_on > step.cap_due_on:
+        return Refusal(
+            f"The policy's time limit for the whole formal process is {_on_date(step.cap_due_on)}: "
+            "an extension cannot go beyond it.",
+            "new_due_on",
+        )
+    return None
+
+
+def readdress_refusal(
+    actor: StaffMember,
+    escalation: Escalation,
+    *,
+    responder: StaffMember | None = None,
+    replacing: Addressee | None = None,
+) -> Refusal | None:
+    """Why `actor` may not address the open step to someone else (to `responder`, in place
+    of `replacing` on a stage addressed to several people, when given); None if they may.
+
+    Whether `responder` holds a role the stage is addressed to is the raise's own check
+    (services._check_responder), made again by the service.
+    """
+    step = _amendable_step(actor, escalation, "change who responds")
+    if isinstance(step, Refusal):
+        return step
+    several = bool(step.completion)
+    if replacing is not None:
+        if replacing.step_id != step.pk:
+            return Refusal("Choose someone this stage is addressed to now.", "replacing")
+        if replacing.is_answered:
+            return Refusal(
+                f"{replacing.name} has already replied, so their part cannot be passed on.",
+                "replacing",
+            )
+    elif several and responder is not None:
+        return Refusal("Choose whose part of this stage is to go to someone else.", "replacing")
+    if responder is None:
+        return None
+    if responder.pk == actor.pk:
+        return Refusal("You cannot ask yourself to respond.", "responder")
+    addressed = {a.staff_id for a in step.addressees.all()} if several else set()
+    addressed.add(step.responder_id)
+    if responder.pk in addressed:
+        return Refusal(f"{responder.display_name} is already addressed at this stage.", "responder")
     return None

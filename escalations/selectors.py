@@ -24,14 +24,21 @@ from escalations import rules
 from escalations.models import (
     AWAITING_CHAIR,
     OPEN_STATES,
+    Addressee,
+    Attachment,
     Escalation,
     State,
     Step,
     StepQuerySet,
     overdue_q,
 )
-from policies.models import Policy, RaisedBy
-from policies.working_days import add_working_days, working_days_between
+from policies.models import DayType, Policy, PolicyKind, RaisedBy, Stage
+from policies.working_days import (
+    add_working_days,
+    calendar_days_between,
+    is_working_day,
+    working_days_between,
+)
 from staff.models import StaffMember
 from staff.selectors import people_below
 
@@ -43,26 +50,75 @@ def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     Involved: raised it, it is about them, they or their line are addressed on a step,
     they were told of it (a copy or an alert: "was told" is "may see"), or one of its
     children is allocated to them or their line. Naming a child never widens this.
+    Whoever holds a role that raises a stage of its policy (Stage.raiser_roles: the Head
+    of QA) sees it too, or they could not raise that stage; a chair's role there means
+    the escalation's own chair (rules.raiser_refusal), so it shows chairs nothing more.
     """
     qs = Escalation.objects.filter(authority=staff.authority)
     if staff.is_quality_assurance:
         return qs
     line = people_below(staff) | {staff.pk}
-    ids = qs.filter(
+    involved = (
         Q(raised_by=staff)
         | Q(about_staff=staff)
         | Q(steps__responder_id__in=line)
+        | Q(steps__addressees__staff_id__in=line)
         | Q(notifications__recipient=staff)
         | Q(children__social_worker_id__in=line)
-    ).values("pk")
+    )
+    if not staff.is_chair:
+        involved |= Q(policy__stages__raiser_roles=staff.role_id)
+    ids = qs.filter(involved).values("pk")
     return qs.filter(pk__in=ids)
 
 
-def policies_for(staff: StaffMember) -> QuerySet[Policy]:
-    """The policies this person may raise under, in their authority."""
-    return Policy.objects.filter(
-        authority=staff.authority, is_active=True, raisers=staff.role
-    ).order_by("kind", "name")
+def policies_for(staff: StaffMember, on: date | None = None) -> QuerySet[Policy]:
+    """The policies this person may raise under on `on` (today), in their authority: of
+    each kind, the version in force that day (Policy.effective_from), if they may raise
+    under it."""
+    on = on or timezone.localdate()
+    in_force = [
+        p.pk
+        for kind in PolicyKind.values
+        for p in rules.policies_in_force(staff.authority, kind, on)
+    ]
+    return Policy.objects.filter(pk__in=in_force, raisers=staff.role).order_by("kind", "name")
+
+
+def policy_to_raise(
+    staff: StaffMember, slug: str, on: date | None = None, *, as_named: bool = False
+) -> Policy | None:
+    """The version in force on `on` of the procedure a link names by `slug` (an older or
+    later version names the same procedure), if this person may raise under it.
+
+    `as_named`: the very version named, if active and theirs to raise under. A posted raise
+    form was made for one version: it is read against that version's stages, and the raise
+    itself refuses it, saying so, when another version has come into force since."""
+    named = Policy.objects.filter(authority=staff.authority, slug=slug, is_active=True).first()
+    if named is None:
+        return None
+    if as_named:
+        return named if named.raisers.filter(pk=staff.role_id).exists() else None
+    in_force = list(policies_for(staff, on).filter(kind=named.kind))
+    if named in in_force:
+        return named
+    # Another version is in force: that one, if it alone is (else the choice page).
+    return in_force[0] if len(in_force) == 1 else None
+
+
+def counts_calendar_days(step: Step) -> bool:
+    """Whether the step's countdown is in calendar days: its own calendar-day deadline is
+    the one that bites (the formal cap is always in working days)."""
+    return step.day_type == DayType.CALENDAR and step.binding_clock == "stage"
+
+
+def days_between(
+    start: date, end: date, *, calendar: bool, nation: str, closures: frozenset[date]
+) -> int:
+    """Days from `start` to `end` in the countdown's unit (calendar or working days)."""
+    if calendar:
+        return calendar_days_between(start, end)
+    return working_days_between(start, end, nation=nation, closures=closures)
 
 
 @dataclass
@@ -78,13 +134,56 @@ class Clock:
     days_left: int | None
     overdue: bool
     awaiting_chair: bool
+    # `days_left` counts calendar days where a calendar-day deadline is the one that bites
+    # ("Sun 6 Dec (6 days left)"), else working days.
+    calendar: bool = False
+    # The deadline that bites lands on a weekend, bank holiday or closure day (a calendar-day
+    # deadline the policy keeps where it falls): the page says so beside the date.
+    off_day: bool = False
+    # The issue-by clock (Stage.issue_within_days), the chair's once the step is answered:
+    # by when the next stage (`issue_stage`, when the caller knows it) must be issued.
+    issue_by: date | None = None
+    issue_stage: str = ""
+    issue_overdue: bool = False
+    issue_days_left: int | None = None
+
+    @property
+    def bites(self) -> str:
+        """Which clock runs now: 'issue' (the chair must issue the next stage), 'reply'
+        (a response is awaited), or '' (neither)."""
+        if self.awaiting_chair:
+            return "issue" if self.issue_by is not None else ""
+        return "reply" if self.effective is not None else ""
 
     @classmethod
-    def of(cls, step: Step, today: date, nation: str, closures: frozenset[date]) -> Clock:
+    def of(
+        cls,
+        step: Step,
+        today: date,
+        nation: str,
+        closures: frozenset[date],
+        *,
+        next_stage: Stage | None = None,
+    ) -> Clock:
+        """`next_stage`: the stage the issue-by clock is for, when the caller knows it (its
+        name is shown, and its days are the unit of the countdown)."""
+        issue_by = step.next_issue_due_on if step.is_awaiting_chair else None
+        issue_days_left = None
+        if issue_by is not None and issue_by >= today:
+            issue_days_left = days_between(
+                today,
+                issue_by,
+                calendar=next_stage is not None and next_stage.day_type == DayType.CALENDAR,
+                nation=nation,
+                closures=closures,
+            )
         effective = step.effective_due_on
+        calendar = counts_calendar_days(step)
         days_left = None
         if effective is not None and step.is_awaiting_response:
-            days_left = working_days_between(today, effective, nation=nation, closures=closures)
+            days_left = days_between(
+                today, effective, calendar=calendar, nation=nation, closures=closures
+            )
         return cls(
             due_on=step.due_on,
             cap_due_on=step.cap_due_on,
@@ -93,6 +192,13 @@ class Clock:
             days_left=days_left,
             overdue=step.is_overdue(today),
             awaiting_chair=step.is_awaiting_chair,
+            calendar=calendar,
+            off_day=effective is not None
+            and not is_working_day(effective, nation=nation, closures=closures),
+            issue_by=issue_by,
+            issue_stage=next_stage.name if next_stage is not None else "",
+            issue_overdue=step.is_issue_overdue(today),
+            issue_days_left=issue_days_left,
         )
 
 
@@ -116,10 +222,60 @@ class AwaitingRow:
 
 @dataclass(frozen=True)
 class StepRow:
-    """One step of the escalation page's history, with its clocks."""
+    """One step of the escalation page's history, with its clocks; on a stage addressed to
+    several people, each of them with their own."""
 
     step: Step
     clock: Clock
+    addressees: tuple[AddresseeRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddresseeRow:
+    """One person a stage addressed to several people asks, where they stand by the
+    Addressee predicates: replied (and when, with what), awaited (due, days left, overdue),
+    or no longer asked (the stage was answered without them, or closed)."""
+
+    addressee: Addressee
+    answered: bool
+    awaited: bool
+    due_on: date | None
+    days_left: int | None
+    overdue: bool
+    attachments: tuple[Attachment, ...] = ()
+
+    @classmethod
+    def of(
+        cls, addressee: Addressee, today: date, nation: str, closures: frozenset[date]
+    ) -> AddresseeRow:
+        due = addressee.effective_due_on
+        awaited = addressee.is_awaited
+        days_left = None
+        if awaited and due is not None and due >= today:
+            days_left = working_days_between(today, due, nation=nation, closures=closures)
+        return cls(
+            addressee=addressee,
+            answered=addressee.is_answered,
+            awaited=awaited,
+            due_on=due,
+            days_left=days_left,
+            overdue=addressee.is_overdue(today),
+            attachments=tuple(
+                a for a in addressee.step.attachments.all() if a.addressee_id == addressee.pk
+            ),
+        )
+
+
+def addressee_rows(
+    step: Step, today: date, nation: str, closures: frozenset[date]
+) -> tuple[AddresseeRow, ...]:
+    if not step.addresses_several:
+        return ()
+    rows = []
+    for addressee in step.addressees.all():
+        addressee.step = step  # the loaded step, not a query per row
+        rows.append(AddresseeRow.of(addressee, today, nation, closures))
+    return tuple(rows)
 
 
 def escalation_rows(
@@ -167,6 +323,7 @@ def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
         ids = qs.filter(
             Q(raised_by=staff)
             | Q(steps__responder=staff)
+            | Q(steps__addressees__staff=staff)
             | Q(about_staff=staff)
             | Q(children__social_worker=staff)
             | Q(notifications__recipient=staff)
@@ -186,11 +343,18 @@ def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     )
 
 
+def awaiting_reply_from(staff: StaffMember) -> StepQuerySet:
+    """Open steps waiting for this person's own reply: addressed to them alone and not yet
+    answered, or, on a stage addressed to several people, their own part still awaited."""
+    alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
+    several = Addressee.objects.awaited().filter(staff=staff).values("step_id")
+    return Step.objects.filter(Q(pk__in=alone.values("pk")) | Q(pk__in=several))
+
+
 def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
     """Open steps addressed to me with no response yet, most urgent first."""
     steps = (
-        Step.objects.awaiting_response()
-        .filter(responder=staff)
+        awaiting_reply_from(staff)
         .select_related("escalation__policy", "escalation__raised_by__user")
         .prefetch_related("escalation__children")
     )
@@ -228,13 +392,25 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
                 "judged_by__role",
                 "judged_by__user",
             )
-            .prefetch_related("attachments")
+            .prefetch_related(
+                "attachments",
+                "amendments__made_by__user",
+                "addressees__staff__user",
+                "addressees__staff__role",
+                "addressees__partner",
+            )
             .order_by("sequence"),
         ),
     )
     steps = list(escalation.steps.all())
+    nation = escalation.authority.nation
+    following = rules.next_stage(escalation) if escalation.is_open else None
     step_rows = [
-        StepRow(step=s, clock=Clock.of(s, today, escalation.authority.nation, closures))
+        StepRow(
+            step=s,
+            clock=Clock.of(s, today, nation, closures, next_stage=following if s.is_open else None),
+            addressees=addressee_rows(s, today, nation, closures),
+        )
         for s in steps
     ]
     actions = rules.allowed_actions(staff, escalation)
@@ -253,6 +429,8 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
         "can_final": rules.Action.FINAL_DECISION in actions,
         "can_withdraw": rules.Action.WITHDRAW in actions,
         "can_respond": rules.Action.RESPOND in actions,
+        "can_extend": rules.extend_refusal(staff, escalation) is None,
+        "can_readdress": rules.readdress_refusal(staff, escalation) is None,
     }
 
 
@@ -278,15 +456,47 @@ def deadline_words(step: Step, today: date, *, nation: str, closures: frozenset[
     due = step.effective_due_on
     if due is None:
         return "(the policy sets no timescale for this stage)"
+    calendar = counts_calendar_days(step)
+    unit = "day" if calendar else "working day"
+    off_day = not is_working_day(due, nation=nation, closures=closures)
     if step.is_overdue(today):
-        late = working_days_between(due, today, nation=nation, closures=closures)
+        late = days_between(due, today, calendar=calendar, nation=nation, closures=closures)
+        when = f"due {_day(due)}, not a working day" if off_day else f"due {_day(due)}"
         if late < 1:
-            return f"— overdue (due {_day(due)})"
-        return f"— {_count(late, 'working day')} overdue (due {_day(due)})"
+            return f"— overdue ({when})"
+        return f"— {_count(late, unit)} overdue ({when})"
+    on = f"{_day(due)} (not a working day)" if off_day else _day(due)
     if due == today:
-        return f"by today, {_day(due)}"
+        return f"by today, {on}"
+    left = days_between(today, due, calendar=calendar, nation=nation, closures=closures)
+    return f"by {on} — {_count(left, unit)} left"
+
+
+def _and(names: list[str]) -> str:
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def issue_words(
+    step: Step, following: Stage | None, today: date, *, nation: str, closures: frozenset[date]
+) -> str:
+    """The issue-by clock of the stage after an answered step, in words: 'issue Stage 2 by
+    Tue 8 Dec — 2 working days left', or 'Stage 2 should have been issued by Tue 8 Dec — 1
+    working day overdue'."""
+    due = step.next_issue_due_on
+    assert due is not None  # the caller asks only where the clock runs
+    what = following.name if following is not None else "the next stage"
+    if step.is_issue_overdue(today):
+        late = working_days_between(due, today, nation=nation, closures=closures)
+        return (
+            f"{what} should have been issued by {_day(due)} — "
+            f"{_count(max(late, 1), 'working day')} overdue"
+        )
+    if due == today:
+        return f"issue {what} by today, {_day(due)}"
     left = working_days_between(today, due, nation=nation, closures=closures)
-    return f"by {_day(due)} — {_count(left, 'working day')} left"
+    return f"issue {what} by {_day(due)} — {_count(left, 'working day')} left"
 
 
 CLOSED_WORDS = {
@@ -326,17 +536,31 @@ def case_sentence(
         return "No step is open."
     authority = escalation.authority
     closures = authority.closure_dates() if closures is None else closures
-    responder = f"{step.responder.display_name}, {step.responder.role.name},"
+    several = list(step.addressees.all()) if step.addresses_several else []
+    if several:
+        awaited = [a for a in several if a.is_awaited]
+        responder = f"{_and([a.name for a in awaited])} ({len(awaited)} of {len(several)} asked)"
+    else:
+        responder = f"{step.addressee_name}, {step.addressee_title},"
     if step.is_awaiting_chair:
         decider = escalation.raised_by
         answered = timezone.localdate(step.responded_at)
         if step.responded_by_id == decider.pk:
             said = f"The outcome of the discussion was recorded on {_day(answered)}"
+        elif several:
+            replied = [a.name for a in several if a.is_answered]
+            said = f"{_and(replied)} replied (the stage was answered on {_day(answered)})"
         else:
-            said = f"{step.responder.display_name} responded on {_day(answered)}"
+            said = f"{step.addressee_name} responded on {_day(answered)}"
         options = decision_options(decider, escalation)
         decide = f"to decide whether to {_either(options)}" if options else "to decide"
-        return f"{said}: waiting for {decider.display_name} {decide}."
+        issue = ""
+        if step.next_issue_due_on is not None:
+            following = rules.next_stage(escalation)
+            issue = " — " + issue_words(
+                step, following, today, nation=authority.nation, closures=closures
+            )
+        return f"{said}: waiting for {decider.display_name} {decide}{issue}."
     if step.is_informal:
         verb = "to settle the concern informally"
     elif step.mode == "meeting":
@@ -394,7 +618,7 @@ def _steps_for_todo() -> StepQuerySet:
 def _load_for_rules(steps: list[Step]) -> None:
     """What the rules read of each escalation (its ladder and steps), in two queries."""
     escalations = [s.escalation for s in steps]
-    prefetch_related_objects(escalations, "children", "policy__stages", "steps")
+    prefetch_related_objects(escalations, "children", "policy__stages__raiser_roles", "steps")
 
 
 def _decide_actions(staff: StaffMember, escalation: Escalation) -> list[TodoAction]:
@@ -424,7 +648,7 @@ def _chase_actions(
     if rules.chase_refusal(staff, escalation, today=today, closures=closures) is None:
         out.append(
             TodoAction(
-                f"Send {step.responder.display_name} a reminder",
+                f"Send {step.addressee_name} a reminder",
                 reverse("escalations:chase", args=[escalation.pk]),
                 post=True,
             )
@@ -469,9 +693,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             TodoRow(
                 s.escalation,
                 s,
-                f"{s.responder.display_name} responded on "
-                f"{_day(timezone.localdate(s.responded_at))}",
+                answered_words(s, today, nation=nation, closures=closures),
                 _decide_actions(staff, s.escalation),
+                overdue=s.is_issue_overdue(today),
             )
             for s in deciding
         ],
@@ -539,7 +763,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     )
 
     answering = sorted(
-        _steps_for_todo().awaiting_response().filter(responder=staff),
+        _steps_for_todo().filter(pk__in=awaiting_reply_from(staff).values("pk")),
         key=lambda s: (not s.is_overdue(today), *by_due(s)),
     )
     prefetch_related_objects([s.escalation for s in answering], "children")
@@ -563,10 +787,22 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         ],
     )
 
-    if staff.is_quality_assurance:
-        authority_steps = _steps_for_todo().filter(escalation__authority=staff.authority)
+    authority_steps = _steps_for_todo().filter(escalation__authority=staff.authority)
+    # Stages someone other than the escalation's raiser raises: a QA manager's, or those
+    # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
+    # means the escalation's own chair, who decides above).
+    raises_stages = staff.is_quality_assurance or (
+        not staff.is_chair
+        and Stage.objects.filter(
+            policy__authority=staff.authority, raiser_roles=staff.role_id
+        ).exists()
+    )
+    if raises_stages:
         waiting = list(
-            authority_steps.filter(escalation__policy__stages__raised_by=RaisedBy.QA_MANAGER)
+            authority_steps.filter(
+                Q(escalation__policy__stages__raised_by=RaisedBy.QA_MANAGER)
+                | Q(escalation__policy__stages__raiser_roles=staff.role_id)
+            )
             .filter(Q(AWAITING_CHAIR) | overdue_q(today))
             .distinct()
         )
@@ -576,7 +812,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             following = rules.next_stage(s.escalation)
             if (
                 following is not None
-                and following.raised_by == RaisedBy.QA_MANAGER
+                and (following.raised_by == RaisedBy.QA_MANAGER or following.raiser_roles.all())
                 and rules.stage_refusal(s.escalation, following, staff) is None
             ):
                 to_raise.append((s, following))
@@ -587,7 +823,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 TodoRow(
                     s.escalation,
                     s,
-                    "Answered: awaiting the next stage" if s.is_awaiting_chair else late(s),
+                    answered_words(s, today, nation=nation, closures=closures)
+                    if s.is_awaiting_chair
+                    else late(s),
                     [
                         TodoAction(
                             f"Raise {following.name}",
@@ -599,6 +837,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 for s, following in to_raise
             ],
         )
+    if staff.is_quality_assurance:
         across = sorted(authority_steps.overdue(today), key=by_due)
         _load_for_rules(across)
         add(
@@ -616,6 +855,23 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             ],
         )
     return sections
+
+
+def answered_words(step: Step, today: date, *, nation: str, closures: frozenset[date]) -> str:
+    """An answered step on a to-do list: who answered when, and the issue-by clock of the
+    next stage where one runs ('Issue Stage 2 by Tue 8 Dec — 2 working days left')."""
+    answered = _day(timezone.localdate(step.responded_at))
+    if step.addresses_several:
+        replied = [a.name for a in step.addressees.all() if a.is_answered]
+        words = f"{_and(replied)} replied (answered on {answered})"
+    else:
+        words = f"{step.addressee_name} responded on {answered}"
+    if step.next_issue_due_on is None:
+        return words
+    issue = issue_words(
+        step, rules.next_stage(step.escalation), today, nation=nation, closures=closures
+    )
+    return f"{words}. {issue[0].upper()}{issue[1:]}"
 
 
 def _cap_words(cap: date, today: date, nation: str, closures: frozenset[date]) -> str:

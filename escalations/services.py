@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -24,23 +24,34 @@ from children.selectors import visible_children
 from escalations import rules
 from escalations.attachments import AttachmentRefused, check_upload
 from escalations.models import (
+    Addressee,
+    AmendmentKind,
     Attachment,
     Escalation,
     Nature,
     Step,
+    StepAmendment,
     Verdict,
 )
+from escalations.partner_access import partner_accesses_open
 from notifications import services as notifications
 from notifications.models import Kind
-from notifications.recipients import StepRecipients, escalation_participants, step_recipients
+from notifications.recipients import (
+    StepRecipients,
+    escalation_participants,
+    recipients_of_step,
+    response_recipients,
+    step_recipients,
+)
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.models import (
     ConcernCategory,
+    LocalAuthority,
     Policy,
     PolicyKind,
     Stage,
 )
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 MAX_ATTACHMENTS = 5
 
@@ -119,6 +130,29 @@ def _check_responder(*, stage: Stage, responder: StaffMember, escalation_authori
         )
 
 
+def _check_partner(*, stage: Stage, partner: Partner, authority_id: int) -> None:
+    """A partner-agency contact may answer only a stage the policy opens to partners, and
+    must be an active entry in this authority's own partner directory."""
+    if not stage.partner_responders:
+        raise ActionRefused(
+            f"{stage.name} is answered within the council: choose a member of staff, not a "
+            "partner-agency contact.",
+            field="partner",
+        )
+    if partner.authority_id != authority_id or not partner.is_active:
+        raise ActionRefused(
+            "Choose a contact from this authority's partner directory.", field="partner"
+        )
+
+
+def _addressee_of(responder: StaffMember | None, partner: Partner | None) -> StaffMember | Partner:
+    """The one person a single-addressee step goes to (the checks made sure there is one)."""
+    addressee = responder or partner
+    if addressee is None:
+        raise ActionRefused("Choose who should respond.", field="responder")
+    return addressee
+
+
 def _check_target(
     *,
     escalation: Escalation,
@@ -136,21 +170,66 @@ def _check_target(
     return rules.skipped_stages(escalation, target)
 
 
-def _check_step_inputs(
-    *,
-    stage: Stage,
-    responder: StaffMember,
-    authority_id: int,
-    response_days: int | None,
-    statement: dict[str, str] | None,
-) -> None:
-    _check_responder(stage=stage, responder=responder, escalation_authority_id=authority_id)
-    if response_days is not None and not stage.chair_sets_timescale:
+def _check_timescale(*, stage: Stage, response_days: int | None, timescale_reason: str) -> None:
+    """The chair's own timescale for this step: where the stage leaves it to the chair
+    (chair_sets_timescale), or lets the chair vary the policy's, with a reason
+    (chair_may_vary_timescale: "flexibility within the timeframe at each stage … as agreed
+    by the CRM"). The days and the reason go together; the policy's own days are no
+    variation."""
+    reason = timescale_reason.strip()
+    if response_days is None:
+        if reason:
+            raise ActionRefused(
+                f"Give the timescale you are setting for {stage.name}, as well as why.",
+                field="response_days",
+            )
+        return
+    if not (stage.chair_sets_timescale or stage.chair_may_vary_timescale):
         raise ActionRefused(
             f"The policy sets the timescale for {stage.name}.", field="response_days"
         )
-    if response_days is not None and not 0 < response_days <= 365:
+    if not 0 < response_days <= 365:
         raise ActionRefused("Give a timescale between 1 and 365 days.", field="response_days")
+    if stage.chair_sets_timescale:
+        return
+    if response_days == stage.response_days:
+        if reason:
+            raise ActionRefused(
+                f"{stage.timescale_label.capitalize()} is the policy's own timescale for "
+                f"{stage.name}: leave the timescale blank, or give a different one.",
+                field="response_days",
+            )
+        return
+    if not reason:
+        raise ActionRefused(
+            f"Say why you are varying the timescale for {stage.name} "
+            f"(the policy's is {stage.timescale_label}).",
+            field="timescale_reason",
+        )
+
+
+def _check_step_inputs(
+    *,
+    stage: Stage,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
+    authority_id: int,
+    response_days: int | None,
+    statement: dict[str, str] | None,
+    timescale_reason: str = "",
+) -> None:
+    if partner is not None:
+        if responder is not None:
+            raise ActionRefused(
+                "Choose a member of staff or a partner-agency contact to respond, not both.",
+                field="partner",
+            )
+        _check_partner(stage=stage, partner=partner, authority_id=authority_id)
+    elif responder is None:
+        raise ActionRefused("Choose who should respond.", field="responder")
+    else:
+        _check_responder(stage=stage, responder=responder, escalation_authority_id=authority_id)
+    _check_timescale(stage=stage, response_days=response_days, timescale_reason=timescale_reason)
     if stage.statement_required:
         statement = statement or {}
         for key, label in (
@@ -164,26 +243,239 @@ def _check_step_inputs(
                 )
 
 
+# --- a stage addressed to several people; the issue-by clock ------------------------------
+
+
+@dataclass(frozen=True)
+class SeveralRecipients(StepRecipients):
+    """Who a stage addressed to several people goes to: the first addressee (the step's
+    responder), the others asked as well, and the copies (never someone addressed)."""
+
+    # Partner-agency contacts among them too (escalations/partner_access.py).
+    also_addressed: tuple[StaffMember | Partner, ...] = ()
+
+    @property
+    def signature(self) -> str:
+        own = super().signature
+        tagged = (f"{'p' if isinstance(p, Partner) else ''}{p.pk}" for p in self.also_addressed)
+        return f"{own}-{'.'.join(tagged)}"
+
+
+def _addressed(
+    *,
+    stage: Stage,
+    responder: StaffMember | None,
+    addressees: Iterable[StaffMember],
+    authority_id: int,
+    actor: StaffMember,
+) -> list[StaffMember]:
+    """Everyone a step at `stage` asks to respond, the step's responder first.
+
+    A stage addressed to several people goes to the people chosen (each checked as a
+    responder is), or to `responder` alone when none are; any other stage to `responder`.
+    """
+    chosen = list(dict.fromkeys(addressees))
+    if not stage.addresses_several:
+        if chosen and chosen != [responder]:
+            raise ActionRefused(
+                f"{stage.name} is addressed to one person: choose who should respond.",
+                field="addressees",
+            )
+        return [responder] if responder is not None else []
+    if responder is None:
+        if chosen:
+            raise ActionRefused(
+                "The person who should respond must be one of the people the stage is "
+                "addressed to.",
+                field="addressees",
+            )
+        return []  # addressed to partners alone
+    people = chosen or [responder]
+    if responder not in people:
+        raise ActionRefused(
+            "The person who should respond must be one of the people the stage is addressed to.",
+            field="addressees",
+        )
+    people.remove(responder)
+    people.insert(0, responder)
+    for person in people:
+        if person.pk == actor.pk:
+            raise ActionRefused("You cannot ask yourself to respond.", field="addressees")
+        _check_responder(stage=stage, responder=person, escalation_authority_id=authority_id)
+    return people
+
+
+def _preview(recipients: StepRecipients, people: list[StaffMember]) -> StepRecipients:
+    """The preview of a step addressed to several people names each of them as asked."""
+    if len(people) < 2:
+        return recipients
+    addressed = {p.pk for p in people}
+    return SeveralRecipients(
+        addressee=people[0],
+        copies=tuple(c for c in recipients.copies if c.person.pk not in addressed),
+        unfilled=recipients.unfilled,
+        also_addressed=tuple(people[1:]),
+    )
+
+
+def _address_several(*, step: Step, people: list[StaffMember], now: datetime) -> StepRecipients:
+    """One Addressee row per person, each on the step's own deadline; each is sent the
+    step as its addressee, and the stage's copies go to everyone else the stage names."""
+    for person in people:
+        Addressee.objects.create(step=step, staff=person, due_on=step.due_on)
+    # Partner-agency addressees (Addressee(partner=...)) are added beside these and told
+    # through their own link (escalations/partner_access.py).
+    recipients = _preview(recipients_of_step(step), people)
+    notifications.create_notifications(kind=Kind.STEP_RAISED, step=step, recipients=people, now=now)
+    notifications.create_notifications(
+        kind=Kind.STEP_COPIED, step=step, recipients=[c.person for c in recipients.copies], now=now
+    )
+    return recipients
+
+
+def _split_partners(
+    addressees: Iterable[StaffMember | Partner],
+) -> tuple[list[StaffMember], list[Partner]]:
+    """The staff and the partner-agency contacts among a stage's chosen addressees."""
+    chosen = list(dict.fromkeys(addressees))
+    return (
+        [a for a in chosen if isinstance(a, StaffMember)],
+        [a for a in chosen if isinstance(a, Partner)],
+    )
+
+
+def _check_partner_addressees(*, stage: Stage, partners: list[Partner], authority_id: int) -> None:
+    if not partners:
+        return
+    if not stage.addresses_several:
+        raise ActionRefused(
+            f"{stage.name} is addressed to one person: choose who should respond.",
+            field="partner_addressees",
+        )
+    for person in partners:
+        _check_partner(stage=stage, partner=person, authority_id=authority_id)
+
+
+def _with_partners(recipients: StepRecipients, partners: list[Partner]) -> StepRecipients:
+    """The preview names the partner-agency contacts asked beside the staff, too."""
+    others = [p for p in partners if p != recipients.addressee]
+    if not others:
+        return recipients
+    also = recipients.also_addressed if isinstance(recipients, SeveralRecipients) else ()
+    return SeveralRecipients(
+        addressee=recipients.addressee,
+        copies=recipients.copies,
+        unfilled=recipients.unfilled,
+        also_addressed=(*also, *others),
+    )
+
+
+def _address_partners(*, step: Step, partners: list[Partner], now: datetime) -> None:
+    """Partner-agency contacts on a stage addressed to several people: an Addressee row
+    each (on the step's deadline), their way in, and the e-mail with their own link."""
+    for person in partners:
+        Addressee.objects.create(step=step, partner=person, due_on=step.due_on)
+    if partners:
+        partner_accesses_open(step=step, now=now)
+        notifications.create_notifications(
+            kind=Kind.STEP_RAISED, step=step, recipients=partners, now=now
+        )
+
+
+def _issue_by(
+    *, stage: Stage | None, authority: LocalAuthority, start: date, closures: frozenset[date]
+) -> date | None:
+    """The issue-by date of `stage` counted from `start` (Stage.issue_within_days, counted
+    as the stage's timescale is); None where the stage has no issue-by clock."""
+    if stage is None or stage.issue_within_days is None:
+        return None
+    # The deadline arithmetic's one home works from a moment: midday on the start day.
+    _received, due = stage_deadline(
+        stage=stage,
+        authority=authority,
+        received_at=timezone.make_aware(datetime.combine(start, time(12))),
+        response_days=stage.issue_within_days,
+        closures=closures,
+    )
+    return due
+
+
+def _issue_start(escalation: Escalation) -> date | None:
+    """Where the issue-by clock of the next step starts (docs/architecture.md §3): the
+    previous step's reply, or its deadline where none came; for the first step the
+    conference the concern arose from, else the day the escalation was raised."""
+    previous = escalation.steps.order_by("-sequence").first()
+    if previous is None:
+        if escalation.conference is not None:
+            return escalation.conference.date
+        return timezone.localdate(escalation.raised_at)
+    if previous.responded_at is not None:
+        return timezone.localdate(previous.responded_at)
+    return previous.due_on
+
+
+def _start_issue_clock(step: Step, escalation: Escalation, now: datetime) -> None:
+    """The step is answered: the stage after it must be issued by its issue-by date (the
+    chair's clock while the step awaits their decision). The caller saves the step."""
+    step.next_issue_due_on = _issue_by(
+        stage=rules.next_stage(escalation),
+        authority=escalation.authority,
+        start=timezone.localdate(now),
+        closures=escalation.authority.closure_dates(),
+    )
+
+
 def _raise_step(
     *,
     escalation: Escalation,
     stage: Stage,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     actor: StaffMember,
     now: datetime,
     skipped: list[Stage],
     reason: str,
     response_days: int | None,
     statement: dict[str, str] | None = None,
+    safety_days: int | None = None,
+    timescale_reason: str = "",
+    addressees: Iterable[StaffMember | Partner] = (),
+    partners: Iterable[Partner] = (),
 ) -> Step:
+    """Raise `stage` on `escalation`. `safety_days`: the immediate-safety route's own
+    timescale (Policy.immediate_safety_response_days; 0 is the same working day), which
+    replaces the stage's for the step the route creates, so the sweep alerts on it.
+    `addressees`: on a stage addressed to several people, everyone it asks (`responder`
+    among them, first); partner-agency contacts among them are asked beside the staff."""
+    staff_addressees, partners = _split_partners([*addressees, *partners])
+    if partners and responder is None and partner is None:
+        # Addressed to partners alone: the first is the step's own addressee.
+        partner = partners[0]
     _check_step_inputs(
         stage=stage,
         responder=responder,
+        partner=partner,
         authority_id=escalation.authority_id,
         response_days=response_days,
         statement=statement,
+        timescale_reason=timescale_reason,
+    )
+    _check_partner_addressees(stage=stage, partners=partners, authority_id=escalation.authority_id)
+    people = _addressed(
+        stage=stage,
+        responder=responder,
+        addressees=staff_addressees,
+        authority_id=escalation.authority_id,
+        actor=actor,
     )
     closures = escalation.authority.closure_dates()
+    # Read before this step exists: the issue-by clock runs from the step before it.
+    issue_due_on = _issue_by(
+        stage=stage,
+        authority=escalation.authority,
+        start=_issue_start(escalation),
+        closures=closures,
+    )
     if not stage.is_informal and escalation.formal_started_at is None:
         escalation.formal_started_at = now
         escalation.formal_cap_due_on = formal_cap_deadline(
@@ -192,11 +484,12 @@ def _raise_step(
             started_at=now,
             closures=closures,
         )
+    days = safety_days if safety_days is not None else response_days
     received_on, due_on = stage_deadline(
         stage=stage,
         authority=escalation.authority,
         received_at=now,
-        response_days=response_days,
+        response_days=days,
         closures=closures,
     )
     escalation.current_stage = stage
@@ -207,24 +500,35 @@ def _raise_step(
         sequence=sequence,
         stage=stage,
         responder=responder,
+        partner=partner,
         raised_by=actor,
         raised_at=now,
         stage_name=stage.name,
         stage_order=stage.order,
         mode=stage.mode,
-        response_days=response_days if response_days is not None else stage.response_days,
+        response_days=days if days is not None else stage.response_days,
         day_type=stage.day_type,
         is_final=stage.final,
         received_on=received_on,
         due_on=due_on,
         cap_due_on=None if stage.is_informal else escalation.formal_cap_due_on,
-        skipped_stage_names=", ".join(s.name for s in skipped),
+        skipped_stage_names=", ".join(rules.skipped_label(s) for s in skipped),
         skip_reason=reason.strip() if skipped else "",
         statement_issue=statement.get("issue", "").strip(),
         statement_actions=statement.get("actions", "").strip(),
         statement_wanted=statement.get("wanted", "").strip(),
+        # Only where the chair's days were used (the immediate-safety route's replace them).
+        timescale_reason=timescale_reason.strip() if safety_days is None else "",
+        issue_due_on=issue_due_on,
+        completion=stage.completion if stage.addresses_several else "",
     )
-    recipients = notifications.notify_step_raised(step=step, now=now)
+    if step.addresses_several:
+        recipients = _address_several(step=step, people=people, now=now)
+        _address_partners(step=step, partners=partners, now=now)
+    else:
+        # A partner's way in (their link) exists before the e-mail that carries it is made.
+        partner_accesses_open(step=step, now=now)
+        recipients = notifications.notify_step_raised(step=step, now=now)
     if recipients.unfilled:
         # Kept on the step: the record shows whom the policy wanted and that nobody holds it.
         step.copies_unfilled = "\n".join(recipients.unfilled)
@@ -264,6 +568,7 @@ class _Raise:
     children: list[Child]
     categories: list[ConcernCategory]
     now: datetime
+    safety_days: int | None = None
 
 
 def _prepare_raise(
@@ -272,7 +577,8 @@ def _prepare_raise(
     policy: Policy,
     children: Iterable[Child],
     summary: str,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     stage: Stage | None = None,
     categories: Iterable[ConcernCategory] = (),
     reason: str = "",
@@ -289,6 +595,11 @@ def _prepare_raise(
         raise ActionRefused("You can only raise escalations under your own authority's policy.")
     if not policy.is_active:
         raise ActionRefused("That policy is no longer in use.")
+    today = timezone.localdate(now)
+    # A concern is raised under the version in force on the day it is raised, whatever
+    # version the page or link named (a form left open across the day a new version
+    # takes effect); the escalation keeps that version afterwards.
+    _enforce(rules.version_refusal(policy, today=today))
     if not policy.raisers.filter(pk=actor.role_id).exists():
         raise ActionRefused(f"Under this policy a {actor.role.name} cannot raise a concern.")
     if not children:
@@ -324,7 +635,8 @@ def _prepare_raise(
         raise ActionRefused(
             "That conference is not one of the chosen children's.", field="conference"
         )
-    if responder.pk == actor.pk:
+    _enforce(rules.raise_window_refusal(policy, conference, today=today))
+    if responder is not None and responder.pk == actor.pk:
         raise ActionRefused("You cannot ask yourself to respond.", field="responder")
 
     stages = list(policy.stages.select_related("role"))
@@ -337,7 +649,20 @@ def _prepare_raise(
     if stage is None:
         raise ActionRefused("This policy has no stages yet: ask an administrator to set it up.")
 
-    return _Raise(stage=stage, reason=reason, children=children, categories=categories, now=now)
+    # The immediate-safety route's step runs on the policy's own timescale for it.
+    safety_days = (
+        policy.immediate_safety_response_days
+        if immediate_safety and stage == rules.safety_stage(policy, stages=stages)
+        else None
+    )
+    return _Raise(
+        stage=stage,
+        reason=reason,
+        children=children,
+        categories=categories,
+        now=now,
+        safety_days=safety_days,
+    )
 
 
 def _refuse_repeat(*, actor: StaffMember, request_token: uuid.UUID | None) -> None:
@@ -361,7 +686,8 @@ def escalation_raise(
     policy: Policy,
     children: Iterable[Child],
     summary: str,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     stage: Stage | None = None,
     categories: Iterable[ConcernCategory] = (),
     desired_outcome: str = "",
@@ -371,8 +697,11 @@ def escalation_raise(
     about_staff: StaffMember | None = None,
     conference: Conference | None = None,
     response_days: int | None = None,
+    timescale_reason: str = "",
     statement: dict[str, str] | None = None,
     request_token: uuid.UUID | None = None,
+    addressees: Iterable[StaffMember | Partner] = (),
+    partners: Iterable[Partner] = (),
     now: datetime | None = None,
 ) -> Escalation:
     """Raise a concern: at the informal stage, or straight to a formal one where allowed.
@@ -387,6 +716,7 @@ def escalation_raise(
         children=children,
         summary=summary,
         responder=responder,
+        partner=partner,
         stage=stage,
         categories=categories,
         reason=reason,
@@ -432,12 +762,16 @@ def escalation_raise(
             escalation=escalation,
             stage=stage,
             responder=responder,
+            partner=partner,
             actor=actor,
             now=now,
             skipped=skipped,
             reason=reason,
             response_days=response_days,
             statement=statement,
+            safety_days=checked.safety_days,
+            timescale_reason=timescale_reason,
+            addressees=[*addressees, *partners],
         )
         escalation.save()
     return escalation
@@ -449,7 +783,8 @@ def escalation_raise_recipients(
     policy: Policy,
     children: Iterable[Child],
     summary: str,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     stage: Stage | None = None,
     categories: Iterable[ConcernCategory] = (),
     desired_outcome: str = "",
@@ -459,8 +794,11 @@ def escalation_raise_recipients(
     about_staff: StaffMember | None = None,
     conference: Conference | None = None,
     response_days: int | None = None,
+    timescale_reason: str = "",
     statement: dict[str, str] | None = None,
     request_token: uuid.UUID | None = None,
+    addressees: Iterable[StaffMember | Partner] = (),
+    partners: Iterable[Partner] = (),
     now: datetime | None = None,
 ) -> StepRecipients:
     """Who a raise with these answers would address and copy, after the very checks the
@@ -472,6 +810,7 @@ def escalation_raise_recipients(
         children=children,
         summary=summary,
         responder=responder,
+        partner=partner,
         stage=stage,
         categories=categories,
         reason=reason,
@@ -480,6 +819,9 @@ def escalation_raise_recipients(
         conference=conference,
         now=now,
     )
+    staff_chosen, partners_chosen = _split_partners([*addressees, *partners])
+    if partners_chosen and responder is None and partner is None:
+        partner = partners_chosen[0]
     draft = Escalation(authority=policy.authority, policy=policy, raised_by=actor)
     _check_target(
         escalation=draft,
@@ -491,23 +833,36 @@ def escalation_raise_recipients(
     _check_step_inputs(
         stage=checked.stage,
         responder=responder,
+        partner=partner,
         authority_id=policy.authority_id,
         response_days=response_days,
         statement=statement,
+        timescale_reason=timescale_reason,
     )
-    return step_recipients(
+    _check_partner_addressees(
+        stage=checked.stage, partners=partners_chosen, authority_id=policy.authority_id
+    )
+    people = _addressed(
+        stage=checked.stage,
+        responder=responder,
+        addressees=staff_chosen,
+        authority_id=policy.authority_id,
+        actor=actor,
+    )
+    recipients = step_recipients(
         stage=checked.stage,
         authority=policy.authority,
         children=checked.children,
         raiser=actor,
         actor=actor,
-        responder=responder,
+        responder=_addressee_of(responder, partner),
     )
+    return _with_partners(_preview(recipients, people), partners_chosen)
 
 
 def step_respond(
     *,
-    actor: StaffMember,
+    actor: StaffMember | Partner,
     step: Step,
     response: str,
     meeting_date: date | None = None,
@@ -515,7 +870,11 @@ def step_respond(
     attachments: Iterable[UploadedFile] = (),
     now: datetime | None = None,
 ) -> Step:
-    """The responder's answer (or the record of the meeting) for their step. Once only."""
+    """The responder's answer (or the record of the meeting) for their step. Once only.
+
+    `actor` is council staff, or a partner-agency contact answering through their link
+    (escalations/partner_views.py): the same checks, completion and notifications.
+    """
     now = now or timezone.now()
     if not response.strip():
         raise ActionRefused("Write the response.", field="response")
@@ -538,11 +897,25 @@ def step_respond(
             raise ActionRefused("Give the date of the meeting.", field="meeting_date")
         if meeting_date is not None and meeting_date > timezone.localdate(now):
             raise ActionRefused("The meeting date cannot be in the future.", field="meeting_date")
+        if step.addresses_several:
+            _reply_to_several(
+                step=step,
+                escalation=escalation,
+                actor=actor,
+                response=response,
+                meeting_date=meeting_date,
+                meeting_attendees=meeting_attendees,
+                checked=checked,
+                now=now,
+            )
+            return step
         step.response = response.strip()
         step.responded_at = now
-        step.responded_by = actor
+        # Step.responded_by names staff; a partner's reply is the step's partner's.
+        step.responded_by = actor if isinstance(actor, StaffMember) else None
         step.meeting_date = meeting_date
         step.meeting_attendees = meeting_attendees.strip()
+        _start_issue_clock(step, escalation, now)
         step.save()
         for upload, name, content_type, size in checked:
             Attachment.objects.create(
@@ -551,13 +924,75 @@ def step_respond(
                 original_name=name,
                 content_type=content_type,
                 size=size,
-                uploaded_by=actor,
+                uploaded_by=actor if isinstance(actor, StaffMember) else None,
+                uploaded_by_partner=actor if isinstance(actor, Partner) else None,
                 uploaded_at=now,
             )
         escalation.receive_response()
         escalation.save()
         notifications.notify_response_received(step=step, now=now)
     return step
+
+
+def _reply_to_several(
+    *,
+    step: Step,
+    escalation: Escalation,
+    actor: StaffMember | Partner,
+    response: str,
+    meeting_date: date | None,
+    meeting_attendees: str,
+    checked: list[tuple[UploadedFile, str, str, int]],
+    now: datetime,
+) -> None:
+    """One addressee's reply to their part of a stage addressed to several people (the
+    caller holds the locks and has checked the rules).
+
+    The stage is answered once its completion rule is met (rules.stage_complete): then the
+    escalation moves to response received and the issue-by clock of the next stage starts.
+    Every reply is told to the chair, so a stage waiting for everyone still shows who has
+    answered: the n-th reply is the outbox's occurrence n - 1.
+    """
+    # A partner-agency contact's part is their partner row, never a staff row.
+    own = {"partner": actor} if isinstance(actor, Partner) else {"staff": actor}
+    addressee = Addressee.objects.select_for_update().get(step=step, **own)
+    addressee.response = response.strip()
+    addressee.responded_at = now
+    addressee.save()
+    for upload, name, content_type, size in checked:
+        Attachment.objects.create(
+            step=step,
+            addressee=addressee,
+            file=upload,
+            original_name=name,
+            content_type=content_type,
+            size=size,
+            uploaded_by=actor if isinstance(actor, StaffMember) else None,
+            uploaded_by_partner=actor if isinstance(actor, Partner) else None,
+            uploaded_at=now,
+        )
+    addressees = list(step.addressees.all())
+    if meeting_date is not None and step.meeting_date is None:
+        # A meeting of several people is one meeting: the first to record it dates it.
+        step.meeting_date = meeting_date
+        step.meeting_attendees = meeting_attendees.strip()
+    if not step.is_answered and rules.stage_complete(step.completion, addressees):
+        step.responded_at = now
+        step.responded_by = actor if isinstance(actor, StaffMember) else None
+        _start_issue_clock(step, escalation, now)
+        step.save()
+        escalation.receive_response()
+        escalation.save()
+    else:
+        step.save()
+    replies = sum(1 for a in addressees if a.is_answered)
+    notifications.create_notifications(
+        kind=Kind.RESPONSE_RECEIVED,
+        step=step,
+        recipients=response_recipients(step),
+        now=now,
+        occurrence=replies - 1,
+    )
 
 
 def _next_stage(escalation: Escalation) -> Stage:
@@ -571,12 +1006,16 @@ def escalation_escalate_recipients(
     *,
     actor: StaffMember,
     escalation: Escalation,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     stage: Stage | None = None,
     reason: str = "",
     response_days: int | None = None,
+    timescale_reason: str = "",
     statement: dict[str, str] | None = None,
     from_step: Step | None = None,
+    addressees: Iterable[StaffMember | Partner] = (),
+    partners: Iterable[Partner] = (),
 ) -> StepRecipients:
     """Who escalating with these answers would address and copy, after the escalation's
     own checks (read without locks: the escalation itself checks again under its lock)."""
@@ -584,34 +1023,54 @@ def escalation_escalate_recipients(
     _require_unchanged(escalation.open_step(), from_step)
     stage = stage or _next_stage(escalation)
     _check_target(escalation=escalation, target=stage, actor=actor, reason=reason)
+    staff_chosen, partners_chosen = _split_partners([*addressees, *partners])
+    if partners_chosen and responder is None and partner is None:
+        partner = partners_chosen[0]
     _check_step_inputs(
         stage=stage,
         responder=responder,
+        partner=partner,
         authority_id=escalation.authority_id,
         response_days=response_days,
         statement=statement,
+        timescale_reason=timescale_reason,
     )
-    return step_recipients(
+    _check_partner_addressees(
+        stage=stage, partners=partners_chosen, authority_id=escalation.authority_id
+    )
+    people = _addressed(
+        stage=stage,
+        responder=responder,
+        addressees=staff_chosen,
+        authority_id=escalation.authority_id,
+        actor=actor,
+    )
+    recipients = step_recipients(
         stage=stage,
         authority=escalation.authority,
         children=list(escalation.children.select_related("social_worker", "team")),
         raiser=escalation.raised_by,
         actor=actor,
-        responder=responder,
+        responder=_addressee_of(responder, partner),
         earlier=escalation_participants(escalation),
     )
+    return _with_partners(_preview(recipients, people), partners_chosen)
 
 
 def escalation_escalate(
     *,
     actor: StaffMember,
     escalation: Escalation,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     stage: Stage | None = None,
     reason: str = "",
     response_days: int | None = None,
+    timescale_reason: str = "",
     statement: dict[str, str] | None = None,
     from_step: Step | None = None,
+    addressees: Iterable[StaffMember | Partner] = (),
+    partners: Iterable[Partner] = (),
     now: datetime | None = None,
 ) -> Step:
     """Not satisfied (or no response in time): raise the next stage, or skip to a later one.
@@ -634,12 +1093,15 @@ def escalation_escalate(
             escalation=escalation,
             stage=stage,
             responder=responder,
+            partner=partner,
             actor=actor,
             now=now,
             skipped=skipped,
             reason=reason,
             response_days=response_days,
             statement=statement,
+            timescale_reason=timescale_reason,
+            addressees=[*addressees, *partners],
         )
         escalation.move_to_stage()
         escalation.save()
@@ -762,16 +1224,21 @@ def step_chase(*, actor: StaffMember, escalation: Escalation, now: datetime | No
         _enforce(rules.chase_refusal(actor, escalation, today=timezone.localdate(now)))
         step = escalation.open_step(lock=True)
         assert step is not None  # the rule refuses when no step is open
-        if not step.responder.is_active:
+        # Council staff, or a partner-agency contact (reminded with their own link).
+        addressee = step.responder or step.partner
+        assert addressee is not None  # a check constraint: staff or partner
+        if not addressee.is_active:
             raise ActionRefused(
-                f"{step.responder.display_name} is no longer active, so cannot be reminded: "
+                f"{step.addressee_name} is no longer active, so cannot be reminded: "
                 "escalate to someone who can answer."
             )
-        earlier = step.notifications.filter(kind=Kind.CHASE, recipient=step.responder).count()
+        earlier = step.notifications.filter(
+            kind=Kind.CHASE, recipient=step.responder, partner=step.partner
+        ).count()
         notifications.create_notifications(
             kind=Kind.CHASE,
             step=step,
-            recipients=[step.responder],
+            recipients=[addressee],
             now=now,
             occurrence=earlier,
         )
@@ -806,6 +1273,7 @@ def escalation_record_discussion(
         step.response = agreed.strip()
         step.responded_at = now
         step.responded_by = actor
+        _start_issue_clock(step, locked, now)
         step.save()
         locked.receive_response()
         locked.save()
@@ -819,3 +1287,138 @@ def escalation_record_discussion(
                 now=now,
             )
     return locked
+
+
+# --- amending an open step: an extension, a change of addressee (on leave) -------------
+
+
+def step_extend(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    new_due_on: date,
+    reason: str,
+    from_step: Step | None = None,
+    now: datetime | None = None,
+) -> StepAmendment:
+    """Give the open step a later deadline, with the reason: recorded as an amendment (and
+    in the step's history), told to the addressee and the chair. The sweep's reminders and
+    overdue alerts then run to the new date (escalations/sweep.py)."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ActionRefused("Say why the deadline is being extended.", field="reason")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        step = escalation.open_step(lock=True)
+        _require_unchanged(step, from_step)
+        _enforce(
+            rules.extend_refusal(
+                actor, escalation, new_due_on=new_due_on, today=timezone.localdate(now)
+            )
+        )
+        assert step is not None and step.due_on is not None  # the rule refuses otherwise
+        old_due_on = step.due_on
+        step.due_on = new_due_on
+        step.save()
+        # Each addressee still to reply on a stage addressed to several people has the
+        # stage's clock: it moves with it (one saved at a time, for their history).
+        for addressee in step.addressees.filter(responded_at__isnull=True):
+            if addressee.due_on is None or addressee.due_on < new_due_on:
+                addressee.due_on = new_due_on
+                addressee.save()
+        amendment = StepAmendment.objects.create(
+            step=step,
+            kind=AmendmentKind.EXTENSION,
+            reason=reason.strip(),
+            made_by=actor,
+            made_at=now,
+            old_due_on=old_due_on,
+            new_due_on=new_due_on,
+        )
+        notifications.notify_step_amended(
+            step=step,
+            addressed=_addressed_staff(step),
+            told=[escalation.raised_by],
+            actor=actor,
+            now=now,
+        )
+    return amendment
+
+
+def _addressed_staff(step: Step) -> list[StaffMember]:
+    """The council staff the step now waits on: its addressee, or those of several still
+    to reply (partners are told through their own link, not the staff outbox)."""
+    if step.completion:
+        return [
+            a.staff
+            for a in step.addressees.select_related("staff")
+            if a.staff and not a.is_answered
+        ]
+    return [step.responder] if step.responder is not None else []
+
+
+def step_readdress(
+    *,
+    actor: StaffMember,
+    escalation: Escalation,
+    responder: StaffMember,
+    reason: str,
+    replacing: Addressee | None = None,
+    from_step: Step | None = None,
+    now: datetime | None = None,
+) -> StepAmendment:
+    """Address the open step to someone else (the person asked is on leave, has left, …),
+    with the reason; on a stage addressed to several people, `replacing` is whose part
+    passes on. The new addressee passes the raise's own role check. Recorded as an
+    amendment (and in the step's history); the new addressee gets the step's link, the
+    one it was addressed to and the chair are told. The deadline stays: extend it too if
+    the new person needs longer."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ActionRefused("Say why the step is going to someone else.", field="reason")
+    with transaction.atomic(), _refuse_races():
+        escalation = _lock(escalation)
+        step = escalation.open_step(lock=True)
+        _require_unchanged(step, from_step)
+        if replacing is not None:
+            replacing = Addressee.objects.select_for_update().get(pk=replacing.pk)
+        _enforce(
+            rules.readdress_refusal(actor, escalation, responder=responder, replacing=replacing)
+        )
+        assert step is not None  # the rule refuses otherwise
+        _check_responder(
+            stage=step.stage, responder=responder, escalation_authority_id=escalation.authority_id
+        )
+        old_staff: StaffMember | None
+        if replacing is not None:
+            old_name, old_staff = replacing.name, replacing.staff
+            was_first = (old_staff is not None and old_staff.pk == step.responder_id) or (
+                replacing.partner_id is not None and replacing.partner_id == step.partner_id
+            )
+            replacing.staff, replacing.partner = responder, None
+            replacing.save()
+        else:
+            old_name, old_staff = step.addressee_name, step.responder
+            was_first = True
+        if was_first:
+            step.responder, step.partner = responder, None
+            step.save()
+        amendment = StepAmendment.objects.create(
+            step=step,
+            kind=AmendmentKind.READDRESSED,
+            reason=reason.strip(),
+            made_by=actor,
+            made_at=now,
+            old_due_on=step.due_on,
+            new_due_on=step.due_on,
+            old_addressee=old_name,
+            new_addressee=responder.display_name,
+        )
+        notifications.notify_step_amended(
+            step=step,
+            addressed=[responder],
+            told=[p for p in (old_staff, escalation.raised_by) if p is not None],
+            actor=actor,
+            now=now,
+        )
+    return amendment

@@ -16,15 +16,34 @@ from datetime import date, datetime
 from functools import reduce
 from operator import or_
 
-from django.db.models import Case, CharField, Q, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from escalations import rules, services
 from escalations.models import (
     OPEN_STATES,
+    Addressee,
+    AmendmentKind,
     Step,
+    StepAmendment,
+    addressee_due_soon_q,
+    addressee_effective_due,
+    addressee_overdue_q,
     due_soon_q,
     effective_due,
+    issue_due_soon_q,
+    issue_overdue_q,
     overdue_q,
     past_due_q,
 )
@@ -58,9 +77,10 @@ class _Calendar:
 def process_due(now: datetime) -> SweepReport:
     """Every alert due at `now`, found and written with a fixed number of statements.
 
-    Two queries find the candidates (the steps due soon or past due, the escalations past
-    their cap) and one insert per kind of pass writes whatever is not already in the
-    outbox; however many steps are open, a sweep asks the same number of questions.
+    A query per clock finds the candidates (the steps due soon or past due, the people
+    addressed on stages addressed to several who are due soon or past due, the answered
+    steps whose next stage's issue-by date is near or past, the escalations past their
+    cap) and one insert per kind of pass writes whatever is not already in the outbox; however many steps are open, a sweep asks the same number of questions.
     Only a policy's automatic escalation works step by step, as a service call each.
     """
     report = SweepReport()
@@ -69,6 +89,8 @@ def process_due(now: datetime) -> SweepReport:
     working = _working_today(today)
     if working:
         alerts, auto_escalate = _step_alerts(today, working)
+        alerts += _addressee_alerts(today, working)
+        alerts += _issue_alerts(today, working)
         report.created.update(create_notifications_in_bulk(alerts=alerts, now=now))
         for step in _steps_to_escalate(auto_escalate):
             if _auto_escalate(step, now):
@@ -103,6 +125,31 @@ def _working_today(today: date) -> dict[int, _Calendar]:
     }
 
 
+# An extension starts a step's alerts again, to the new date: the alerts after the Nth
+# extension take occurrence numbers from their own block, so the outbox's "sent once" key
+# lets the new date's reminder and overdue alerts through (rules.MAX_EXTENSIONS keeps the
+# numbers within the outbox's small integer).
+ALERTS_PER_EXTENSION = 1000
+
+
+def alert_occurrence(occurrence: int, extensions: int) -> int:
+    """The outbox occurrence of a step's alert, after `extensions` extensions of its deadline."""
+    return extensions * ALERTS_PER_EXTENSION + min(occurrence, ALERTS_PER_EXTENSION - 1)
+
+
+def _extensions(step: str = "pk") -> Coalesce:
+    """SQL: how many times the step's deadline has been extended (`step`: the outer
+    query's reference to the step)."""
+    counted = (
+        StepAmendment.objects.filter(step=OuterRef(step), kind=AmendmentKind.EXTENSION)
+        .order_by()
+        .values("step")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert], list[int]]:
     """Reminders, informal disputes and overdue alerts, classified in SQL by the
     StepQuerySet's own conditions; and the overdue steps whose policy escalates them."""
@@ -131,7 +178,7 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
             escalation__state__in=OPEN_STATES,
             escalation__authority_id__in=list(working),
         )
-        .annotate(alert=alert, effective=effective_due())
+        .annotate(alert=alert, effective=effective_due(), extensions=_extensions())
         .exclude(alert="")
         .values_list(
             "pk",
@@ -143,32 +190,163 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
             "effective",
             "escalation__policy__overdue_repeat_working_days",
             "escalation__policy__auto_escalate_when_overdue",
+            "extensions",
+            "completion",
         )
     )
     alerts: list[Alert] = []
     auto_escalate: list[int] = []
-    for step, escalation, authority, chair, responder, kind, due, repeat, auto in rows:
+    for row in rows:
+        step, escalation, authority, chair, responder, kind, due, repeat, auto, extended = row[:10]
+        # A stage addressed to several people: each of them has their own clock
+        # (_addressee_alerts); the chair's alerts stay the stage's.
+        several = bool(row[10])
+        if kind == Kind.REMINDER and several:
+            continue
         if kind == Kind.REMINDER:
             # No working day left to answer in: remind the responder.
-            alerts.append(Alert(kind, escalation, step, responder))
+            alerts.append(Alert(kind, escalation, step, responder, alert_occurrence(0, extended)))
         elif kind == Kind.INFORMAL_DISPUTE:
             # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
-            alerts.append(Alert(kind, escalation, step, chair))
+            alerts.append(Alert(kind, escalation, step, chair, alert_occurrence(0, extended)))
         else:
             calendar = working[authority]
             late = working_days_between(
                 due, today, nation=calendar.nation, closures=calendar.closures
             )
-            occurrence = (max(late, 1) - 1) // repeat if repeat else 0
-            alerts += [Alert(kind, escalation, step, p, occurrence) for p in (chair, responder)]
+            occurrence = alert_occurrence((max(late, 1) - 1) // repeat if repeat else 0, extended)
+            people = (chair,) if several else (chair, responder)
+            alerts += [Alert(kind, escalation, step, p, occurrence) for p in people]
             if auto:
                 auto_escalate.append(step)
     return alerts, auto_escalate
 
 
-def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
-    """Once per escalation past its formal cap: to the chair and the open step's responder."""
+def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
+    """On stages addressed to several people, each person's own reminder and overdue
+    alerts, to those the stage still waits on (never to someone who has replied), by the
+    AddresseeQuerySet's own conditions. Overdue repeats as the respond clock's does."""
+    due_soon = reduce(
+        or_,
+        (
+            Q(step__escalation__authority_id=pk)
+            & addressee_due_soon_q(today, nation=calendar.nation, closures=calendar.closures)
+            for pk, calendar in working.items()
+        ),
+    )
+    alert = Case(
+        When(due_soon, then=Value(Kind.REMINDER)),
+        # An informal discussion past its time is the chair's dispute, not an overdue.
+        When(step__stage_order=0, then=Value("")),
+        When(addressee_overdue_q(today), then=Value(Kind.OVERDUE)),
+        default=Value(""),
+        output_field=CharField(),
+    )
     rows = (
+        Addressee.objects.filter(
+            # Partner-agency addressees are told through their own link, not the outbox's
+            # staff rows (escalations/partner_access.py).
+            staff__isnull=False,
+            due_on__isnull=False,
+            step__escalation__state__in=OPEN_STATES,
+            step__escalation__authority_id__in=list(working),
+        )
+        .annotate(
+            alert=alert, effective=addressee_effective_due(), extensions=_extensions("step_id")
+        )
+        .exclude(alert="")
+        .values_list(
+            "step_id",
+            "step__escalation_id",
+            "step__escalation__authority_id",
+            "staff_id",
+            "alert",
+            "effective",
+            "step__escalation__policy__overdue_repeat_working_days",
+            "extensions",
+        )
+    )
+    alerts: list[Alert] = []
+    for step, escalation, authority, person, kind, due, repeat, extended in rows:
+        occurrence = 0
+        if kind == Kind.OVERDUE:
+            calendar = working[authority]
+            late = working_days_between(
+                due, today, nation=calendar.nation, closures=calendar.closures
+            )
+            occurrence = (max(late, 1) - 1) // repeat if repeat else 0
+        alerts.append(Alert(kind, escalation, step, person, alert_occurrence(occurrence, extended)))
+    return alerts
+
+
+# The issue-by clock's alerts go to the chair as the outbox's reminder and overdue kinds,
+# under occurrence numbers of their own above every respond-clock number (which extensions
+# take up to rules.MAX_EXTENSIONS * ALERTS_PER_EXTENSION), so the chair's overdue alerts on
+# the same step, from before it was answered, never stand in for them. Dedicated kinds
+# would need a migration of the outbox's choices.
+ISSUE_CLOCK_OCCURRENCES = 31000
+_ISSUE_CLOCK_REPEATS = 32767 - ISSUE_CLOCK_OCCURRENCES  # the outbox's small integer
+
+
+def issue_occurrence(occurrence: int) -> int:
+    """The outbox occurrence of the `occurrence`-th issue-by alert of a step."""
+    return ISSUE_CLOCK_OCCURRENCES + min(occurrence, _ISSUE_CLOCK_REPEATS)
+
+
+def _issue_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
+    """The issue-by clock: while an answered step awaits the chair and the next stage has
+    an issue-by date (Step.next_issue_due_on), the chair is reminded when it is due soon
+    and alerted once it has passed, then again every overdue_repeat_working_days, by the
+    StepQuerySet's own issue_due_soon and issue_overdue."""
+    due_soon = reduce(
+        or_,
+        (
+            Q(escalation__authority_id=pk)
+            & issue_due_soon_q(today, nation=calendar.nation, closures=calendar.closures)
+            for pk, calendar in working.items()
+        ),
+    )
+    alert = Case(
+        When(due_soon, then=Value(Kind.REMINDER)),
+        When(issue_overdue_q(today), then=Value(Kind.OVERDUE)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    rows = (
+        Step.objects.filter(
+            next_issue_due_on__isnull=False,
+            escalation__state__in=OPEN_STATES,
+            escalation__authority_id__in=list(working),
+        )
+        .annotate(alert=alert)
+        .exclude(alert="")
+        .values_list(
+            "pk",
+            "escalation_id",
+            "escalation__authority_id",
+            "escalation__raised_by_id",
+            "alert",
+            "next_issue_due_on",
+            "escalation__policy__overdue_repeat_working_days",
+        )
+    )
+    alerts: list[Alert] = []
+    for step, escalation, authority, chair, kind, due, repeat in rows:
+        occurrence = 0
+        if kind == Kind.OVERDUE:
+            calendar = working[authority]
+            late = working_days_between(
+                due, today, nation=calendar.nation, closures=calendar.closures
+            )
+            occurrence = (max(late, 1) - 1) // repeat if repeat else 0
+        alerts.append(Alert(kind, escalation, step, chair, issue_occurrence(occurrence)))
+    return alerts
+
+
+def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
+    """Once per escalation past its formal cap: to the chair and the open step's responder
+    (on a stage addressed to several people, those of them it still waits on)."""
+    rows = list(
         Step.objects.open()
         .filter(
             escalation__state__in=OPEN_STATES,
@@ -176,12 +354,24 @@ def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
             escalation__authority_id__in=list(working),
         )
         .exclude(escalation__notifications__kind=Kind.CAP_BREACHED)
-        .values_list("pk", "escalation_id", "escalation__raised_by_id", "responder_id")
+        .values_list(
+            "pk", "escalation_id", "escalation__raised_by_id", "responder_id", "completion"
+        )
     )
+    awaited: dict[int, list[int]] = {}
+    several = [step for step, _e, _c, _r, completion in rows if completion]
+    if several:
+        for step, person in (
+            Addressee.objects.awaited()
+            .filter(step_id__in=several, staff__isnull=False)
+            .values_list("step_id", "staff_id")
+        ):
+            awaited.setdefault(step, []).append(person)
     return [
         Alert(Kind.CAP_BREACHED, escalation, step, person)
-        for step, escalation, chair, responder in rows
-        for person in (chair, responder)
+        for step, escalation, chair, responder, completion in rows
+        for person in (chair, *(awaited.get(step, []) if completion else [responder]))
+        if person is not None
     ]
 
 

@@ -18,11 +18,15 @@ from escalations import rules, selectors, services
 from escalations.forms import (
     DiscussionForm,
     EscalateForm,
+    ExtendForm,
     FinalDecisionForm,
     RaiseForm,
+    ReaddressForm,
     ResolveForm,
     RespondForm,
     WithdrawForm,
+    addressee_from,
+    addressees_from,
     statement_from,
 )
 from escalations.models import Attachment, Escalation, Step
@@ -152,6 +156,7 @@ def _action(
     success: str,
     form_kwargs: Callable[[Escalation], dict[str, Any]] | None = None,
     recipients: Callable[[Escalation, dict[str, Any]], StepRecipients] | None = None,
+    template: str = "escalations/action.html",
 ) -> HttpResponse:
     escalation = _escalation_or_404(staff, pk)
     step = escalation.open_step()
@@ -186,7 +191,7 @@ def _action(
         children=context["children"],
         escalation=escalation,
     )
-    return render(request, "escalations/action.html", context)
+    return render(request, template, context)
 
 
 @staff_required
@@ -199,11 +204,13 @@ def escalation_escalate(request: StaffRequest, pk: int) -> HttpResponse:
             actor=staff,
             escalation=escalation,
             stage=data["stage"],
-            responder=data["responder"],
+            **addressee_from(data),
             reason=data.get("reason", ""),
             response_days=data.get("response_days"),
+            timescale_reason=data.get("timescale_reason") or "",
             statement=statement_from(data),
             from_step=data["from_step"],
+            addressees=addressees_from(data),
         )
 
     return _action(
@@ -220,11 +227,13 @@ def escalation_escalate(request: StaffRequest, pk: int) -> HttpResponse:
             actor=staff,
             escalation=e,
             stage=data["stage"],
-            responder=data["responder"],
+            **addressee_from(data),
             reason=data.get("reason", ""),
             response_days=data.get("response_days"),
+            timescale_reason=data.get("timescale_reason") or "",
             statement=statement_from(data),
             from_step=data["from_step"],
+            addressees=addressees_from(data),
         ),
     )
 
@@ -291,6 +300,58 @@ def escalation_withdraw(request: StaffRequest, pk: int) -> HttpResponse:
     )
 
 
+@staff_required
+@require_http_methods(["GET", "POST"])
+def step_extend(request: StaffRequest, pk: int) -> HttpResponse:
+    """A later deadline for the open step, with the reason."""
+    staff = request.staff
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=ExtendForm,
+        title="Extend the deadline",
+        button="Extend the deadline",
+        perform=lambda e, d: services.step_extend(
+            actor=staff,
+            escalation=e,
+            new_due_on=d["new_due_on"],
+            reason=d["reason"],
+            from_step=d["from_step"],
+        ),
+        success="Deadline extended. The person asked has been told the new date.",
+        form_kwargs=lambda e: {"staff": staff, "escalation": e},
+        template="escalations/extend.html",
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def step_readdress(request: StaffRequest, pk: int) -> HttpResponse:
+    """The open step to someone else (the person asked is on leave …), with the reason."""
+    staff = request.staff
+    return _action(
+        request,
+        staff,
+        pk,
+        form_class=ReaddressForm,
+        title="Change who responds",
+        button="Send it to them instead",
+        perform=lambda e, d: services.step_readdress(
+            actor=staff,
+            escalation=e,
+            responder=d["responder"],
+            replacing=d.get("replacing"),
+            reason=d["reason"],
+            from_step=d["from_step"],
+        ),
+        success="Done. The new person has been sent the link, and the person first asked "
+        "has been told.",
+        form_kwargs=lambda e: {"staff": staff, "escalation": e},
+        template="escalations/readdress.html",
+    )
+
+
 # Where the chase button may send the person back to (never an address from the request).
 CHASE_RETURNS = {"todo": "escalations:todo", "detail": "escalations:detail"}
 
@@ -306,7 +367,7 @@ def escalation_chase(request: StaffRequest, pk: int) -> HttpResponse:
     except services.ActionRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Reminder sent to {step.responder.display_name}.")
+        messages.success(request, f"Reminder sent to {step.addressee_name}.")
     back = CHASE_RETURNS.get(request.POST.get("back", ""), "escalations:detail")
     if back == "escalations:todo":
         return redirect(back)
@@ -354,7 +415,13 @@ def escalation_raise(request: StaffRequest, child_pk: int) -> HttpResponse:
     if not policies:
         return render(request, "escalations/cannot_raise.html", {"staff": staff}, status=403)
     chosen = request.POST.get("policy") or request.GET.get("policy")
-    policy = next((p for p in policies if p.slug == chosen), None)
+    # The version in force today of the procedure named (docs/architecture.md §3); a posted
+    # form keeps the version it was made for, and the raise says if that has changed.
+    policy = (
+        selectors.policy_to_raise(staff, chosen, as_named=request.method == "POST")
+        if chosen
+        else None
+    )
     if policy is None:
         if len(policies) > 1:
             return render(
@@ -374,13 +441,17 @@ def escalation_raise(request: StaffRequest, child_pk: int) -> HttpResponse:
                 "summary": data["summary"],
                 "desired_outcome": data.get("desired_outcome", ""),
                 "stage": None if data.get("immediate_safety") else data["stage"],
-                "responder": data["responder"],
+                **addressee_from(data),
+                # The immediate-safety route picks its own stage: the people ticked were
+                # for the stage chosen on the form.
+                "addressees": [] if data.get("immediate_safety") else addressees_from(data),
                 "reason": data.get("reason", ""),
                 "immediate_safety": bool(data.get("immediate_safety")),
                 "nature": data.get("nature") or "concern",
                 "about_staff": data.get("about_staff"),
                 "conference": data.get("conference"),
                 "response_days": data.get("response_days"),
+                "timescale_reason": data.get("timescale_reason") or "",
                 "statement": statement_from(data),
                 "request_token": data.get("request_token"),
             }
@@ -418,7 +489,7 @@ def step_link(request: HttpRequest, token: str) -> HttpResponse:
     step_pk = step_pk_from_token(token)
     staff = getattr(request, "staff", None)
     step = Step.objects.filter(pk=step_pk).first() if step_pk else None
-    if step is None or staff is None or step.responder_id != staff.pk:
+    if step is None or staff is None or not rules.is_addressed_to(staff, step):
         return render(request, "escalations/link_refused.html", status=403)
     if not step.is_open:
         # docs/architecture.md §5: the link works only while its step is open. After that it says so and
@@ -434,7 +505,7 @@ def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
     step = Step.objects.filter(pk=pk, escalation__authority=staff.authority).first()
     if step is None:
         raise Http404
-    if step.responder_id != staff.pk:
+    if not rules.is_addressed_to(staff, step):
         return render(request, "escalations/link_refused.html", status=403)
     escalation = step.escalation
     can_respond = rules.respond_refusal(staff, step) is None
@@ -464,7 +535,7 @@ def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
         messages.info(
             request,
             "You have already responded to this step."
-            if step.responded_at
+            if rules.has_replied(staff, step)
             else "This step is closed: your response could not be recorded.",
         )
     access_log_record(
@@ -474,7 +545,18 @@ def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
         escalation=escalation,
     )
     context = selectors.escalation_context(staff, escalation, timezone.localdate())
-    context |= {"step": step, "form": form}
+    # On a stage addressed to several people: this person's own part, with its clock.
+    mine = next(
+        (
+            a
+            for row in context["step_rows"]
+            if row.step.pk == step.pk
+            for a in row.addressees
+            if a.addressee.staff_id == staff.pk
+        ),
+        None,
+    )
+    context |= {"step": step, "form": form, "my_part": mine}
     return render(request, "escalations/respond.html", context)
 
 

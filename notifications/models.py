@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from escalations.models import Escalation, Step
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 
 class Kind(models.TextChoices):
@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     INFORMAL_DISPUTE = "informal_dispute", "An informal concern is now a dispute"
     ESCALATION_CLOSED = "escalation_closed", "An escalation you took part in has ended"
     CHASE = "chase", "A reminder from the chair: your response is awaited"
+    PARTNER_CODE = "partner_code", "A one-time code to open a step (partner agency)"
 
 
 class EmailStatus(models.TextChoices):
@@ -38,8 +39,13 @@ class Notification(models.Model):
         Escalation, on_delete=models.PROTECT, related_name="notifications"
     )
     step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="notifications")
+    # Council staff, or a partner-agency contact (staff.Partner, no account: e-mail only,
+    # to the directory's address). Exactly one.
     recipient = models.ForeignKey(
-        StaffMember, on_delete=models.PROTECT, related_name="notifications"
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
     )
     occurrence = models.PositiveSmallIntegerField(
         default=0, help_text="Repeated alerts (e.g. overdue every few days) count up from 0."
@@ -69,6 +75,16 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["step", "kind", "recipient", "occurrence"], name="notification_sent_once"
+            ),
+            models.UniqueConstraint(
+                fields=["step", "kind", "partner", "occurrence"],
+                condition=models.Q(partner__isnull=False),
+                name="partner_notification_sent_once",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(recipient__isnull=False) & models.Q(partner__isnull=True))
+                | (models.Q(recipient__isnull=True) & models.Q(partner__isnull=False)),
+                name="notification_to_staff_or_partner",
             ),
         ]
         indexes = [

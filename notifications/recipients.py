@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from children.models import Child
-from escalations.models import Escalation, Step
+from escalations.models import Addressee, Escalation, Step
 from notifications.models import Kind
 from policies.models import LocalAuthority, Role, Stage
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,16 @@ class Copy:
 class StepRecipients:
     """The addressee, the people copied (with why), and whom the policy wanted but nobody is."""
 
-    addressee: StaffMember
+    # Council staff, or a partner-agency contact from the directory.
+    addressee: StaffMember | Partner
     copies: tuple[Copy, ...] = ()
     unfilled: tuple[str, ...] = field(default=())
 
     @property
     def signature(self) -> str:
         """Changes whenever the list of people changes: the form's 'I have seen who is told'."""
-        ids = [self.addressee.pk, *sorted(c.person.pk for c in self.copies)]
+        first = ("partner" if isinstance(self.addressee, Partner) else "staff", self.addressee.pk)
+        ids = [first, *sorted(c.person.pk for c in self.copies)]
         return hashlib.sha256(repr(ids).encode()).hexdigest()[:16]
 
 
@@ -87,7 +89,7 @@ def step_recipients(
     children: Sequence[Child],
     raiser: StaffMember,
     actor: StaffMember,
-    responder: StaffMember,
+    responder: StaffMember | Partner,
     earlier: Iterable[StaffMember] = (),
 ) -> StepRecipients:
     """Who a step at `stage` goes to and who is copied, worked out from this case alone.
@@ -153,7 +155,8 @@ def step_recipients(
         if not holders:
             unfilled.append(f"the {role.name}: nobody holds that post")
 
-    copies.pop(responder.pk, None)
+    if isinstance(responder, StaffMember):
+        copies.pop(responder.pk, None)
     copies.pop(actor.pk, None)
     return StepRecipients(
         addressee=responder, copies=tuple(copies.values()), unfilled=tuple(unfilled)
@@ -164,8 +167,16 @@ def escalation_participants(escalation: Escalation) -> list[StaffMember]:
     """Everyone addressed or copied at any step, and whoever raised the escalation or a step."""
     people: dict[int, StaffMember] = {escalation.raised_by_id: escalation.raised_by}
     for step in escalation.steps.select_related("responder__user", "raised_by__user"):
-        people.setdefault(step.responder_id, step.responder)
+        # A partner-agency contact is no participant here: they see only their own step.
+        if step.responder is not None:
+            people.setdefault(step.responder.pk, step.responder)
         people.setdefault(step.raised_by_id, step.raised_by)
+    # Everyone a stage addressed to several people asked, not only its first addressee.
+    addressed = StaffMember.objects.filter(
+        pk__in=Addressee.objects.filter(step__escalation=escalation).values("staff_id")
+    ).select_related("user")
+    for person in addressed:
+        people.setdefault(person.pk, person)
     copied = StaffMember.objects.filter(
         notifications__escalation=escalation, notifications__kind=Kind.STEP_COPIED
     ).select_related("user")
@@ -177,13 +188,15 @@ def escalation_participants(escalation: Escalation) -> list[StaffMember]:
 def recipients_of_step(step: Step) -> StepRecipients:
     """The recipients for a step about to be raised on an existing escalation."""
     escalation = step.escalation
+    addressee = step.responder or step.partner
+    assert addressee is not None  # a check constraint: staff or partner
     return step_recipients(
         stage=step.stage,
         authority=escalation.authority,
         children=list(escalation.children.select_related("social_worker__line_manager", "team")),
         raiser=escalation.raised_by,
         actor=step.raised_by,
-        responder=step.responder,
+        responder=addressee,
         earlier=escalation_participants(escalation),
     )
 
@@ -196,7 +209,8 @@ def response_recipients(step: Step) -> list[StaffMember]:
     if step.stage.response_to_qa_managers:
         children = list(escalation.children.all())
         people |= {p.pk: p for p in qa_managers_for(escalation.authority, children)}
-    people.pop(step.responder_id, None)
+    if step.responder_id is not None:
+        people.pop(step.responder_id, None)
     return list(people.values())
 
 

@@ -31,8 +31,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from escalations.models import Escalation, Step
-from notifications.links import step_link_url
+from escalations.models import (
+    AmendmentKind,
+    Escalation,
+    PartnerAccess,
+    PartnerCode,
+    Step,
+)
+from notifications.links import partner_code, partner_link_url, step_link_url
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.recipients import (
     StepRecipients,
@@ -40,7 +46,7 @@ from notifications.recipients import (
     recipients_of_step,
     response_recipients,
 )
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +68,22 @@ DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE, Ki
 
 
 def create_notifications(
-    *, kind: str, step: Step, recipients: Iterable[StaffMember], now: datetime, occurrence: int = 0
+    *,
+    kind: str,
+    step: Step,
+    recipients: Iterable[StaffMember | Partner],
+    now: datetime,
+    occurrence: int = 0,
 ) -> list[Notification]:
+    """One outbox row per recipient: council staff, or partner-agency contacts (e-mailed at
+    the partner directory's address, with their own link)."""
     created = []
-    seen: set[int] = set()
+    seen: set[tuple[bool, int]] = set()
     for person in recipients:
-        if person.pk in seen or not person.is_active:
+        is_partner = isinstance(person, Partner)
+        if (is_partner, person.pk) in seen or not person.is_active:
             continue
-        seen.add(person.pk)
+        seen.add((is_partner, person.pk))
         try:
             # A savepoint, so a duplicate (a re-run sweep) leaves the caller's transaction intact.
             with transaction.atomic():
@@ -78,7 +92,8 @@ def create_notifications(
                         kind=kind,
                         escalation=step.escalation,
                         step=step,
-                        recipient=person,
+                        recipient=person if isinstance(person, StaffMember) else None,
+                        partner=person if isinstance(person, Partner) else None,
                         occurrence=occurrence,
                         created_at=now,
                         next_attempt_at=now,
@@ -171,24 +186,99 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
     return created
 
 
+def step_addressees(step: Step) -> list[StaffMember | Partner]:
+    """Everyone the step is addressed to: its responder or partner, and on a stage
+    addressed to several people each Addressee (staff or partner)."""
+    people: list[StaffMember | Partner] = [
+        p for p in (step.responder, step.partner) if p is not None
+    ]
+    for addressee in step.addressees.select_related("staff__user", "partner"):
+        person = addressee.staff or addressee.partner
+        if person is not None and person not in people:
+            people.append(person)
+    return people
+
+
 def notify_step_raised(*, step: Step, now: datetime) -> StepRecipients:
-    """To the addressee (with the link) and the people the stage copies on this case.
+    """To the addressees (with the link: a partner's own) and the people the stage copies
+    on this case.
 
     Returns the recipients, so the caller can tell the chair whom the policy wanted but
     nobody holds.
     """
     recipients = recipients_of_step(step)
-    create_notifications(kind=Kind.STEP_RAISED, step=step, recipients=[step.responder], now=now)
+    create_notifications(
+        kind=Kind.STEP_RAISED, step=step, recipients=step_addressees(step), now=now
+    )
     create_notifications(
         kind=Kind.STEP_COPIED, step=step, recipients=[c.person for c in recipients.copies], now=now
     )
     return recipients
 
 
+def notify_partner_code(*, code: PartnerCode, now: datetime) -> None:
+    """The one-time code a partner asked for, to the directory's address for them."""
+    access = code.access
+    create_notifications(
+        kind=Kind.PARTNER_CODE,
+        step=access.step,
+        recipients=[access.partner],
+        now=now,
+        occurrence=code.sequence,
+    )
+
+
 def notify_response_received(*, step: Step, now: datetime) -> None:
     create_notifications(
         kind=Kind.RESPONSE_RECEIVED, step=step, recipients=response_recipients(step), now=now
     )
+
+
+def notify_step_amended(
+    *,
+    step: Step,
+    addressed: Iterable[StaffMember],
+    told: Iterable[StaffMember],
+    actor: StaffMember,
+    now: datetime,
+) -> None:
+    """An extension or a change of addressee on an open step (escalations.StepAmendment).
+
+    Those the step now waits on get it as a step to answer (with the link and the new
+    date), the others as a copy; never the person who made the change. The outbox keys
+    a row by (step, kind, recipient, occurrence) and these people may have had one of
+    that kind for this step already, so each row takes the next occurrence. No kind of its
+    own (a new choice would need a migration): the e-mail's headline says what changed
+    (`_headline`).
+    """
+    addressed = [p for p in addressed if p.pk != actor.pk]
+    pks = {p.pk for p in addressed}
+    for kind, people in (
+        (Kind.STEP_RAISED, addressed),
+        (Kind.STEP_COPIED, [p for p in told if p.pk != actor.pk and p.pk not in pks]),
+    ):
+        for person in people:
+            earlier = step.notifications.filter(kind=kind, recipient=person).count()
+            create_notifications(
+                kind=kind, step=step, recipients=[person], now=now, occurrence=earlier
+            )
+
+
+def _headline(notification: Notification) -> str:
+    """What the e-mail says happened: the kind, or the amendment the row was made for
+    (never its reason: the e-mails hold no case details)."""
+    amendment = None
+    if notification.kind in (Kind.STEP_RAISED, Kind.STEP_COPIED):
+        # Made in the amendment's own transaction, at its moment (notify_step_amended).
+        amendment = notification.step.amendments.filter(made_at=notification.created_at).last()
+    if amendment is None:
+        return notification.get_kind_display()
+    if amendment.kind == AmendmentKind.EXTENSION and amendment.new_due_on is not None:
+        due = amendment.new_due_on
+        return f"The deadline has been extended to {due:%a} {due.day} {due:%b} {due.year}"
+    if notification.kind == Kind.STEP_RAISED:
+        return "This step is now addressed to you"
+    return "This step is now addressed to someone else"
 
 
 def notify_escalation_closed(*, step: Step, actor: StaffMember, now: datetime) -> None:
@@ -261,7 +351,47 @@ def _case_sentence() -> Callable[[Escalation, date], str]:
     return sentence
 
 
+# Kinds whose e-mail carries the addressee's link to answer the step.
+LINK_KINDS = (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
+
+
+def _partner_message(notification: Notification, partner: Partner) -> EmailMultiAlternatives:
+    """A partner-agency contact's e-mail: their own link (or code), nothing of the case
+    beyond the reference, the children's initials and the stage, as staff e-mails."""
+    step = notification.step
+    escalation = notification.escalation
+    access = PartnerAccess.objects.get(step=step, partner=partner)
+    context: dict[str, Any] = {
+        "notification": notification,
+        "reference": escalation.reference,
+        "initials": ", ".join(c.initials for c in escalation.children.all()),
+        "stage_name": step.stage_name,
+        "recipient_name": partner.name,
+        "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
+        "link": partner_link_url(access.salt),
+    }
+    if notification.kind == Kind.PARTNER_CODE:
+        code = PartnerCode.objects.get(access=access, sequence=notification.occurrence)
+        context |= {"code": partner_code(code.salt), "expires_at": code.expires_at}
+        template = "notifications/email/partner_code"
+    else:
+        template = "notifications/email/partner_body"
+    subject = render_to_string("notifications/email/subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        to=[partner.email],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        headers={"Message-ID": message_id(notification.pk)},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message
+
+
 def _message(notification: Notification) -> EmailMultiAlternatives:
+    if notification.partner is not None:
+        return _partner_message(notification, notification.partner)
+    assert notification.recipient is not None  # a check constraint: staff or partner
     step = notification.step
     escalation = notification.escalation
     context = {
@@ -271,10 +401,10 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
         "stage_name": step.stage_name,
         "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
         "link": step_link_url(step.pk)
-        if notification.kind in (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
-        and notification.recipient_id == step.responder_id
+        if notification.kind in LINK_KINDS and notification.recipient_id == step.responder_id
         else f"{settings.SITE_BASE_URL}/escalations/{escalation.pk}/",
         "recipient_name": notification.recipient.display_name,
+        "headline": _headline(notification),
         # As the case stood when the notification was made (a demo sweep's --now included).
         "sentence": _case_sentence()(escalation, timezone.localdate(notification.created_at)),
     }
@@ -394,10 +524,17 @@ def deliver(*, notification_id: int, now: datetime, claim: str = "") -> bool:
     token = _take(notification_id=notification_id, now=now, claim=claim)
     if token is None:
         return False
-    notification = Notification.objects.select_related("step", "escalation", "recipient__user").get(
-        pk=notification_id
+    notification = Notification.objects.select_related(
+        "step", "escalation", "recipient__user", "partner"
+    ).get(pk=notification_id)
+    address = (
+        notification.partner.email
+        if notification.partner is not None
+        else notification.recipient.user.email
+        if notification.recipient is not None
+        else ""
     )
-    if not notification.recipient.user.email:
+    if not address:
         Notification.objects.filter(pk=notification_id, claim_token=token).update(
             email_status=EmailStatus.FAILED,
             claimed_until=None,

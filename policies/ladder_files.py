@@ -21,6 +21,8 @@ from django.db.models import Model, ProtectedError
 
 from policies.models import (
     BypassRule,
+    CalendarDayOff,
+    Completion,
     ConcernCategory,
     DayType,
     LocalAuthority,
@@ -97,6 +99,10 @@ class _Checker:
             raise self.fail(f"{where}{key}", "must be true or false")
         return value
 
+    def optional_flag(self, data: dict[str, Any], key: str, where: str) -> bool:
+        """A newer true/false key: absent means false, so older files keep loading."""
+        return self.flag({key: False} | data, key, where)
+
     def days(self, data: dict[str, Any], key: str, where: str) -> int | None:
         value = self.get(data, key, where)
         if value is None:
@@ -114,6 +120,33 @@ class _Checker:
             raise self.fail(f"{where}{key}", f"{value!r} must be one of: {', '.join(allowed)}")
         return value
 
+    def known_keys(
+        self,
+        data: dict[str, Any],
+        where: str,
+        known: Iterable[str],
+        *,
+        replaced: dict[str, str] | None = None,
+        elsewhere: dict[str, str] | None = None,
+    ) -> None:
+        """Refuse a key the format does not have, so a misspelt setting is never ignored.
+
+        `replaced`: old keys and what replaced them; `elsewhere`: keys that belong in
+        another place, and where.
+        """
+        for key in data:
+            if replaced and key in replaced:
+                raise self.fail(f"{where}{key}", replaced[key])
+            if elsewhere and key in elsewhere:
+                raise self.fail(f"{where}{key}", elsewhere[key])
+        unknown = sorted(str(key) for key in data if key not in set(known))
+        if unknown:
+            raise self.fail(
+                f"{where}{unknown[0]}",
+                "is not a key of this format (see docs/ladder-format.md); known here: "
+                + ", ".join(known),
+            )
+
     def role(self, data: dict[str, Any], key: str, where: str, roles: dict[str, str]) -> str:
         value = self.slug(data, key, where)
         if value not in roles:
@@ -121,11 +154,85 @@ class _Checker:
         return value
 
 
+# The format's keys, in the order export_policy writes them (docs/ladder-format.md).
+TOP_LEVEL_KEYS = (
+    "slug",
+    "name",
+    "kind",
+    "authority",
+    "source",
+    "effective_from",
+    "chair_title",
+    "raisers",
+    "raise_window_working_days",
+    "roles",
+    "informal",
+    "formal_cap_working_days",
+    "bypass",
+    "overdue_repeat_working_days",
+    "auto_escalate_when_overdue",
+    "calendar_day_off",
+    "immediate_safety",
+    "categories",
+    "stages",
+)
+AUTHORITY_KEYS = ("slug", "name", "nation")
+BYPASS_KEYS = ("allowed", "reason_required")
+SAFETY_KEYS = ("role", "route", "response_days")
+CATEGORY_KEYS = ("name", "good_practice", "items")
+INFORMAL_KEYS = (
+    "name",
+    "role",
+    "also_roles",
+    "response_days",
+    "day_type",
+    "chair_sets_timescale",
+    "chair_may_vary_timescale",
+    "issue_within_days",
+    "mode",
+    "addresses_several",
+    "completion",
+    "partner_responders",
+    "guidance",
+)
+# Settings about the formal ladder: who raises a rung, who is copied, passing over, the end.
+FORMAL_ONLY_KEYS = (
+    "statement_required",
+    "raised_by",
+    "raiser_roles",
+    "copy",
+    "response_to_qa_managers",
+    "optional",
+    "condition",
+    "direct_entry",
+    "final",
+    "referral",
+)
+STAGE_KEYS = INFORMAL_KEYS[:-1] + FORMAL_ONLY_KEYS + ("guidance",)
+COPY_MESSAGE = (
+    "copies name relationships to the case, not whole roles: write "
+    "`copy: {social_workers: true, case_line: [team-manager], posts: [...]}` "
+    "(see docs/ladder-format.md)"
+)
+REPLACED_STAGE_KEYS = {
+    "cc": COPY_MESSAGE,
+    "cc_previous_recipients": COPY_MESSAGE,
+    "external_responders": "was replaced by `partner_responders: true` (the stage may be "
+    "addressed to people in the authority's partner directory; council staff are always "
+    "role-checked, so nothing switches the role check off)",
+}
+ELSEWHERE_TOP_LEVEL_KEYS = {
+    "immediate_safety_response_days": "write it under immediate_safety as `response_days`",
+}
+
+
 def check_ladder(data: Any, source: str) -> dict[str, Any]:
     """Return the ladder in a normal form, or raise LadderError naming the field."""
     c = _Checker(source)
     data = c.mapping(data, "the file")
+    c.known_keys(data, "", TOP_LEVEL_KEYS, elsewhere=ELSEWHERE_TOP_LEVEL_KEYS)
     authority = c.mapping(c.get(data, "authority", ""), "authority")
+    c.known_keys(authority, "authority.", AUTHORITY_KEYS)
     roles_raw = c.mapping(c.get(data, "roles", ""), "roles")
     roles: dict[str, str] = {}
     for slug, name in roles_raw.items():
@@ -152,19 +259,37 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             raise c.fail(f"raisers[{i}]", f"role {slug!r} is not listed under roles")
 
     bypass = c.mapping(c.get(data, "bypass", ""), "bypass")
+    c.known_keys(bypass, "bypass.", BYPASS_KEYS)
     safety = c.get(data, "immediate_safety", "")
     if safety is not None:
         safety = c.mapping(safety, "immediate_safety")
+        c.known_keys(safety, "immediate_safety.", SAFETY_KEYS)
         safety = {
             "role": c.role(safety, "role", "immediate_safety.", roles)
             if safety.get("role")
             else None,
             "route": c.text(safety, "route", "immediate_safety."),
+            # 0 is "the same working day"; absent or null: the stage's own timescale.
+            "response_days": c.days(
+                {"response_days": None} | safety, "response_days", "immediate_safety."
+            ),
         }
 
     def stage(raw: Any, where: str, order: int) -> dict[str, Any]:
         s = c.mapping(raw, where)
         w = f"{where}."
+        formal = bool(order)
+        informal_only = {
+            key: "is a setting of the formal stages only, not of the informal stage"
+            for key in FORMAL_ONLY_KEYS
+        }
+        c.known_keys(
+            s,
+            w,
+            STAGE_KEYS if formal else INFORMAL_KEYS,
+            replaced=REPLACED_STAGE_KEYS,
+            elsewhere=None if formal else informal_only,
+        )
         return {
             "order": order,
             "name": c.text(s, "name", w),
@@ -172,15 +297,31 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             "also_roles": _role_list(c, s, "also_roles", w, roles),
             "response_days": c.days(s, "response_days", w),
             "day_type": c.choice(s, "day_type", w, DayType.values),
-            "chair_sets_timescale": bool(s.get("chair_sets_timescale", False)),
+            "chair_sets_timescale": c.optional_flag(s, "chair_sets_timescale", w),
+            # Newer keys are optional, with the model's defaults, so older files still load.
+            "chair_may_vary_timescale": c.optional_flag(s, "chair_may_vary_timescale", w),
+            "issue_within_days": c.days({"issue_within_days": None} | s, "issue_within_days", w),
             "mode": c.choice(s, "mode", w, StageMode.values),
-            "statement_required": c.flag(s, "statement_required", w) if order else False,
-            "raised_by": c.choice(s, "raised_by", w, RaisedBy.values) if order else RaisedBy.RAISER,
-            **_copies(c, s, w, roles, formal=bool(order)),
+            "statement_required": c.flag(s, "statement_required", w) if formal else False,
+            "raised_by": c.choice(s, "raised_by", w, RaisedBy.values)
+            if formal
+            else RaisedBy.RAISER,
+            "raiser_roles": _role_list(c, {"raiser_roles": []} | s, "raiser_roles", w, roles)
+            if formal
+            else [],
+            **_copies(c, s, w, roles, formal=formal),
+            "addresses_several": c.optional_flag(s, "addresses_several", w),
+            "completion": c.choice(
+                {"completion": Completion.ALL.value} | s, "completion", w, Completion.values
+            ),
             "partner_responders": c.flag(s, "partner_responders", w),
-            "direct_entry": c.flag(s, "direct_entry", w) if order else False,
-            "final": c.flag(s, "final", w) if order else False,
-            "referral": c.flag(s, "referral", w) if order else False,
+            "optional": c.optional_flag(s, "optional", w) if formal else False,
+            "condition": c.text({"condition": ""} | s, "condition", w, blank=True)
+            if formal
+            else "",
+            "direct_entry": c.flag(s, "direct_entry", w) if formal else False,
+            "final": c.flag(s, "final", w) if formal else False,
+            "referral": c.flag(s, "referral", w) if formal else False,
             "guidance": c.text(s, "guidance", w, blank=True),
         }
 
@@ -203,6 +344,7 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
     categories = []
     for i, raw in enumerate(categories_raw):
         cat = c.mapping(raw, f"categories[{i}]")
+        c.known_keys(cat, f"categories[{i}].", CATEGORY_KEYS)
         items = c.get(cat, "items", f"categories[{i}].")
         if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
             raise c.fail(f"categories[{i}].items", "must be a list of item names")
@@ -238,8 +380,12 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
         "overdue_repeat_working_days": c.days(
             {"overdue_repeat_working_days": 5} | data, "overdue_repeat_working_days", ""
         ),
-        "auto_escalate_when_overdue": c.flag(
-            {"auto_escalate_when_overdue": False} | data, "auto_escalate_when_overdue", ""
+        "auto_escalate_when_overdue": c.optional_flag(data, "auto_escalate_when_overdue", ""),
+        "calendar_day_off": c.choice(
+            {"calendar_day_off": CalendarDayOff.KEEP.value} | data,
+            "calendar_day_off",
+            "",
+            CalendarDayOff.values,
         ),
         "bypass_rule": c.choice(bypass, "allowed", "bypass.", BypassRule.values),
         "bypass_reason_required": c.flag(bypass, "reason_required", "bypass."),
@@ -271,14 +417,6 @@ def _copies(
     c: _Checker, s: dict[str, Any], w: str, roles: dict[str, str], *, formal: bool
 ) -> dict[str, Any]:
     """The stage's `copy` mapping: relationships to this case, each optional."""
-    for old in ("cc", "cc_previous_recipients"):
-        if old in s:
-            raise c.fail(
-                f"{w}{old}",
-                "copies name relationships to the case, not whole roles: write "
-                "`copy: {social_workers: true, case_line: [team-manager], posts: [...]}` "
-                "(see docs/ladder-format.md)",
-            )
     if not formal or (s.get("copy") is None and not s.get("response_to_qa_managers")):
         return dict(NO_COPIES)
     raw = c.mapping(s.get("copy") or {}, f"{w}copy")
@@ -404,7 +542,7 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
             values["is_quality_assurance"] = slug == "qa-manager"
         roles[slug] = _sync(role, values, report, f"role {slug}")
 
-    safety = ladder["immediate_safety"] or {"role": None, "route": ""}
+    safety = ladder["immediate_safety"] or {"role": None, "route": "", "response_days": None}
     policy = Policy.objects.filter(slug=ladder["slug"]).first() or Policy(slug=ladder["slug"])
     label = f"policy {ladder['slug']}"
     _sync(
@@ -422,8 +560,10 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
             "bypass_reason_required": ladder["bypass_reason_required"],
             "overdue_repeat_working_days": ladder["overdue_repeat_working_days"],
             "auto_escalate_when_overdue": ladder["auto_escalate_when_overdue"],
+            "calendar_day_off": ladder["calendar_day_off"],
             "immediate_safety_role": roles[safety["role"]] if safety["role"] else None,
             "immediate_safety_route": safety["route"],
+            "immediate_safety_response_days": safety["response_days"],
         },
         report,
         label,
@@ -433,7 +573,7 @@ def _load_one(ladder: dict[str, Any], report: LoadReport) -> None:
     existing = {s.order: s for s in policy.stages.all()}
     for s in ladder["stages"]:
         stage = existing.pop(s["order"], None) or Stage(policy=policy, order=s["order"])
-        role_lists = ("also_roles", *COPY_ROLE_LISTS.values())
+        role_lists = ("also_roles", "raiser_roles", *COPY_ROLE_LISTS.values())
         values = {k: v for k, v in s.items() if k not in ("order", "role", *role_lists)}
         values["role"] = roles[s["role"]]
         up_to = s["copy_case_line_up_to"]
@@ -498,7 +638,7 @@ def export_policy(policy: Policy) -> str:
     """The policy as a ladder file (comments are not kept: they live in the shipped file)."""
     stages = list(
         policy.stages.select_related("role", "copy_case_line_up_to").prefetch_related(
-            "also_roles", *COPY_ROLE_LISTS.values()
+            "also_roles", "raiser_roles", *COPY_ROLE_LISTS.values()
         )
     )
     roles: dict[str, str] = {}
@@ -515,12 +655,15 @@ def export_policy(policy: Policy) -> str:
             "response_days": s.response_days,
             "day_type": s.day_type,
             "chair_sets_timescale": s.chair_sets_timescale,
+            "chair_may_vary_timescale": s.chair_may_vary_timescale,
+            "issue_within_days": s.issue_within_days,
             "mode": s.mode,
         }
         if not s.is_informal:
             out |= {
                 "statement_required": s.statement_required,
                 "raised_by": s.raised_by,
+                "raiser_roles": [role(r) for r in s.raiser_roles.all()],
                 "copy": {
                     **{key: getattr(s, field) for key, field in COPY_FLAGS.items()},
                     **{
@@ -533,9 +676,19 @@ def export_policy(policy: Policy) -> str:
                 },
                 "response_to_qa_managers": s.response_to_qa_managers,
             }
-        out["partner_responders"] = s.partner_responders
+        out |= {
+            "addresses_several": s.addresses_several,
+            "completion": str(s.completion),
+            "partner_responders": s.partner_responders,
+        }
         if not s.is_informal:
-            out |= {"direct_entry": s.direct_entry, "final": s.final, "referral": s.referral}
+            out |= {
+                "optional": s.optional,
+                "condition": s.condition,
+                "direct_entry": s.direct_entry,
+                "final": s.final,
+                "referral": s.referral,
+            }
         out["guidance"] = s.guidance
         return out
 
@@ -543,10 +696,15 @@ def export_policy(policy: Policy) -> str:
     formal = [stage(s) for s in stages if not s.is_informal]
     raisers = [role(r) for r in policy.raisers.order_by("slug")]
     safety = None
-    if policy.immediate_safety_route or policy.immediate_safety_role_id:
+    if (
+        policy.immediate_safety_route
+        or policy.immediate_safety_role_id
+        or policy.immediate_safety_response_days is not None
+    ):
         safety = {
             "role": role(policy.immediate_safety_role) if policy.immediate_safety_role else None,
             "route": policy.immediate_safety_route,
+            "response_days": policy.immediate_safety_response_days,
         }
     categories = [
         {
@@ -576,6 +734,7 @@ def export_policy(policy: Policy) -> str:
         "bypass": {"allowed": policy.bypass_rule, "reason_required": policy.bypass_reason_required},
         "overdue_repeat_working_days": policy.overdue_repeat_working_days,
         "auto_escalate_when_overdue": policy.auto_escalate_when_overdue,
+        "calendar_day_off": str(policy.calendar_day_off),
         "immediate_safety": safety,
         "categories": categories,
         "stages": formal,

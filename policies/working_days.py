@@ -181,6 +181,15 @@ def add_calendar_days(start: date, n: int) -> date:
     return start + timedelta(days=n)
 
 
+def calendar_days_between(start: date, end: date) -> int:
+    """Days from ``start`` to ``end``, every day counted (negative when ``end`` is earlier).
+
+    The countdown of a calendar-day deadline ("Sun 6 Dec (6 days left)"): a limit in
+    calendar days is counted down in the days it was set in, not in working days.
+    """
+    return (end - start).days
+
+
 def working_days_between(
     start: date, end: date, *, nation: str = "ENG", closures: Iterable[date] = ()
 ) -> int:

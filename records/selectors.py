@@ -72,12 +72,19 @@ def subject_access_files(*, child: Child) -> dict[str, str]:
     )
     steps = list(
         Step.objects.filter(escalation__in=escalations)
-        .select_related("escalation", "responder__user", "responded_by__user", "raised_by__user")
+        .select_related(
+            "escalation",
+            "responder__user",
+            "responder__role",
+            "partner",
+            "responded_by__user",
+            "raised_by__user",
+        )
         .order_by("escalation__raised_at", "escalation_id", "sequence")
     )
     attachments = (
         Attachment.objects.filter(step__in=steps)
-        .select_related("step__escalation", "uploaded_by__user")
+        .select_related("step__escalation", "uploaded_by__user", "uploaded_by_partner")
         .order_by("uploaded_at", "pk")
     )
     logs = (
@@ -165,7 +172,7 @@ def subject_access_files(*, child: Child) -> dict[str, str]:
                 ("Stage", lambda s: s.stage_name),
                 ("Raised", lambda s: s.raised_at),
                 ("Raised by", lambda s: _name(s.raised_by)),
-                ("Addressed to", lambda s: _name(s.responder)),
+                ("Addressed to", lambda s: s.addressee_name),
                 ("Due", lambda s: s.due_on),
                 ("Formal cap", lambda s: s.cap_due_on),
                 ("Statement: the issue", lambda s: s.statement_issue),
@@ -173,7 +180,14 @@ def subject_access_files(*, child: Child) -> dict[str, str]:
                 ("Statement: wanted", lambda s: s.statement_wanted),
                 ("Response", lambda s: s.response),
                 ("Responded", lambda s: s.responded_at),
-                ("Responded by", lambda s: _name(s.responded_by)),
+                # A partner-agency contact answers without an account: their own step's.
+                (
+                    "Responded by",
+                    lambda s: (
+                        _name(s.responded_by)
+                        or (s.addressee_name if s.partner_id and s.responded_at else "")
+                    ),
+                ),
                 ("Meeting date", lambda s: s.meeting_date),
                 ("Meeting attendees", lambda s: s.meeting_attendees),
                 ("Verdict", lambda s: s.get_verdict_display()),
@@ -190,7 +204,13 @@ def subject_access_files(*, child: Child) -> dict[str, str]:
                 ("File name", lambda a: a.original_name),
                 ("Type", lambda a: a.content_type),
                 ("Size (bytes)", lambda a: a.size),
-                ("Uploaded by", lambda a: _name(a.uploaded_by)),
+                (
+                    "Uploaded by",
+                    lambda a: (
+                        _name(a.uploaded_by)
+                        or (a.uploaded_by_partner.name if a.uploaded_by_partner else "")
+                    ),
+                ),
                 ("Uploaded", lambda a: a.uploaded_at),
             ],
             attachments,

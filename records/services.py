@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet
 
 from children.models import AccessLog, Child
 from children.services import access_log_record
-from escalations.models import Attachment, Escalation, Step
+from escalations.models import Attachment, Escalation, PartnerAccess, Step, StepAmendment
 from notifications.models import Notification
 from policies.models import LocalAuthority, RetentionAction
 from records.models import RetentionRecord
@@ -79,6 +79,8 @@ def _counts(escalation: Escalation) -> dict[str, int]:
 def _remove_attachments_and_outbox(escalation: Escalation) -> None:
     """What neither action keeps: files, the outbox, and the reads of this escalation."""
     Notification.objects.filter(escalation=escalation).delete()
+    # Partners' ways in (links, codes, sessions): the step is closed, so they open nothing.
+    PartnerAccess.objects.filter(step__escalation=escalation).delete()
     # The log of who read it goes with it: its rows name the children read.
     AccessLog.objects.filter(escalation=escalation).delete()
     for attachment in Attachment.objects.filter(step__escalation=escalation):
@@ -95,6 +97,8 @@ def _purge_history(escalation_id: int, step_ids: list[int], attachment_ids: list
     _history_of(Escalation, [escalation_id]).delete()
     _history_of(Step, step_ids).delete()
     _history_of(Attachment, attachment_ids).delete()
+    # Extensions and changes of addressee: their reasons are words someone wrote.
+    StepAmendment.history.filter(step_id__in=step_ids).delete()
 
 
 def _anonymise(escalation: Escalation) -> None:
@@ -104,6 +108,10 @@ def _anonymise(escalation: Escalation) -> None:
         for name in STEP_TEXT:
             setattr(step, name, "")
         step.save()
+        # The dates of an extension stay with the step's; the reason given goes.
+        for amendment in step.amendments.all():
+            amendment.reason = ""
+            amendment.save()
     escalation.summary = REMOVED
     escalation.desired_outcome = ""
     escalation.outcome = ""
@@ -114,6 +122,9 @@ def _anonymise(escalation: Escalation) -> None:
 
 
 def _delete(escalation: Escalation) -> None:
+    # Before the steps they are kept on (protected): one at a time, for their history.
+    for amendment in StepAmendment.objects.filter(step__escalation=escalation):
+        amendment.delete()
     escalation.steps.all().delete()
     escalation.delete()
 

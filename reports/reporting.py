@@ -273,11 +273,13 @@ def filter_escalations(
             qs = qs.annotate(highest=highest_order()).filter(policy_id=policy_id, highest=order)
             used["highest"] = highest
     timescale = params.get("timescale", "")
-    if timescale in OUTCOMES:
+    if timescale in OUTCOMES or timescale in ISSUE_OUTCOMES:
         # step_stage, step_from and step_to say which steps are judged (the dashboard's
         # table counts the steps raised in its period, whenever their escalation was
         # raised): they qualify this filter, while from/to stay the escalation's own dates.
-        steps = classified_steps(today).filter(outcome=timescale)
+        # The reply clock's outcomes and the issue-by clock's share the one filter.
+        column = "outcome" if timescale in OUTCOMES else "issue_outcome"
+        steps = classified_steps(today).filter(**{column: timescale})
         if ":" in params.get("step_stage", ""):
             policy_id, order = (_int(x) for x in params["step_stage"].split(":", 1))
             if policy_id is not None and order is not None:
@@ -300,6 +302,9 @@ def filter_escalations(
 # Every step has exactly one of these outcomes, so a stage's columns add up to the steps
 # raised at it.
 OUTCOMES = ("met", "missed", "pending", "none", "closed")
+# Against the issue-by clock (Stage.issue_within_days): was the step issued by its date? A
+# step with no issue-by clock has neither ('').
+ISSUE_OUTCOMES = ("issued_on_time", "issued_late")
 
 
 class StepOutcome(TypedDict):
@@ -309,7 +314,9 @@ class StepOutcome(TypedDict):
     effective: ReadOnly[date | None]
     responded_on: ReadOnly[date | None]
     closed_on: ReadOnly[date | None]
+    raised_on: ReadOnly[date]
     outcome: ReadOnly[str]
+    issue_outcome: ReadOnly[str]
 
 
 def classified_steps(today: date) -> QuerySet[WithAnnotations[Step, StepOutcome]]:
@@ -319,12 +326,22 @@ def classified_steps(today: date) -> QuerySet[WithAnnotations[Step, StepOutcome]
     that closed before its deadline with no response (resolved, withdrawn or escalated
     early) had nothing to judge: 'closed' ("closed without a response"), neither met nor
     missed.
+
+    And each step's `issue_outcome` against its issue-by clock (Step.issue_due_on): one of
+    ISSUE_OUTCOMES, or '' where no issue-by clock ran on it.
     """
     return Step.objects.annotate(
         effective=effective_due(),
         responded_on=TruncDate("responded_at", tzinfo=LONDON),
         closed_on=TruncDate("closed_at", tzinfo=LONDON),
+        raised_on=TruncDate("raised_at", tzinfo=LONDON),
     ).annotate(
+        issue_outcome=Case(
+            When(issue_due_on__isnull=True, then=Value("")),
+            When(raised_on__lte=F("issue_due_on"), then=Value("issued_on_time")),
+            default=Value("issued_late"),
+            output_field=CharField(),
+        ),
         outcome=Case(
             When(effective__isnull=True, then=Value("none")),
             When(responded_on__isnull=False, responded_on__lte=F("effective"), then=Value("met")),
@@ -334,7 +351,7 @@ def classified_steps(today: date) -> QuerySet[WithAnnotations[Step, StepOutcome]
             When(overdue_q(today), then=Value("missed")),
             default=Value("pending"),
             output_field=CharField(),
-        )
+        ),
     )
 
 
@@ -347,6 +364,8 @@ def query_string(**params: Any) -> str:
 CSV_HEADER = (
     "Reference", "Raised", "Status", "Level", "Current stage", "Responder", "Due",
     "Overdue", "Chair", "Children (case references)", "Teams", "Closed",
+    "Issue next stage by", "Issue overdue", "Steps issued on time", "Steps issued late",
+    "Replies on time", "Replies late",
 )  # fmt: skip
 # Rows read from one server-side cursor a chunk at a time, each chunk's children and
 # people in one query apiece: memory stays flat however many rows there are.
@@ -360,11 +379,34 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
     (effective_due, overdue), as the tracker's Clock reads them off the Step predicates.
     """
     open_step = Step.objects.open().filter(escalation=OuterRef("pk"))
+
+    def steps_with(column: str, value: str) -> Coalesce:
+        """How many of the escalation's steps have this outcome (classified_steps)."""
+        counted = (
+            classified_steps(today)
+            .filter(escalation=OuterRef("pk"), **{column: value})
+            .order_by()
+            .values("escalation")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
     rows = (
         escalations.annotate(
             responder_id=Subquery(open_step.values("responder_id")[:1]),
             due=Subquery(open_step.annotate(due=effective_due()).values("due")[:1]),
             overdue=Exists(Step.objects.filter(escalation=OuterRef("pk")).overdue(today)),
+            # The issue-by clock: while the open step awaits the chair, by when the next
+            # stage must be issued, and whether that date has passed.
+            issue_by=Subquery(open_step.awaiting_chair().values("next_issue_due_on")[:1]),
+            issue_overdue=Exists(
+                Step.objects.filter(escalation=OuterRef("pk")).issue_overdue(today)
+            ),
+            issued_on_time=steps_with("issue_outcome", "issued_on_time"),
+            issued_late=steps_with("issue_outcome", "issued_late"),
+            replied_on_time=steps_with("outcome", "met"),
+            replied_late=steps_with("outcome", "missed"),
         )
         .values_list(
             "pk",
@@ -377,6 +419,12 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
             "overdue",
             "raised_by_id",
             "closed_at",
+            "issue_by",
+            "issue_overdue",
+            "issued_on_time",
+            "issued_late",
+            "replied_on_time",
+            "replied_late",
             named=True,
         )
         .iterator(chunk_size=CSV_CHUNK)
@@ -402,6 +450,12 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
                 " ".join(references),
                 "; ".join(sorted(teams)),
                 timezone.localtime(row.closed_at).strftime("%Y-%m-%d") if row.closed_at else "",
+                row.issue_by.isoformat() if row.issue_by else "",
+                "Yes" if row.issue_overdue else "No",
+                str(row.issued_on_time),
+                str(row.issued_late),
+                str(row.replied_on_time),
+                str(row.replied_late),
             ]
 
 
@@ -473,6 +527,8 @@ class Dashboard:
     resolution_days: dict[str, Any] = field(default_factory=dict)
     open_now: int = 0
     overdue_now: int = 0
+    # Answered, and the next stage's issue-by date passed without it being issued.
+    issue_overdue_now: int = 0
     by_team: Chart | None = None
     by_chair: Chart | None = None
     trend: list[dict[str, Any]] = field(default_factory=list)
@@ -562,7 +618,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             raised_at__gte=period.start_at,
             raised_at__lt=period.end_at,
         )
-        .values("escalation__policy_id", "stage_order", "outcome")
+        .values("escalation__policy_id", "stage_order", "outcome", "issue_outcome")
         .annotate(n=Count("pk"))
     )
     table: dict[tuple[int, int], dict[str, Any]] = {}
@@ -573,14 +629,17 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             {
                 "stage": stage_names.get(key, f"Stage {key[1]}"),
                 **dict.fromkeys(OUTCOMES, 0),
+                **dict.fromkeys(ISSUE_OUTCOMES, 0),
                 "raised": 0,
                 "links": {},
             },
         )
         entry[row["outcome"]] += row["n"]
+        if row["issue_outcome"]:
+            entry[row["issue_outcome"]] += row["n"]
         entry["raised"] += row["n"]
     for key, entry in sorted(table.items()):
-        for outcome in OUTCOMES:
+        for outcome in (*OUTCOMES, *ISSUE_OUTCOMES):
             # The steps raised in the period, not the escalations: an escalation raised
             # the quarter before may have a step raised in this one.
             entry["links"][outcome] = f"{base_url}?" + query_string(
@@ -591,6 +650,10 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             )
         judged = entry["met"] + entry["missed"]
         entry["percent_met"] = round(100 * entry["met"] / judged) if judged else None
+        issued = entry["issued_on_time"] + entry["issued_late"]
+        entry["percent_issued_on_time"] = (
+            round(100 * entry["issued_on_time"] / issued) if issued else None
+        )
         d.timescales.append(entry)
 
     closures = authority.closure_dates()
@@ -631,8 +694,13 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             "pk",
             filter=Q(Exists(Step.objects.overdue(today).filter(escalation=OuterRef("pk")))),
         ),
+        issue_overdue=Count(
+            "pk",
+            filter=Q(Exists(Step.objects.issue_overdue(today).filter(escalation=OuterRef("pk")))),
+        ),
     )
     d.open_now, d.overdue_now = now_counts["open"], now_counts["overdue"]
+    d.issue_overdue_now = now_counts["issue_overdue"]
 
     team_rows = (
         Escalation.children.through.objects.filter(escalation__in=in_period)

@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from imports.admin import AuthorityImportMixin
 from staff.admin_scope import PLATFORM, AuthorityScopedAdmin, admin_scope
-from staff.models import IdentityProvider, StaffMember, Team
+from staff.models import IdentityProvider, Partner, StaffMember, Team
 from staff.resources import StaffResource
 
 
@@ -47,6 +47,21 @@ class StaffMemberAdmin(AuthorityScopedAdmin, AuthorityImportMixin, SimpleHistory
     search_fields = ["user__first_name", "user__last_name", "user__username", "job_title"]
     autocomplete_fields = ["user", "line_manager"]
     list_select_related = ["user", "authority", "role", "team", "line_manager__user"]
+
+
+@admin.register(Partner)
+class PartnerAdmin(AuthorityScopedAdmin, SimpleHistoryAdmin):
+    """The authority's partner directory: named people at partner agencies (police, health,
+    education …) to whom a stage open to partners may be addressed. They have no account:
+    they answer through an e-mailed link and a one-time code sent to the address here.
+    Untick "active" rather than delete someone who has left: their replies stay theirs."""
+
+    authority_path = "authority"
+    list_display = ["name", "job_title", "organisation", "email", "authority", "is_active"]
+    list_filter = ["authority", "organisation", "is_active"]
+    search_fields = ["name", "job_title", "organisation", "email"]
+    list_select_related = ["authority"]
+    fields = ["authority", "name", "job_title", "organisation", "email", "is_active"]
 
 
 @admin.register(IdentityProvider)

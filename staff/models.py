@@ -215,9 +215,7 @@ class Partner(models.Model):
     partner directory. Not council staff: no account, no role, never in a council role
     check. They answer a step addressed to them through a link and a one-time code."""
 
-    authority = models.ForeignKey(
-        LocalAuthority, on_delete=models.PROTECT, related_name="partners"
-    )
+    authority = models.ForeignKey(LocalAuthority, on_delete=models.PROTECT, related_name="partners")
     name = models.CharField(max_length=200)
     job_title = models.CharField(max_length=200, help_text="e.g. Director of Nursing.")
     organisation = models.CharField(

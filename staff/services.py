@@ -82,6 +82,8 @@ AUTHORITY_ADMIN_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "staffmember": ("add", "change", "view"),
         # Adding one, or naming its secret's variable, is a platform administrator's job.
         "identityprovider": ("change", "view"),
+        # The partner directory (partner-agency contacts who answer by link and code).
+        "partner": ("add", "change", "delete", "view"),
     },
     "children": {
         "child": ("add", "change", "view"),

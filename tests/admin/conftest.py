@@ -17,8 +17,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from children.models import AccessLog, SignificantEvent
 from children.services import access_log_record
 from escalations import services
-from policies.models import Role
-from staff.models import IdentityProvider
+from policies.models import ClosureDay, Role
+from staff.models import IdentityProvider, Partner
 from staff.services import authority_admin_grant
 from tests.staff.factories import TeamFactory, UserFactory
 
@@ -71,6 +71,9 @@ def _authority_records(slug: str, ladders, staff_of, child_of) -> dict[str, mode
         "policies.Policy": policy,
         "policies.LocalAuthority": authority,
         "policies.Stage": policy.stages.order_by("order").first(),
+        "policies.ClosureDay": ClosureDay.objects.create(
+            authority=authority, date=date(2026, 12, 29), description=f"Christmas ({slug})"
+        ),
         "staff.Team": team,
         "staff.StaffMember": social_worker,
         "staff.IdentityProvider": IdentityProvider.objects.create(
@@ -80,6 +83,13 @@ def _authority_records(slug: str, ladders, staff_of, child_of) -> dict[str, mode
             client_id=f"{slug}-client",
             client_secret_env=f"SSO_CLIENT_SECRET_{slug.upper()}",
             email_domains=f"{slug}.example",
+        ),
+        "staff.Partner": Partner.objects.create(
+            authority=authority,
+            name=f"Pat Partner ({slug})",
+            job_title="Detective Inspector",
+            organisation=f"{authority.name} Police",
+            email=f"pat.partner@police.{slug}.example",
         ),
         "auth.User": social_worker.user,
         "otp_totp.TOTPDevice": TOTPDevice.objects.create(

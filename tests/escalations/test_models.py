@@ -1,4 +1,5 @@
-"""Open, answered, awaiting, overdue and due soon: the StepQuerySet (SQL) and the Step
+"""Open, answered, awaiting, overdue and due soon (and the issue-by clock's overdue and due
+soon): the StepQuerySet (SQL) and the Step
 predicates (Python) are one definition each, so on the same rows they must agree.
 
 Property-based: hypothesis draws random ladders (a stage's days, working or calendar, a
@@ -37,6 +38,7 @@ class Drawn:
     informal: bool
     answered_after: int | None  # days after raising; None: no answer
     closed_after: int | None  # days after raising; None: still open
+    issue_days: int | None  # the next stage's issue-by clock, from the answer; None: none
 
 
 steps_drawn = st.builds(
@@ -48,6 +50,7 @@ steps_drawn = st.builds(
     informal=st.booleans(),
     answered_after=st.none() | st.integers(0, 30),
     closed_after=st.none() | st.integers(0, 40),
+    issue_days=st.none() | st.integers(0, 10),
 )
 
 
@@ -76,9 +79,13 @@ def _make(home, drawn: Drawn, nation: str, closures: frozenset[date]) -> Step:
     cap_due_on = None
     if not drawn.informal and drawn.cap_days is not None:
         cap_due_on = add_working_days(raised_on, drawn.cap_days, nation=nation, closures=closures)
-    answered = closed = None
+    answered = closed = next_issue_due_on = None
     if drawn.answered_after is not None:
         answered = _moment(raised_on + timedelta(days=drawn.answered_after))
+        if drawn.issue_days is not None:
+            next_issue_due_on = add_working_days(
+                answered.date(), drawn.issue_days, nation=nation, closures=closures
+            )
     if drawn.closed_after is not None:
         closed = _moment(raised_on + timedelta(days=drawn.closed_after))
     escalation = Escalation.objects.create(
@@ -106,6 +113,7 @@ def _make(home, drawn: Drawn, nation: str, closures: frozenset[date]) -> Step:
         cap_due_on=cap_due_on,
         responded_at=answered,
         closed_at=closed,
+        next_issue_due_on=next_issue_due_on,
     )
 
 
@@ -138,6 +146,8 @@ def test_each_queryset_finds_exactly_the_steps_its_predicate_names(
             "past_due": rows.past_due(today),
             "overdue": rows.overdue(today),
             "due_soon": rows.due_soon(today, nation=nation, closures=closures),
+            "issue_overdue": rows.issue_overdue(today),
+            "issue_due_soon": rows.issue_due_soon(today, nation=nation, closures=closures),
         }
         by_python = {
             "open": lambda s: s.is_open,
@@ -147,6 +157,10 @@ def test_each_queryset_finds_exactly_the_steps_its_predicate_names(
             "past_due": lambda s: s.is_past_due(today),
             "overdue": lambda s: s.is_overdue(today),
             "due_soon": lambda s: s.is_due_soon(today, nation=nation, closures=closures),
+            "issue_overdue": lambda s: s.is_issue_overdue(today),
+            "issue_due_soon": lambda s: s.is_issue_due_soon(
+                today, nation=nation, closures=closures
+            ),
         }
         for name, query in by_sql.items():
             found = set(query.values_list("pk", flat=True))

@@ -53,6 +53,7 @@ from notifications.links import step_link_token
 from notifications.models import Kind, Notification
 from notifications.services import create_notifications
 from policies.models import Stage
+from policies.working_days import add_working_days
 from tests.confirm import post_and_confirm
 from tests.staff.factories import TeamFactory, UserFactory
 
@@ -311,6 +312,32 @@ EXPECTATIONS: dict[str, Route] = {
         post_expect=REFUSED_IN_WORDS,
         refusal=NOT_THE_DRIVER,
     ),
+    # Amending the open step: the drivers only (escalations/rules.py extend_refusal,
+    # readdress_refusal); the form names the refusal instead for anyone else.
+    "escalations:extend": Route(
+        escalation_pk,
+        statuses(**SEES),
+        actors=DRIVERS,
+        post=lambda w: {
+            "from_step": w.open_step.pk,
+            "new_due_on": add_working_days(w.open_step.due_on, 1).isoformat(),
+            "reason": "Records are being gathered.",
+        },
+        post_expect=REFUSED_IN_WORDS,
+        refusal="Only the person who raised this escalation (or a QA manager) can extend",
+    ),
+    "escalations:readdress": Route(
+        escalation_pk,
+        statuses(**SEES),
+        actors=DRIVERS,
+        post=lambda w: {
+            "from_step": w.open_step.pk,
+            "responder": w.users["team_manager"].staff.pk,
+            "reason": "On leave.",
+        },
+        post_expect=REFUSED_IN_WORDS,
+        refusal="Only the person who raised this escalation (or a QA manager) can change",
+    ),
     # POST only (a button): the drivers send a reminder; anyone else who may see it is
     # sent back to the escalation with the refusal in words, and nothing is sent.
     "escalations:chase": Route(
@@ -386,6 +413,13 @@ SKIPPED_NAMES = {
     "sso_callback",
     "accessibility",
     "session_extend",
+    # A partner agency's pages: no staff login opens them (a link's token and a one-time
+    # code do, for one step); their refusals and access logging are tested in
+    # tests/escalations/test_partner_access.py.
+    "escalations:partner_link",
+    "escalations:partner_code",
+    "escalations:partner_reply",
+    "escalations:partner_sign_out",
 }
 # The favicon is a redirect to a static file (tests/config/test_favicon.py).
 UNNAMED_ALLOWED = {"", "favicon.ico"}

@@ -11,11 +11,18 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from escalations import rules, services
 from escalations.forms import EscalateForm, RaiseForm
-from escalations.models import Escalation
-from policies.models import BypassRule, Stage
+from escalations.models import Escalation, State, Step
+from policies.deadlines import stage_deadline
+from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
+from policies.models import BypassRule, Policy, Role, Stage
+from staff.models import StaffMember
+from tests.children.factories import ChildFactory, ConferenceFactory
+from tests.staff.factories import StaffMemberFactory
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2026, 11, 2, 10, tzinfo=LONDON)
@@ -209,3 +216,141 @@ def test_allowed_actions_are_exactly_what_the_services_accept(
         if _accepted(_attempt(action, actor, escalation, next_responder))
     }
     assert allowed == accepted
+
+
+# --- property: for every shipped ladder, the forms offer exactly what the services accept ---
+
+
+@pytest.fixture
+def every_ladder(ladders) -> dict[str, Policy]:
+    """The shipped ladders and the shipped examples (policies/ladders/examples/)."""
+    examples = sorted((LADDER_DIR / "examples").glob("*.yaml"))
+    if examples:
+        load_ladders(read_ladders(examples))
+    return {p.slug: p for p in Policy.objects.select_related("authority")}
+
+
+def _holder(policy: Policy, role: Role) -> StaffMember:
+    return StaffMemberFactory(authority=policy.authority, role=role)
+
+
+def _actors(policy: Policy, stages: list[Stage]) -> list[Role]:
+    """Every role that could matter: the policy's raisers, every stage's raiser roles and
+    addressee, and the QA manager."""
+    roles = {r.pk: r for r in policy.raisers.all()}
+    for stage in stages:
+        roles |= {r.pk: r for r in [stage.role, *stage.raiser_roles.all()]}
+    qa = Role.objects.get_or_create(
+        slug="qa-manager", defaults={"name": "QA Manager", "is_quality_assurance": True}
+    )[0]
+    roles[qa.pk] = qa
+    return sorted(roles.values(), key=lambda r: r.slug)
+
+
+def _position(policy: Policy, stage: Stage, raiser: StaffMember, answered: bool) -> Escalation:
+    """An escalation standing at `stage` with its step open (answered or not)."""
+    escalation = Escalation.objects.create(
+        authority=policy.authority,
+        policy=policy,
+        raised_by=raiser,
+        summary="Drawn by hypothesis.",
+        state=rules.opening_state(stage)
+        if not answered or stage.is_informal
+        else State.RESPONSE_RECEIVED,
+        raised_at=MONDAY,
+        formal_started_at=None if stage.is_informal else MONDAY,
+        current_stage=stage,
+    )
+    escalation.children.add(ChildFactory(authority=policy.authority))
+    Step.objects.create(
+        escalation=escalation,
+        sequence=1,
+        stage=stage,
+        responder=_holder(policy, stage.role),
+        raised_by=raiser,
+        raised_at=MONDAY,
+        stage_name=stage.name,
+        stage_order=stage.order,
+        mode=stage.mode,
+        response_days=stage.response_days,
+        day_type=stage.day_type,
+        is_final=stage.final,
+        received_on=MONDAY.date(),
+        due_on=stage_deadline(stage=stage, authority=policy.authority, received_at=MONDAY)[1],
+        responded_at=MONDAY if answered else None,
+    )
+    return escalation
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_for_every_ladder_the_forms_offer_exactly_the_stages_the_services_accept(
+    every_ladder, data
+):
+    slug = data.draw(st.sampled_from(sorted(every_ladder)), label="ladder")
+    with transaction.atomic():
+        policy = Policy.objects.select_related("authority").get(slug=slug)
+        policy.bypass_rule = data.draw(st.sampled_from(list(BypassRule)), label="bypass")
+        policy.save()
+        stages = list(policy.stages.select_related("role").prefetch_related("raiser_roles"))
+        # Now and then a stage is optional, to vary what counts as skipping.
+        optional = data.draw(st.sets(st.sampled_from([s.order for s in stages])), label="optional")
+        for stage in stages:
+            if stage.order in optional:
+                stage.optional = True
+                stage.save()
+        raiser_role = data.draw(st.sampled_from(list(policy.raisers.all())), label="raiser")
+        raiser = _holder(policy, raiser_role)
+        where = data.draw(st.sampled_from([None, *stages]), label="current stage")
+
+        if where is None:
+            # At the raise: only someone who may raise under the policy sees the form.
+            actor = raiser
+            child = ChildFactory(authority=policy.authority, social_worker=actor)
+            conference = ConferenceFactory(child=child, date=MONDAY.date())
+            about = _holder(policy, Role.objects.get(slug="cp-chair"))
+            form = RaiseForm(staff=actor, policy=policy, child=child)
+            offered = set(form.fields["stage"].queryset)
+
+            def attempt(stage: Stage) -> Callable[[], object]:
+                return lambda: services.escalation_raise(
+                    actor=actor,
+                    policy=policy,
+                    children=[child],
+                    summary="Core groups have lapsed.",
+                    stage=stage,
+                    responder=_holder(policy, stage.role),
+                    reason="Drift across every stage.",
+                    statement=STATEMENT,
+                    about_staff=about if policy.kind == "about_chair" else None,
+                    conference=conference,
+                    now=MONDAY,
+                )
+
+        else:
+            answered = data.draw(st.booleans(), label="answered")
+            escalation = _position(policy, where, raiser, answered)
+            role = data.draw(st.sampled_from(_actors(policy, stages)), label="actor's role")
+            actor = raiser if role == raiser_role and data.draw(st.booleans()) else None
+            actor = actor or _holder(policy, role)
+            form = EscalateForm(staff=actor, escalation=escalation)
+            offered = set(form.fields["stage"].queryset)
+
+            def attempt(stage: Stage) -> Callable[[], object]:
+                return lambda: services.escalation_escalate(
+                    actor=actor,
+                    escalation=escalation,
+                    stage=stage,
+                    responder=_holder(policy, stage.role),
+                    reason="Drift across every stage.",
+                    statement=STATEMENT,
+                    now=MONDAY,
+                )
+
+        accepted = {stage for stage in stages if _accepted(attempt(stage))}
+        assert offered == accepted
+        transaction.set_rollback(True)

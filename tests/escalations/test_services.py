@@ -365,20 +365,37 @@ def test_raising_refuses_a_responder_with_the_wrong_role(raise_concern, staff_of
     assert refused.value.field == "responder"
     assert refused.value.message == (
         "Threshold discussion with the Service Manager / Head of Service is addressed to a "
-        f"Service Manager; {team_manager.display_name} is a Team Manager."
+        f"Service Manager or Head of Service; {team_manager.display_name} is a Team Manager."
     )
     assert (Escalation.objects.count(), Step.objects.count()) == (0, 0)
 
 
-def test_informal_stage_open_to_any_agency_accepts_a_responder_of_any_role(raise_concern, staff_of):
-    health_visitor = staff_of(CWM_TAF, "health-visitor", agency="Health")
+def test_multi_agency_informal_stage_accepts_the_attendees_manager(raise_concern, staff_of):
+    # Cwm Taf: "the conference attendee or their manager from the agency concerned". In the
+    # council that is the social worker or their team manager (other agencies answer as
+    # partners, without a council account).
+    team_manager = staff_of(CWM_TAF, "team-manager")
 
-    escalation = raise_concern(CWM_TAF, responder=health_visitor)
+    escalation = raise_concern(CWM_TAF, responder=team_manager)
 
     [step] = steps_of(escalation)
-    assert step.responder == health_visitor
+    assert step.responder == team_manager
     # Mon 2 Nov + 14 calendar days ("within 2 weeks") = Mon 16 Nov.
     assert step.due_on == date(2026, 11, 16)
+
+
+def test_multi_agency_informal_stage_refuses_a_council_role_that_does_not_attend(
+    raise_concern, staff_of
+):
+    # Partner responders no longer switch the role check off: a council Director is not
+    # "the conference attendee or their manager".
+    director = staff_of(CWM_TAF, "director-childrens-services")
+
+    with pytest.raises(ActionRefused) as refused:
+        raise_concern(CWM_TAF, responder=director)
+
+    assert refused.value.field == "responder"
+    assert (Escalation.objects.count(), Step.objects.count()) == (0, 0)
 
 
 def test_raising_refuses_an_empty_summary(raise_concern):
@@ -456,7 +473,9 @@ def test_cwm_taf_immediate_safety_goes_straight_to_the_cp_coordinator(
     assert step.responder == coordinator
     assert step.skipped_stage_names == "Informal discussion"
     assert step.skip_reason == "Concern about the immediate safety of a child."
-    assert step.due_on is None  # the policy sets no timescale for this discussion
+    # The stage itself sets no timescale, but the route does: "immediately", the same
+    # working day (Policy.immediate_safety_response_days = 0).
+    assert (step.response_days, step.due_on) == (0, MONDAY.date())
 
 
 def test_cwm_taf_refuses_going_straight_to_the_cp_coordinator_without_immediate_safety(

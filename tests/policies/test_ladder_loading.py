@@ -7,8 +7,22 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from policies.ladder_files import LADDER_DIR, check_ladder, export_policy, read_ladder
-from policies.models import ConcernCategory, LocalAuthority, Policy, Role, Stage
+from policies.ladder_files import (
+    LADDER_DIR,
+    check_ladder,
+    export_policy,
+    load_ladders,
+    read_ladder,
+)
+from policies.models import (
+    CalendarDayOff,
+    Completion,
+    ConcernCategory,
+    LocalAuthority,
+    Policy,
+    Role,
+    Stage,
+)
 
 SHIPPED = sorted(LADDER_DIR.glob("*.yaml"))
 
@@ -76,7 +90,13 @@ def test_exported_policy_matches_its_file(path: Path):
     expected["raisers"] = sorted(expected["raisers"])
     # Many-to-many role lists come back in the database's order.
     for stage in [*expected["stages"], *exported["stages"]]:
-        for key in ("copy_case_line_roles", "copy_raiser_line_roles", "copy_posts"):
+        for key in (
+            "also_roles",
+            "raiser_roles",
+            "copy_case_line_roles",
+            "copy_raiser_line_roles",
+            "copy_posts",
+        ):
             stage[key] = sorted(stage[key])
     assert exported == expected
 
@@ -221,3 +241,224 @@ def test_removing_a_stage_that_escalations_used_is_refused(
     with pytest.raises(CommandError, match="escalations already use"):
         call_command("load_policies", str(ladder_dir))
     assert Stage.objects.filter(policy__slug="rutland").count() == 7
+
+
+# --- the newer settings (issue 11): every one is a key, exported and loaded back --------
+
+EXAMPLES = sorted((LADDER_DIR / "examples").glob("*.yaml"))
+
+
+def load_text(text: str) -> None:
+    load_ladders([check_ladder(yaml.safe_load(text), "export")])
+
+
+def forget_policies() -> None:
+    """Empty the policy tables, so a load starts from nothing (as on a new installation)."""
+    ConcernCategory.objects.all().delete()
+    Stage.objects.all().delete()
+    Policy.objects.all().delete()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [*SHIPPED, *EXAMPLES], ids=lambda p: p.stem)
+def test_export_then_load_then_export_is_identical(path: Path):
+    call_command("load_policies", str(path))
+    slug = read_ladder(path)["slug"]
+    first = export_policy(Policy.objects.get(slug=slug))
+    forget_policies()
+
+    load_text(first)
+
+    assert export_policy(Policy.objects.get(slug=slug)) == first
+
+
+@pytest.fixture
+def rutland_with_every_new_setting(db) -> Policy:
+    call_command("load_policies", str(LADDER_DIR / "rutland.yaml"))
+    policy = Policy.objects.get(slug="rutland")
+    policy.calendar_day_off = CalendarDayOff.NEXT_WORKING_DAY
+    policy.immediate_safety_role = Role.objects.get(slug="team-manager")
+    policy.immediate_safety_route = "At once to the Team Manager."
+    policy.immediate_safety_response_days = 0
+    policy.save()
+    informal = policy.stages.get(order=0)
+    informal.chair_may_vary_timescale = True
+    informal.issue_within_days = 2
+    informal.save()
+    stage = policy.stages.get(order=1)
+    stage.chair_may_vary_timescale = True
+    stage.issue_within_days = 3
+    stage.addresses_several = True
+    stage.completion = Completion.CHAIR
+    stage.partner_responders = True
+    stage.optional = True
+    stage.condition = "where the Team Manager is absent or disagrees"
+    stage.save()
+    stage.raiser_roles.set([Role.objects.get(slug="service-manager")])
+    return policy
+
+
+@pytest.mark.django_db
+def test_export_writes_every_new_setting(rutland_with_every_new_setting):
+    data = yaml.safe_load(export_policy(rutland_with_every_new_setting))
+
+    assert data["calendar_day_off"] == "next_working_day"
+    assert data["immediate_safety"]["response_days"] == 0
+    assert data["informal"]["chair_may_vary_timescale"] is True
+    assert data["informal"]["issue_within_days"] == 2
+    assert {
+        key: data["stages"][0][key]
+        for key in (
+            "chair_may_vary_timescale",
+            "issue_within_days",
+            "raiser_roles",
+            "addresses_several",
+            "completion",
+            "partner_responders",
+            "optional",
+            "condition",
+        )
+    } == {
+        "chair_may_vary_timescale": True,
+        "issue_within_days": 3,
+        "raiser_roles": ["service-manager"],
+        "addresses_several": True,
+        "completion": "chair",
+        "partner_responders": True,
+        "optional": True,
+        "condition": "where the Team Manager is absent or disagrees",
+    }
+
+
+@pytest.mark.django_db
+def test_every_new_setting_loads_back_from_an_export(rutland_with_every_new_setting):
+    text = export_policy(rutland_with_every_new_setting)
+    forget_policies()
+
+    load_text(text)
+
+    policy = Policy.objects.get(slug="rutland")
+    stage = policy.stages.get(order=1)
+    assert (policy.calendar_day_off, policy.immediate_safety_response_days) == (
+        CalendarDayOff.NEXT_WORKING_DAY,
+        0,
+    )
+    assert policy.stages.get(order=0).issue_within_days == 2
+    assert (stage.issue_within_days, stage.completion, stage.condition) == (
+        3,
+        Completion.CHAIR,
+        "where the Team Manager is absent or disagrees",
+    )
+    assert stage.chair_may_vary_timescale and stage.addresses_several and stage.optional
+    assert list(stage.raiser_roles.values_list("slug", flat=True)) == ["service-manager"]
+    assert export_policy(policy) == text
+
+
+@pytest.mark.django_db
+def test_a_file_without_the_newer_keys_loads_with_their_defaults(ladder_dir: Path):
+    newer = (
+        "chair_may_vary_timescale",
+        "issue_within_days",
+        "raiser_roles",
+        "addresses_several",
+        "completion",
+        "optional",
+        "condition",
+    )
+
+    def strip(d):
+        d.pop("calendar_day_off", None)
+        if d.get("immediate_safety"):
+            d["immediate_safety"].pop("response_days", None)
+        for stage in [d["informal"], *d["stages"]]:
+            for key in newer:
+                stage.pop(key, None)
+
+    edit(ladder_dir / "rutland.yaml", strip)
+
+    call_command("load_policies", str(ladder_dir / "rutland.yaml"))
+
+    policy = Policy.objects.get(slug="rutland")
+    stage = policy.stages.get(order=1)
+    assert policy.calendar_day_off == CalendarDayOff.KEEP
+    assert policy.immediate_safety_response_days is None
+    assert (stage.issue_within_days, stage.completion, stage.condition) == (None, "all", "")
+    assert not (stage.chair_may_vary_timescale or stage.addresses_several or stage.optional)
+    assert not stage.raiser_roles.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["stages"][0].update(external_responders=True),
+            "stages[0].external_responders: was replaced by `partner_responders: true`",
+        ),
+        (
+            lambda d: d["stages"][0].update(optinal=True),
+            "stages[0].optinal: is not a key of this format",
+        ),
+        (lambda d: d.update(colour="blue"), "rutland.yaml: colour: is not a key of this format"),
+        (
+            lambda d: d.update(immediate_safety_response_days=0),
+            "immediate_safety_response_days: write it under immediate_safety as `response_days`",
+        ),
+        (
+            lambda d: d["informal"].update(optional=True),
+            "informal.optional: is a setting of the formal stages only",
+        ),
+        (
+            lambda d: d["stages"][0].update(completion="most"),
+            "stages[0].completion: 'most' must be one of: all, any, chair",
+        ),
+        (
+            lambda d: d["stages"][0].update(issue_within_days=-2),
+            "stages[0].issue_within_days: must be a whole number of days",
+        ),
+        (
+            lambda d: d["stages"][0].update(raiser_roles=["wizard"]),
+            "stages[0].raiser_roles[0]: role 'wizard' is not listed under roles",
+        ),
+        (
+            lambda d: d["stages"][0].update(raiser_roles="team-manager"),
+            "stages[0].raiser_roles: must be a list of role slugs",
+        ),
+        (
+            lambda d: d["stages"][0].update(addresses_several="yes"),
+            "stages[0].addresses_several: must be true or false",
+        ),
+        (
+            lambda d: d["stages"][0].update(optional=1),
+            "stages[0].optional: must be true or false",
+        ),
+        (
+            lambda d: d["stages"][0].update(chair_may_vary_timescale="no"),
+            "stages[0].chair_may_vary_timescale: must be true or false",
+        ),
+        (
+            lambda d: d["stages"][0].update(condition=["absent"]),
+            "stages[0].condition: must be text",
+        ),
+        (
+            lambda d: d.update(calendar_day_off="sometimes"),
+            "calendar_day_off: 'sometimes' must be one of: keep, next_working_day",
+        ),
+        (
+            lambda d: d.update(
+                immediate_safety={
+                    "role": "team-manager",
+                    "route": "At once.",
+                    "response_days": "now",
+                }
+            ),
+            "immediate_safety.response_days: must be a whole number of days",
+        ),
+    ],
+)
+def test_bad_newer_settings_are_refused_with_the_file_and_field(ladder_dir: Path, change, message):
+    edit(ladder_dir / "rutland.yaml", change)
+    with pytest.raises(CommandError, match=r"rutland\.yaml") as exc:
+        call_command("load_policies", str(ladder_dir))
+    assert message in str(exc.value)
+    assert not Policy.objects.exists()

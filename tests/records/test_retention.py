@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from children.models import AccessLog
 from escalations import services
-from escalations.models import Attachment, Escalation, Step
+from escalations.models import AmendmentKind, Attachment, Escalation, Step, StepAmendment
 from notifications.models import Notification
 from policies.models import LocalAuthority, RetentionAction
 from records.models import RetentionRecord
@@ -98,6 +98,43 @@ def test_an_authority_that_chose_deletion_has_it_deleted(
     assert not path.exists()
     assert history_text(pk, step_ids) == "[]"
     assert RetentionRecord.objects.get(escalation_id=pk).action == "delete"
+
+
+AMENDMENT_REASON = "The manager at Larkspur Close is on leave."
+
+
+def amend(case) -> StepAmendment:
+    """An extension recorded on the case's step (as services.step_extend records one)."""
+    step = case.escalation.steps.get()
+    return StepAmendment.objects.create(
+        step=step,
+        kind=AmendmentKind.EXTENSION,
+        reason=AMENDMENT_REASON,
+        made_by=case.chair,
+        made_at=timezone.now(),
+        old_due_on=step.due_on,
+        new_due_on=step.due_on,
+    )
+
+
+def test_anonymising_removes_the_reasons_given_for_extensions(rutland, closed_case, child_of):
+    case = closed_case([child_of("rutland", date_of_birth=born(25))])
+    amendment = amend(case)
+    apply(rutland)
+    amendment.refresh_from_db()
+    assert amendment.reason == ""
+    assert not StepAmendment.history.filter(reason=AMENDMENT_REASON).exists()
+
+
+def test_deletion_takes_the_extensions_with_it(rutland, closed_case, child_of):
+    rutland.retention_action = RetentionAction.DELETE
+    rutland.save()
+    case = closed_case([child_of("rutland", date_of_birth=born(30))])
+    amendment = amend(case)
+    apply(rutland)
+    assert not Escalation.objects.filter(pk=case.escalation.pk).exists()
+    assert not StepAmendment.objects.filter(pk=amendment.pk).exists()
+    assert not StepAmendment.history.filter(id=amendment.pk).exists()
 
 
 def test_kept_while_the_youngest_child_is_within_the_period(rutland, closed_case, child_of):

@@ -86,6 +86,12 @@ HEADER = [
     "Children (case references)",
     "Teams",
     "Closed",
+    "Issue next stage by",
+    "Issue overdue",
+    "Steps issued on time",
+    "Steps issued late",
+    "Replies on time",
+    "Replies late",
 ]
 
 
@@ -679,6 +685,19 @@ def test_csv_rows_are_not_paged(client, time_machine, world, qa):
     assert [r[0] for r in rows[1:]] == [e.reference for e in made]
 
 
+def reply_outcome(step, today: date) -> str:
+    """A step's outcome against its reply clock, worked out in Python from the Step's own
+    predicates (reporting.classified_steps says the same in SQL)."""
+    due = step.effective_due_on
+    if due is None:
+        return "none"
+    if step.responded_at is not None:
+        return "met" if timezone.localdate(step.responded_at) <= due else "missed"
+    if step.closed_at is not None:
+        return "closed" if timezone.localdate(step.closed_at) <= due else "missed"
+    return "missed" if step.is_overdue(today) else "pending"
+
+
 def csv_as_built_from_the_models(qa, today: date) -> str:
     """The export as the view used to build it: a model instance per escalation, its open
     step and Clock, every child loaded; the reference the streamed one must equal."""
@@ -692,6 +711,8 @@ def csv_as_built_from_the_models(qa, today: date) -> str:
         step = e.open_step()
         clock = selectors.Clock.of(step, today, authority.nation, closures) if step else None
         children = list(e.children.all())
+        steps = list(e.steps.all())
+        replies = [reply_outcome(s, today) for s in steps]
         writer.writerow(
             [
                 _safe_cell(v)
@@ -708,6 +729,12 @@ def csv_as_built_from_the_models(qa, today: date) -> str:
                     " ".join(c.reference for c in children),
                     "; ".join(sorted({c.team.name for c in children if c.team})),
                     timezone.localtime(e.closed_at).strftime("%Y-%m-%d") if e.closed_at else "",
+                    clock.issue_by.isoformat() if clock and clock.issue_by else "",
+                    "Yes" if any(s.is_issue_overdue(today) for s in steps) else "No",
+                    sum(1 for s in steps if s.was_issued_late is False),
+                    sum(1 for s in steps if s.was_issued_late),
+                    replies.count("met"),
+                    replies.count("missed"),
                 )
             ]
         )

@@ -774,6 +774,8 @@ def test_the_dashboard_and_the_printed_report_show_closed_without_a_response(
         "Closed without a response",
         "Steps raised",
         "% met",
+        "Issued on time",
+        "Issued late",
     ]
     rows = {
         stage: re.findall(r'<td class="govuk-table__cell[^"]*">(?:<a[^>]*>)?([^<]*)', cells)
@@ -781,8 +783,9 @@ def test_the_dashboard_and_the_printed_report_show_closed_without_a_response(
             r'<th scope="row" class="govuk-table__header">([^<]+)</th>(.*?)</tr>', table, re.S
         )
     }
-    # Stage 3: 1 met of 4 judged = 25%.
-    assert rows["Stage 3: Head of Service"] == ["1", "3", "1", "0", "2", "7", "25%"]
+    # Stage 3: 1 met of 4 judged = 25%. Rutland sets no issue-by clock: none issued on
+    # time or late.
+    assert rows["Stage 3: Head of Service"] == ["1", "3", "1", "0", "2", "7", "25%", "0", "0"]
 
 
 def test_a_step_raised_in_the_quarter_counts_though_its_escalation_was_raised_before(
@@ -841,9 +844,9 @@ def test_every_number_on_the_dashboard_links_to_exactly_that_many(
         client, time_machine, qa_of(world, GLOUCESTERSHIRE).user, reverse("reports:dashboard")
     )
     links = NUMBER_LINK.findall(response.content.decode())
-    # raised ×3, open, overdue, highest ×3, 4 themes + 5 items, 4 stages × 5 outcomes,
-    # teams ×3, chairs ×2
-    assert len(links) == 3 + 2 + 3 + 4 + 5 + 20 + 3 + 2
+    # raised ×3, open, overdue, highest ×3, 4 themes + 5 items, 4 stages × 7 outcomes (5
+    # against the reply clock, 2 against the issue-by clock), teams ×3, chairs ×2
+    assert len(links) == 3 + 2 + 3 + 4 + 5 + 28 + 3 + 2
     for href, number in links:
         assert len(listed(client.get(html.unescape(href)))) == int(number), href
 

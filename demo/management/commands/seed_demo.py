@@ -26,7 +26,7 @@ from escalations import services
 from escalations.models import Escalation, Nature, Step
 from policies.models import ConcernCategory, LocalAuthority, Policy, PolicyKind, Role, Stage
 from policies.working_days import add_working_days
-from staff.models import StaffMember, Team
+from staff.models import Partner, StaffMember, Team
 from staff.services import authority_admin_grant, authority_admin_group_ensure
 
 DEMO_PASSWORD = "escalate-demo-2026"  # noqa: S105 - printed on purpose: demo accounts only
@@ -237,6 +237,29 @@ def case_line(children: Iterable[Child]) -> list[StaffMember]:
     return line
 
 
+# Each authority's partner directory: (name, job title, organisation, mailbox).
+PARTNERS = (
+    (
+        "Priya Constable",
+        "Detective Inspector, Public Protection Unit",
+        "{place} Police",
+        "priya.constable",
+    ),
+    (
+        "Helen Nightingale",
+        "Designated Nurse for Safeguarding Children",
+        "{place} Integrated Care Board (NHS)",
+        "helen.nightingale",
+    ),
+    (
+        "Edward Schofield",
+        "Head of Education Safeguarding",
+        "{place} Education Service",
+        "edward.schofield",
+    ),
+)
+
+
 class Command(BaseCommand):
     help = "Create demo staff, children and escalations (run load_policies first)."
 
@@ -274,6 +297,7 @@ class Command(BaseCommand):
             )
             for i, authority in enumerate(authorities):
                 self._staff_for(authority)
+                self._partners_of(authority)
                 self._children_of(authority, i)
             self._escalations(timezone.now())
             authority_admin_group_ensure()
@@ -403,6 +427,21 @@ class Command(BaseCommand):
             agency=agency,
             job_title=role.name,
         )
+
+    def _partners_of(self, authority: LocalAuthority) -> None:
+        """The authority's partner directory: a police, a health and an education contact,
+        to whom a stage open to partner agencies may be addressed (no accounts: they answer
+        by an e-mailed link and a one-time code)."""
+        place = authority.name.removesuffix(" County Council").removesuffix(" Council")
+        domain = authority.slug.replace("-", "")
+        for name, job_title, organisation, mailbox in PARTNERS:
+            Partner.objects.create(
+                authority=authority,
+                name=name,
+                job_title=job_title,
+                organisation=organisation.format(place=place),
+                email=f"{mailbox}@{domain}.partners.example.invalid",
+            )
 
     def _authority_admin(self, authority: LocalAuthority) -> None:
         """`<authority>.admin`: administers their own authority in Django admin, no other."""
