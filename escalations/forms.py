@@ -17,7 +17,7 @@ from escalations import rules
 from escalations.models import Addressee, Escalation, Nature, Step
 from escalations.rules import default_responder
 from escalations.services import MOVED_ON
-from policies.models import BypassRule, ConcernCategory, Policy, Stage
+from policies.models import DEFAULT_STATEMENT_WANTED, BypassRule, ConcernCategory, Policy, Stage
 from staff.models import Partner, StaffMember
 
 TEXT = {"rows": 4}
@@ -199,6 +199,10 @@ def clean_addressees(form: forms.Form, cleaned: dict[str, Any]) -> None:
 
 def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
     names = ", ".join(s.name for s in stages if s.statement_required)
+    # The last question in the policy's words, where the stages asking for a statement
+    # agree on them (Cwm Taf's QASG asks for the identified risks).
+    asks = {s.statement_wanted_label for s in stages if s.statement_required}
+    wanted = asks.pop() if len(asks) == 1 else DEFAULT_STATEMENT_WANTED
     form.fields["statement_issue"] = forms.CharField(
         label="Written statement: the issue",
         required=False,
@@ -211,7 +215,7 @@ def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
         widget=forms.Textarea(attrs=TEXT),
     )
     form.fields["statement_wanted"] = forms.CharField(
-        label="Written statement: what you want to happen",
+        label=f"Written statement: {wanted[:1].lower()}{wanted[1:]}",
         required=False,
         widget=forms.Textarea(attrs=TEXT),
         help_text="Copies of the earlier steps are attached to the statement automatically.",
@@ -647,7 +651,8 @@ class AddresseeChoiceField(forms.ModelChoiceField):
 class ReaddressForm(StepActionForm):
     """Someone else to answer the open step (the person asked is on leave, has left …),
     with the reason (rules.readdress_refusal). Offered: the staff holding a role the stage
-    is addressed to, as at the raise."""
+    is addressed to, as at the raise; on a stage open to partner agencies, the contacts in
+    the authority's partner directory too (the service checks both again)."""
 
     def __init__(
         self, *args: Any, staff: StaffMember, escalation: Escalation, **kwargs: Any
@@ -676,6 +681,17 @@ class ReaddressForm(StepActionForm):
             label="Who should respond instead",
             error_messages={"required": "Choose who should respond instead."},
         )
+        partners = _readdress_partners(staff, step)
+        if step is not None and partners.exists():
+            self.fields["partner"] = PartnerChoiceField(
+                queryset=partners,
+                required=False,
+                label="Or a partner-agency contact",
+                help_text=f"{step.stage_name} may be answered by a partner agency. They reply "
+                "through an e-mailed link and a one-time code, with no council account.",
+            )
+            # Either may be chosen; clean() says so in plain words if neither is.
+            self.fields["responder"].required = False
         self.fields["reason"] = forms.CharField(
             label="Why the step is going to someone else",
             widget=forms.Textarea(attrs={"rows": 3}),
@@ -688,4 +704,16 @@ class ReaddressForm(StepActionForm):
         if self.refusal is not None:
             self.errors.clear()
             raise forms.ValidationError(self.refusal.message)
+        if "partner" in self.fields and not (cleaned.get("responder") or cleaned.get("partner")):
+            self.add_error("responder", "Choose who should respond instead.")
         return cleaned
+
+
+def _readdress_partners(staff: StaffMember, step: Step | None) -> QuerySet[Partner]:
+    """The partner-directory contacts the open step may pass to: only on a stage open to
+    partner agencies (Stage.partner_responders), never one it is addressed to now."""
+    if step is None or step.stage is None or not step.stage.partner_responders:
+        return Partner.objects.none()
+    asked = {pk for pk in (step.partner_id, *(a.partner_id for a in step.addressees.all())) if pk}
+    partners = Partner.objects.filter(authority=staff.authority, is_active=True)
+    return partners.exclude(pk__in=asked).order_by("organisation", "name")

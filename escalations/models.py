@@ -331,6 +331,8 @@ class Step(models.Model):
     statement_issue = models.TextField(blank=True)
     statement_actions = models.TextField(blank=True)
     statement_wanted = models.TextField(blank=True)
+    # Snapshot of Stage.statement_wanted_label: what the statement's last part answered.
+    statement_wanted_label = models.CharField(max_length=200, blank=True)
 
     response = models.TextField(blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)

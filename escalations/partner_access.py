@@ -90,6 +90,40 @@ def partner_accesses_open(*, step: Step, now: datetime) -> list[PartnerAccess]:
     return accesses
 
 
+def partner_access_readdressed(
+    *, step: Step, partner: Partner, addressee: Addressee | None, now: datetime
+) -> PartnerAccess:
+    """A fresh way in for a partner the open step (or, with `addressee`, their part of a
+    stage addressed to several people) has just been passed to (services.step_readdress),
+    made in its transaction, before the e-mail that carries the link.
+
+    A partner asked on this step before (then passed over, now asked again) gets a new
+    link too: their access (one per step and partner) takes a new salt, so the old link
+    no longer opens anything, and its unused codes and open sessions end with it. The link
+    of whoever the step leaves closes by itself (`access_refusal`).
+    """
+    salt = secrets.token_urlsafe(32)
+    access = PartnerAccess.objects.select_for_update().filter(step=step, partner=partner).first()
+    if access is None:
+        return PartnerAccess.objects.create(
+            step=step,
+            partner=partner,
+            addressee=addressee,
+            salt=salt,
+            token_hash=token_hash(partner_link_token(salt)),
+            created_at=now,
+        )
+    access.salt, access.token_hash = salt, token_hash(partner_link_token(salt))
+    access.addressee, access.created_at = addressee, now
+    access.save(update_fields=["salt", "token_hash", "addressee", "created_at"])
+    # Neither is history-tracked: plain UPDATEs, as partner_session_end.
+    PartnerCode.objects.filter(access=access, used_at__isnull=True, expires_at__gt=now).update(
+        expires_at=now
+    )
+    PartnerSession.objects.filter(access=access, ended_at__isnull=True).update(ended_at=now)
+    return access
+
+
 # --- reads ------------------------------------------------------------------------------
 
 

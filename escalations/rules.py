@@ -642,16 +642,24 @@ def readdress_refusal(
     *,
     responder: StaffMember | None = None,
     replacing: Addressee | None = None,
+    partner: Partner | None = None,
 ) -> Refusal | None:
-    """Why `actor` may not address the open step to someone else (to `responder`, in place
-    of `replacing` on a stage addressed to several people, when given); None if they may.
+    """Why `actor` may not address the open step to someone else (to `responder`, or to
+    `partner` from the partner directory, in place of `replacing` on a stage addressed to
+    several people, when given); None if they may.
 
-    Whether `responder` holds a role the stage is addressed to is the raise's own check
-    (services._check_responder), made again by the service.
+    Whether `responder` holds a role the stage is addressed to, and whether the stage is
+    open to partners and `partner` is in this authority's directory, are the raise's own
+    checks (services._check_responder, services._check_partner), made again by the service.
     """
     step = _amendable_step(actor, escalation, "change who responds")
     if isinstance(step, Refusal):
         return step
+    if responder is not None and partner is not None:
+        return Refusal(
+            "Choose a member of staff or a partner-agency contact to respond, not both.",
+            "partner",
+        )
     several = bool(step.completion)
     if replacing is not None:
         if replacing.step_id != step.pk:
@@ -661,8 +669,14 @@ def readdress_refusal(
                 f"{replacing.name} has already replied, so their part cannot be passed on.",
                 "replacing",
             )
-    elif several and responder is not None:
+    elif several and (responder is not None or partner is not None):
         return Refusal("Choose whose part of this stage is to go to someone else.", "replacing")
+    if partner is not None:
+        partners = {a.partner_id for a in step.addressees.all()} if several else set()
+        partners.add(step.partner_id)
+        if partner.pk in partners:
+            return Refusal(f"{partner.name} is already addressed at this stage.", "partner")
+        return None
     if responder is None:
         return None
     if responder.pk == actor.pk:

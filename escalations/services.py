@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -33,7 +33,7 @@ from escalations.models import (
     StepAmendment,
     Verdict,
 )
-from escalations.partner_access import partner_accesses_open
+from escalations.partner_access import partner_access_readdressed, partner_accesses_open
 from notifications import services as notifications
 from notifications.models import Kind
 from notifications.recipients import (
@@ -43,10 +43,9 @@ from notifications.recipients import (
     response_recipients,
     step_recipients,
 )
-from policies.deadlines import formal_cap_deadline, stage_deadline
+from policies.deadlines import formal_cap_deadline, issue_by_deadline, stage_deadline
 from policies.models import (
     ConcernCategory,
-    LocalAuthority,
     Policy,
     PolicyKind,
     Stage,
@@ -235,7 +234,7 @@ def _check_step_inputs(
         for key, label in (
             ("issue", "the issue"),
             ("actions", "what you have done to resolve it"),
-            ("wanted", "what you want to happen"),
+            ("wanted", stage.statement_wanted_label.lower()),
         ):
             if not statement.get(key, "").strip():
                 raise ActionRefused(
@@ -382,28 +381,15 @@ def _address_partners(*, step: Step, partners: list[Partner], now: datetime) -> 
         )
 
 
-def _issue_by(
-    *, stage: Stage | None, authority: LocalAuthority, start: date, closures: frozenset[date]
-) -> date | None:
-    """The issue-by date of `stage` counted from `start` (Stage.issue_within_days, counted
-    as the stage's timescale is); None where the stage has no issue-by clock."""
-    if stage is None or stage.issue_within_days is None:
-        return None
-    # The deadline arithmetic's one home works from a moment: midday on the start day.
-    _received, due = stage_deadline(
-        stage=stage,
-        authority=authority,
-        received_at=timezone.make_aware(datetime.combine(start, time(12))),
-        response_days=stage.issue_within_days,
-        closures=closures,
-    )
-    return due
-
-
-def _issue_start(escalation: Escalation) -> date | None:
+def _issue_start(escalation: Escalation, now: datetime) -> date:
     """Where the issue-by clock of the next step starts (docs/architecture.md §3): the
     previous step's reply, or its deadline where none came; for the first step the
-    conference the concern arose from, else the day the escalation was raised."""
+    conference the concern arose from, else the day the escalation was raised.
+
+    A previous step with neither a reply nor a deadline (a stage the policy gives no
+    timescale) ended only when the chair moved on, so the clock runs from `now`: the next
+    stage is issued on time by definition, as a first stage with no conference is.
+    """
     previous = escalation.steps.order_by("-sequence").first()
     if previous is None:
         if escalation.conference is not None:
@@ -411,13 +397,15 @@ def _issue_start(escalation: Escalation) -> date | None:
         return timezone.localdate(escalation.raised_at)
     if previous.responded_at is not None:
         return timezone.localdate(previous.responded_at)
-    return previous.due_on
+    if previous.due_on is not None:
+        return previous.due_on
+    return timezone.localdate(now)
 
 
 def _start_issue_clock(step: Step, escalation: Escalation, now: datetime) -> None:
     """The step is answered: the stage after it must be issued by its issue-by date (the
     chair's clock while the step awaits their decision). The caller saves the step."""
-    step.next_issue_due_on = _issue_by(
+    step.next_issue_due_on = issue_by_deadline(
         stage=rules.next_stage(escalation),
         authority=escalation.authority,
         start=timezone.localdate(now),
@@ -470,10 +458,10 @@ def _raise_step(
     )
     closures = escalation.authority.closure_dates()
     # Read before this step exists: the issue-by clock runs from the step before it.
-    issue_due_on = _issue_by(
+    issue_due_on = issue_by_deadline(
         stage=stage,
         authority=escalation.authority,
-        start=_issue_start(escalation),
+        start=_issue_start(escalation, now),
         closures=closures,
     )
     if not stage.is_informal and escalation.formal_started_at is None:
@@ -517,6 +505,7 @@ def _raise_step(
         statement_issue=statement.get("issue", "").strip(),
         statement_actions=statement.get("actions", "").strip(),
         statement_wanted=statement.get("wanted", "").strip(),
+        statement_wanted_label=stage.statement_wanted_label if stage.statement_required else "",
         # Only where the chair's days were used (the immediate-safety route's replace them).
         timescale_reason=timescale_reason.strip() if safety_days is None else "",
         issue_due_on=issue_due_on,
@@ -1214,7 +1203,10 @@ def escalation_withdraw(
 
 
 def step_chase(*, actor: StaffMember, escalation: Escalation, now: datetime | None = None) -> Step:
-    """Send the open step's addressee a reminder now: an outbox row, recorded on the step.
+    """Send everyone the open step still waits on a reminder now: the addressee, or on a
+    stage addressed to several people each of them yet to reply (staff, or partner-agency
+    contacts, reminded with their own link). An outbox row each, recorded on the step (and
+    on each addressee's row).
 
     At most once a working day (rules.chase_refusal says why not, in words).
     """
@@ -1224,24 +1216,34 @@ def step_chase(*, actor: StaffMember, escalation: Escalation, now: datetime | No
         _enforce(rules.chase_refusal(actor, escalation, today=timezone.localdate(now)))
         step = escalation.open_step(lock=True)
         assert step is not None  # the rule refuses when no step is open
-        # Council staff, or a partner-agency contact (reminded with their own link).
-        addressee = step.responder or step.partner
-        assert addressee is not None  # a check constraint: staff or partner
-        if not addressee.is_active:
+        awaited = _awaited_addressees(step)
+        active = [person for person in awaited if person.is_active]
+        if not active and not step.addresses_several:
             raise ActionRefused(
                 f"{step.addressee_name} is no longer active, so cannot be reminded: "
                 "escalate to someone who can answer."
             )
-        earlier = step.notifications.filter(
-            kind=Kind.CHASE, recipient=step.responder, partner=step.partner
-        ).count()
-        notifications.create_notifications(
-            kind=Kind.CHASE,
-            step=step,
-            recipients=[addressee],
-            now=now,
-            occurrence=earlier,
-        )
+        if not active:
+            raise ActionRefused(
+                "Nobody the stage still waits on is active any longer, so nobody can be "
+                "reminded: address their parts to someone who can answer."
+            )
+        for person in active:
+            # The n-th reminder to this person on this step is the outbox's occurrence n - 1.
+            own = {"partner": person} if isinstance(person, Partner) else {"recipient": person}
+            earlier = step.notifications.filter(kind=Kind.CHASE, **own).count()
+            notifications.create_notifications(
+                kind=Kind.CHASE, step=step, recipients=[person], now=now, occurrence=earlier
+            )
+        if step.addresses_several:
+            rows = step.addressees.filter(responded_at__isnull=True).select_related(
+                "staff", "partner"
+            )
+            for addressee in rows:
+                if (addressee.staff or addressee.partner) in active:
+                    # One saved at a time: the addressee's row is history-tracked.
+                    addressee.chased_at = now
+                    addressee.save(update_fields=["chased_at"])
         step.chased_at = now
         step.save(update_fields=["chased_at"])
     return step
@@ -1337,7 +1339,8 @@ def step_extend(
         )
         notifications.notify_step_amended(
             step=step,
-            addressed=_addressed_staff(step),
+            amendment=amendment,
+            addressed=_awaited_addressees(step),
             told=[escalation.raised_by],
             actor=actor,
             now=now,
@@ -1345,23 +1348,27 @@ def step_extend(
     return amendment
 
 
-def _addressed_staff(step: Step) -> list[StaffMember]:
-    """The council staff the step now waits on: its addressee, or those of several still
-    to reply (partners are told through their own link, not the staff outbox)."""
+def _awaited_addressees(step: Step) -> list[StaffMember | Partner]:
+    """Everyone the open step still waits on: its addressee (staff or partner), or on a
+    stage addressed to several people each of them yet to reply, in the order asked."""
     if step.completion:
         return [
-            a.staff
-            for a in step.addressees.select_related("staff")
-            if a.staff and not a.is_answered
+            person
+            for a in step.addressees.select_related("staff__user", "partner")
+            if not a.is_answered
+            for person in (a.staff or a.partner,)
+            if person is not None
         ]
-    return [step.responder] if step.responder is not None else []
+    addressee = step.responder or step.partner
+    return [addressee] if addressee is not None else []
 
 
 def step_readdress(
     *,
     actor: StaffMember,
     escalation: Escalation,
-    responder: StaffMember,
+    responder: StaffMember | None = None,
+    partner: Partner | None = None,
     reason: str,
     replacing: Addressee | None = None,
     from_step: Step | None = None,
@@ -1369,10 +1376,13 @@ def step_readdress(
 ) -> StepAmendment:
     """Address the open step to someone else (the person asked is on leave, has left, …),
     with the reason; on a stage addressed to several people, `replacing` is whose part
-    passes on. The new addressee passes the raise's own role check. Recorded as an
-    amendment (and in the step's history); the new addressee gets the step's link, the
-    one it was addressed to and the chair are told. The deadline stays: extend it too if
-    the new person needs longer."""
+    passes on. The new addressee is a member of staff (`responder`) who passes the raise's
+    own role check, or, on a stage open to partner agencies, a contact from the partner
+    directory (`partner`), who gets a fresh link of their own; the link of a partner the
+    step (or the part) leaves closes (escalations/partner_access.py). Recorded as an
+    amendment (and in the step's history); the new addressee is sent the step, the one it
+    was addressed to and the chair are told. The deadline stays: extend it too if the new
+    person needs longer."""
     now = now or timezone.now()
     if not reason.strip():
         raise ActionRefused("Say why the step is going to someone else.", field="reason")
@@ -1383,26 +1393,39 @@ def step_readdress(
         if replacing is not None:
             replacing = Addressee.objects.select_for_update().get(pk=replacing.pk)
         _enforce(
-            rules.readdress_refusal(actor, escalation, responder=responder, replacing=replacing)
+            rules.readdress_refusal(
+                actor, escalation, responder=responder, partner=partner, replacing=replacing
+            )
         )
         assert step is not None  # the rule refuses otherwise
-        _check_responder(
-            stage=step.stage, responder=responder, escalation_authority_id=escalation.authority_id
-        )
+        new = _addressee_of(responder, partner)
+        if partner is not None:
+            _check_partner(stage=step.stage, partner=partner, authority_id=escalation.authority_id)
+        else:
+            assert responder is not None  # _addressee_of refuses neither
+            _check_responder(
+                stage=step.stage,
+                responder=responder,
+                escalation_authority_id=escalation.authority_id,
+            )
         old_staff: StaffMember | None
+        # A partner-agency contact whose part passes on is told too (their link closes).
+        old_partner = replacing.partner if replacing is not None else step.partner
         if replacing is not None:
             old_name, old_staff = replacing.name, replacing.staff
             was_first = (old_staff is not None and old_staff.pk == step.responder_id) or (
                 replacing.partner_id is not None and replacing.partner_id == step.partner_id
             )
-            replacing.staff, replacing.partner = responder, None
+            replacing.staff, replacing.partner = responder, partner
             replacing.save()
         else:
             old_name, old_staff = step.addressee_name, step.responder
             was_first = True
         if was_first:
-            step.responder, step.partner = responder, None
+            step.responder, step.partner = responder, partner
             step.save()
+        if partner is not None:
+            partner_access_readdressed(step=step, partner=partner, addressee=replacing, now=now)
         amendment = StepAmendment.objects.create(
             step=step,
             kind=AmendmentKind.READDRESSED,
@@ -1412,12 +1435,13 @@ def step_readdress(
             old_due_on=step.due_on,
             new_due_on=step.due_on,
             old_addressee=old_name,
-            new_addressee=responder.display_name,
+            new_addressee=step.addressee_name if replacing is None else replacing.name,
         )
         notifications.notify_step_amended(
             step=step,
-            addressed=[responder],
-            told=[p for p in (old_staff, escalation.raised_by) if p is not None],
+            amendment=amendment,
+            addressed=[new],
+            told=[p for p in (old_staff, old_partner, escalation.raised_by) if p is not None],
             actor=actor,
             now=now,
         )

@@ -186,6 +186,7 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
             "escalation__authority_id",
             "escalation__raised_by_id",
             "responder_id",
+            "partner_id",
             "alert",
             "effective",
             "escalation__policy__overdue_repeat_working_days",
@@ -197,15 +198,19 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
     alerts: list[Alert] = []
     auto_escalate: list[int] = []
     for row in rows:
-        step, escalation, authority, chair, responder, kind, due, repeat, auto, extended = row[:10]
+        step, escalation, authority, chair, responder, partner = row[:6]
+        kind, due, repeat, auto, extended = row[6:11]
         # A stage addressed to several people: each of them has their own clock
         # (_addressee_alerts); the chair's alerts stay the stage's.
-        several = bool(row[10])
+        several = bool(row[11])
+        # The addressee: council staff, or a partner-agency contact (whose e-mail carries
+        # their own link: notifications.services).
+        addressee = Alert(kind, escalation, step, responder, partner_id=partner)
         if kind == Kind.REMINDER and several:
             continue
         if kind == Kind.REMINDER:
             # No working day left to answer in: remind the responder.
-            alerts.append(Alert(kind, escalation, step, responder, alert_occurrence(0, extended)))
+            alerts.append(addressee._replace(occurrence=alert_occurrence(0, extended)))
         elif kind == Kind.INFORMAL_DISPUTE:
             # "unresolved ... within 5 working days, this is a dispute": prompt the chair.
             alerts.append(Alert(kind, escalation, step, chair, alert_occurrence(0, extended)))
@@ -215,8 +220,9 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
                 due, today, nation=calendar.nation, closures=calendar.closures
             )
             occurrence = alert_occurrence((max(late, 1) - 1) // repeat if repeat else 0, extended)
-            people = (chair,) if several else (chair, responder)
-            alerts += [Alert(kind, escalation, step, p, occurrence) for p in people]
+            alerts.append(Alert(kind, escalation, step, chair, occurrence))
+            if not several:
+                alerts.append(addressee._replace(occurrence=occurrence))
             if auto:
                 auto_escalate.append(step)
     return alerts, auto_escalate
@@ -224,8 +230,9 @@ def _step_alerts(today: date, working: dict[int, _Calendar]) -> tuple[list[Alert
 
 def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
     """On stages addressed to several people, each person's own reminder and overdue
-    alerts, to those the stage still waits on (never to someone who has replied), by the
-    AddresseeQuerySet's own conditions. Overdue repeats as the respond clock's does."""
+    alerts, to those the stage still waits on (never to someone who has replied), staff
+    and partner-agency contacts alike, by the AddresseeQuerySet's own conditions. Overdue
+    repeats as the respond clock's does."""
     due_soon = reduce(
         or_,
         (
@@ -244,9 +251,6 @@ def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]
     )
     rows = (
         Addressee.objects.filter(
-            # Partner-agency addressees are told through their own link, not the outbox's
-            # staff rows (escalations/partner_access.py).
-            staff__isnull=False,
             due_on__isnull=False,
             step__escalation__state__in=OPEN_STATES,
             step__escalation__authority_id__in=list(working),
@@ -260,6 +264,7 @@ def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]
             "step__escalation_id",
             "step__escalation__authority_id",
             "staff_id",
+            "partner_id",
             "alert",
             "effective",
             "step__escalation__policy__overdue_repeat_working_days",
@@ -267,7 +272,7 @@ def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]
         )
     )
     alerts: list[Alert] = []
-    for step, escalation, authority, person, kind, due, repeat, extended in rows:
+    for step, escalation, authority, person, partner, kind, due, repeat, extended in rows:
         occurrence = 0
         if kind == Kind.OVERDUE:
             calendar = working[authority]
@@ -275,29 +280,27 @@ def _addressee_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]
                 due, today, nation=calendar.nation, closures=calendar.closures
             )
             occurrence = (max(late, 1) - 1) // repeat if repeat else 0
-        alerts.append(Alert(kind, escalation, step, person, alert_occurrence(occurrence, extended)))
+        alerts.append(
+            Alert(
+                kind,
+                escalation,
+                step,
+                person,
+                alert_occurrence(occurrence, extended),
+                partner_id=partner,
+            )
+        )
     return alerts
-
-
-# The issue-by clock's alerts go to the chair as the outbox's reminder and overdue kinds,
-# under occurrence numbers of their own above every respond-clock number (which extensions
-# take up to rules.MAX_EXTENSIONS * ALERTS_PER_EXTENSION), so the chair's overdue alerts on
-# the same step, from before it was answered, never stand in for them. Dedicated kinds
-# would need a migration of the outbox's choices.
-ISSUE_CLOCK_OCCURRENCES = 31000
-_ISSUE_CLOCK_REPEATS = 32767 - ISSUE_CLOCK_OCCURRENCES  # the outbox's small integer
-
-
-def issue_occurrence(occurrence: int) -> int:
-    """The outbox occurrence of the `occurrence`-th issue-by alert of a step."""
-    return ISSUE_CLOCK_OCCURRENCES + min(occurrence, _ISSUE_CLOCK_REPEATS)
 
 
 def _issue_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
     """The issue-by clock: while an answered step awaits the chair and the next stage has
     an issue-by date (Step.next_issue_due_on), the chair is reminded when it is due soon
-    and alerted once it has passed, then again every overdue_repeat_working_days, by the
-    StepQuerySet's own issue_due_soon and issue_overdue."""
+    (`issue_due_soon`) and alerted once it has passed (`issue_overdue`), then again every
+    overdue_repeat_working_days, by the StepQuerySet's own issue_due_soon and
+    issue_overdue. Kinds of their own, so the step's reply alerts (from before it was
+    answered) never stand in for them in the outbox's unique key; an answered step is not
+    extended, so their occurrences count from 0."""
     due_soon = reduce(
         or_,
         (
@@ -307,8 +310,8 @@ def _issue_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
         ),
     )
     alert = Case(
-        When(due_soon, then=Value(Kind.REMINDER)),
-        When(issue_overdue_q(today), then=Value(Kind.OVERDUE)),
+        When(due_soon, then=Value(Kind.ISSUE_DUE_SOON)),
+        When(issue_overdue_q(today), then=Value(Kind.ISSUE_OVERDUE)),
         default=Value(""),
         output_field=CharField(),
     )
@@ -333,19 +336,21 @@ def _issue_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
     alerts: list[Alert] = []
     for step, escalation, authority, chair, kind, due, repeat in rows:
         occurrence = 0
-        if kind == Kind.OVERDUE:
+        if kind == Kind.ISSUE_OVERDUE:
+            assert due is not None  # the query keeps only steps with a next_issue_due_on
             calendar = working[authority]
             late = working_days_between(
                 due, today, nation=calendar.nation, closures=calendar.closures
             )
             occurrence = (max(late, 1) - 1) // repeat if repeat else 0
-        alerts.append(Alert(kind, escalation, step, chair, issue_occurrence(occurrence)))
+        alerts.append(Alert(kind, escalation, step, chair, alert_occurrence(occurrence, 0)))
     return alerts
 
 
 def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
-    """Once per escalation past its formal cap: to the chair and the open step's responder
-    (on a stage addressed to several people, those of them it still waits on)."""
+    """Once per escalation past its formal cap: to the chair and the open step's addressee
+    (on a stage addressed to several people, those of them it still waits on), staff or
+    partner-agency contact."""
     rows = list(
         Step.objects.open()
         .filter(
@@ -355,24 +360,34 @@ def _cap_alerts(today: date, working: dict[int, _Calendar]) -> list[Alert]:
         )
         .exclude(escalation__notifications__kind=Kind.CAP_BREACHED)
         .values_list(
-            "pk", "escalation_id", "escalation__raised_by_id", "responder_id", "completion"
+            "pk",
+            "escalation_id",
+            "escalation__raised_by_id",
+            "responder_id",
+            "partner_id",
+            "completion",
         )
     )
-    awaited: dict[int, list[int]] = {}
-    several = [step for step, _e, _c, _r, completion in rows if completion]
+    # (staff, partner) of each person asked: exactly one of the two is set.
+    awaited: dict[int, list[tuple[int | None, int | None]]] = {}
+    several = [row[0] for row in rows if row[-1]]
     if several:
-        for step, person in (
+        for step, staff, partner in (
             Addressee.objects.awaited()
-            .filter(step_id__in=several, staff__isnull=False)
-            .values_list("step_id", "staff_id")
+            .filter(step_id__in=several)
+            .values_list("step_id", "staff_id", "partner_id")
         ):
-            awaited.setdefault(step, []).append(person)
-    return [
-        Alert(Kind.CAP_BREACHED, escalation, step, person)
-        for step, escalation, chair, responder, completion in rows
-        for person in (chair, *(awaited.get(step, []) if completion else [responder]))
-        if person is not None
-    ]
+            awaited.setdefault(step, []).append((staff, partner))
+    alerts: list[Alert] = []
+    for step, escalation, chair, responder, partner, completion in rows:
+        alerts.append(Alert(Kind.CAP_BREACHED, escalation, step, chair))
+        asked = awaited.get(step, []) if completion else [(responder, partner)]
+        alerts += [
+            Alert(Kind.CAP_BREACHED, escalation, step, staff, partner_id=other)
+            for staff, other in asked
+            if staff is not None or other is not None
+        ]
+    return alerts
 
 
 def _steps_to_escalate(step_ids: list[int]) -> list[Step]:

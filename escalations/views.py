@@ -341,6 +341,7 @@ def step_readdress(request: StaffRequest, pk: int) -> HttpResponse:
             actor=staff,
             escalation=e,
             responder=d["responder"],
+            partner=d.get("partner"),
             replacing=d.get("replacing"),
             reason=d["reason"],
             from_step=d["from_step"],

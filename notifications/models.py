@@ -8,9 +8,11 @@ Message-ID (services.deliver, relay.py). The same rows are the in-app list (read
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 
-from escalations.models import Escalation, Step
+from escalations.models import AmendmentKind, Escalation, Step, StepAmendment
 from staff.models import Partner, StaffMember
 
 
@@ -25,6 +27,9 @@ class Kind(models.TextChoices):
     ESCALATION_CLOSED = "escalation_closed", "An escalation you took part in has ended"
     CHASE = "chase", "A reminder from the chair: your response is awaited"
     PARTNER_CODE = "partner_code", "A one-time code to open a step (partner agency)"
+    STEP_AMENDED = "step_amended", "A step's deadline or addressee was changed"
+    ISSUE_DUE_SOON = "issue_due_soon", "The next stage is to be issued soon"
+    ISSUE_OVERDUE = "issue_overdue", "The next stage is overdue to be issued"
 
 
 class EmailStatus(models.TextChoices):
@@ -46,6 +51,15 @@ class Notification(models.Model):
     )
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications"
+    )
+    # The extension or change of addressee a `step_amended` row tells of (its wording
+    # comes from it); its occurrence is the amendment's place among the step's.
+    amendment = models.ForeignKey(
+        StepAmendment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notifications",
     )
     occurrence = models.PositiveSmallIntegerField(
         default=0, help_text="Repeated alerts (e.g. overdue every few days) count up from 0."
@@ -94,3 +108,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.escalation.reference})"
+
+    @property
+    def headline(self) -> str:
+        """What happened, in words, for the in-app list (the e-mail says the same, made
+        personal and with the next stage's name: notifications.services)."""
+        amendment = self.amendment
+        if self.kind == Kind.STEP_AMENDED and amendment is not None:
+            if amendment.kind == AmendmentKind.EXTENSION and amendment.new_due_on is not None:
+                return f"Deadline extended to {_day(amendment.new_due_on)}"
+            return (
+                f"Now addressed to {amendment.new_addressee}, instead of {amendment.old_addressee}"
+            )
+        due = self.step.next_issue_due_on
+        if self.kind == Kind.ISSUE_DUE_SOON and due is not None:
+            return f"Issue the next stage by {_day(due)}"
+        if self.kind == Kind.ISSUE_OVERDUE and due is not None:
+            return f"The next stage was to be issued by {_day(due)}"
+        return self.get_kind_display()
+
+
+def _day(day: date) -> str:
+    """Mon 16 Nov 2026."""
+    return f"{day:%a} {day.day} {day:%b %Y}"

@@ -177,8 +177,11 @@ def escalation_participants(escalation: Escalation) -> list[StaffMember]:
     ).select_related("user")
     for person in addressed:
         people.setdefault(person.pk, person)
+    # Told of a change of addressee (step_amended) counts as told: the person a step was
+    # taken from stays one who took part.
     copied = StaffMember.objects.filter(
-        notifications__escalation=escalation, notifications__kind=Kind.STEP_COPIED
+        notifications__escalation=escalation,
+        notifications__kind__in=[Kind.STEP_COPIED, Kind.STEP_AMENDED],
     ).select_related("user")
     for person in copied:
         people.setdefault(person.pk, person)
@@ -217,3 +220,16 @@ def response_recipients(step: Step) -> list[StaffMember]:
 def closing_recipients(escalation: Escalation, *, actor: StaffMember) -> list[StaffMember]:
     """Everyone who took part hears how it ended, except the person who ended it."""
     return [p for p in escalation_participants(escalation) if p.pk != actor.pk]
+
+
+def partners_who_took_part(escalation: Escalation) -> list[Partner]:
+    """The partner-agency contacts any step of the escalation was sent to (addressed to
+    them alone or among several, whether or not it went to someone else since): the
+    closing notice tells them too."""
+    return list(
+        Partner.objects.filter(
+            notifications__escalation=escalation, notifications__kind=Kind.STEP_RAISED
+        )
+        .distinct()
+        .order_by("pk")
+    )

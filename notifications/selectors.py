@@ -14,7 +14,9 @@ STUCK_AFTER = timedelta(minutes=5)
 
 
 def notifications_for(staff: StaffMember) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=staff).select_related("escalation", "step")
+    return Notification.objects.filter(recipient=staff).select_related(
+        "escalation", "step", "amendment"
+    )
 
 
 def unread_count(staff: StaffMember) -> int:

@@ -37,15 +37,18 @@ from escalations.models import (
     PartnerAccess,
     PartnerCode,
     Step,
+    StepAmendment,
 )
 from notifications.links import partner_code, partner_link_url, step_link_url
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.recipients import (
     StepRecipients,
     closing_recipients,
+    partners_who_took_part,
     recipients_of_step,
     response_recipients,
 )
+from policies.models import Stage
 from staff.models import Partner, StaffMember
 
 logger = logging.getLogger(__name__)
@@ -64,7 +67,14 @@ SEND_LEASE = timedelta(seconds=45)
 # Woken on commit of new rows (PostgreSQL only; the relay also polls).
 OUTBOX_CHANNEL = "notifications_outbox"
 # Kinds about a response still to come: only these say when it is due.
-DUE_KINDS = (Kind.STEP_RAISED, Kind.STEP_COPIED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
+DUE_KINDS = (
+    Kind.STEP_RAISED,
+    Kind.STEP_COPIED,
+    Kind.REMINDER,
+    Kind.OVERDUE,
+    Kind.CHASE,
+    Kind.STEP_AMENDED,
+)
 
 
 def create_notifications(
@@ -74,9 +84,11 @@ def create_notifications(
     recipients: Iterable[StaffMember | Partner],
     now: datetime,
     occurrence: int = 0,
+    amendment: StepAmendment | None = None,
 ) -> list[Notification]:
     """One outbox row per recipient: council staff, or partner-agency contacts (e-mailed at
-    the partner directory's address, with their own link)."""
+    the partner directory's address, with their own link). `amendment`: the extension or
+    change of addressee a `step_amended` row tells of."""
     created = []
     seen: set[tuple[bool, int]] = set()
     for person in recipients:
@@ -95,6 +107,7 @@ def create_notifications(
                         recipient=person if isinstance(person, StaffMember) else None,
                         partner=person if isinstance(person, Partner) else None,
                         occurrence=occurrence,
+                        amendment=amendment,
                         created_at=now,
                         next_attempt_at=now,
                         retry_window_from=now,
@@ -110,13 +123,18 @@ def create_notifications(
 
 
 class Alert(NamedTuple):
-    """One notification the sweep wants: the outbox's unique key and the escalation."""
+    """One notification the sweep wants: the outbox's unique key and the escalation.
+
+    To council staff (`recipient_id`) or to a partner-agency contact (`partner_id`, with
+    `recipient_id` None): exactly one of the two, as the outbox's check constraint says.
+    """
 
     kind: str
     escalation_id: int
     step_id: int
-    recipient_id: int
+    recipient_id: int | None
     occurrence: int = 0
+    partner_id: int | None = None
 
 
 _ALERT_COLUMNS = Alert._fields
@@ -131,9 +149,10 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
     """`create_notifications` for any number of rows in one statement; how many of each
     kind were new.
 
-    `INSERT … SELECT` over the rows passed as one JSON value, skipping inactive recipients
-    (as `create_notifications` does) and, by `ON CONFLICT DO NOTHING` against the unique
-    key, every row that already exists — whoever wrote it, a concurrent sweep included.
+    `INSERT … SELECT` over the rows passed as one JSON value, skipping inactive recipients,
+    staff or partner (as `create_notifications` does) and, by `ON CONFLICT DO NOTHING`
+    against the unique keys (the staff one and the partner one), every row that already
+    exists — whoever wrote it, a concurrent sweep included.
     `RETURNING` counts only the rows this statement wrote, so two sweeps at once report
     each alert once between them.
     """
@@ -154,7 +173,7 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
     if connection.vendor == "postgresql":
         source = (
             "jsonb_to_recordset(%s::jsonb) AS r(kind text, escalation_id bigint,"
-            " step_id bigint, recipient_id bigint, occurrence integer)"
+            " step_id bigint, recipient_id bigint, occurrence integer, partner_id bigint)"
         )
         picked = [f"r.{c}" for c in _ALERT_COLUMNS]
         constants = [f"CAST(%s AS {f.db_type(connection)})" for f in fixed]
@@ -165,13 +184,18 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
     by_attname = {f.attname: f for f in Notification._meta.concrete_fields}
     columns = [_column(by_attname[c]) for c in _ALERT_COLUMNS] + [_column(f) for f in fixed]
     staff = {f.attname: _column(f) for f in StaffMember._meta.concrete_fields}
+    partners = {f.attname: _column(f) for f in Partner._meta.concrete_fields}
     recipient = picked[_ALERT_COLUMNS.index("recipient_id")]
-    # Only names from the models are formatted in; every value is a parameter.
+    partner = picked[_ALERT_COLUMNS.index("partner_id")]
+    # Only names from the models are formatted in; every value is a parameter. A row is
+    # for staff or for a partner: the one it names must be active (the other join is
+    # empty, so COALESCE reads the one that is there; a row naming nobody is dropped).
     sql = (
         f"INSERT INTO {qn(Notification._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
         f"SELECT {', '.join([*picked, *constants])} FROM {source} "
-        f"JOIN {qn(StaffMember._meta.db_table)} s ON s.{qn(staff['id'])} = {recipient} "
-        f"WHERE s.{qn(staff['is_active'])} "
+        f"LEFT JOIN {qn(StaffMember._meta.db_table)} s ON s.{qn(staff['id'])} = {recipient} "
+        f"LEFT JOIN {qn(Partner._meta.db_table)} p ON p.{qn(partners['id'])} = {partner} "
+        f"WHERE COALESCE(s.{qn(staff['is_active'])}, p.{qn(partners['is_active'])}) "
         f"ON CONFLICT DO NOTHING RETURNING {qn(_column(by_attname['kind']))}"
     )
     params = [
@@ -237,56 +261,93 @@ def notify_response_received(*, step: Step, now: datetime) -> None:
 def notify_step_amended(
     *,
     step: Step,
-    addressed: Iterable[StaffMember],
-    told: Iterable[StaffMember],
+    amendment: StepAmendment,
+    addressed: Iterable[StaffMember | Partner],
+    told: Iterable[StaffMember | Partner],
     actor: StaffMember,
     now: datetime,
 ) -> None:
     """An extension or a change of addressee on an open step (escalations.StepAmendment).
 
-    Those the step now waits on get it as a step to answer (with the link and the new
-    date), the others as a copy; never the person who made the change. The outbox keys
-    a row by (step, kind, recipient, occurrence) and these people may have had one of
-    that kind for this step already, so each row takes the next occurrence. No kind of its
-    own (a new choice would need a migration): the e-mail's headline says what changed
-    (`_headline`).
+    One `step_amended` row each, never to the person who made the change: those the step
+    now waits on (staff or partners; their e-mail carries their link and the new date)
+    and those told (the chair, whoever the step went to before). The row points at the
+    amendment, whose words it shows, and takes the amendment's place among the step's
+    amendments as its occurrence: a second amendment is a new row, the same one twice is
+    not (the outbox's unique key).
     """
-    addressed = [p for p in addressed if p.pk != actor.pk]
-    pks = {p.pk for p in addressed}
-    for kind, people in (
-        (Kind.STEP_RAISED, addressed),
-        (Kind.STEP_COPIED, [p for p in told if p.pk != actor.pk and p.pk not in pks]),
-    ):
-        for person in people:
-            earlier = step.notifications.filter(kind=kind, recipient=person).count()
-            create_notifications(
-                kind=kind, step=step, recipients=[person], now=now, occurrence=earlier
-            )
+    ordinal = step.amendments.filter(pk__lt=amendment.pk).count()
+    people = [
+        p for p in [*addressed, *told] if not (isinstance(p, StaffMember) and p.pk == actor.pk)
+    ]
+    create_notifications(
+        kind=Kind.STEP_AMENDED,
+        step=step,
+        recipients=people,
+        now=now,
+        occurrence=ordinal,
+        amendment=amendment,
+    )
 
 
-def _headline(notification: Notification) -> str:
-    """What the e-mail says happened: the kind, or the amendment the row was made for
-    (never its reason: the e-mails hold no case details)."""
-    amendment = None
-    if notification.kind in (Kind.STEP_RAISED, Kind.STEP_COPIED):
-        # Made in the amendment's own transaction, at its moment (notify_step_amended).
-        amendment = notification.step.amendments.filter(made_at=notification.created_at).last()
-    if amendment is None:
-        return notification.get_kind_display()
-    if amendment.kind == AmendmentKind.EXTENSION and amendment.new_due_on is not None:
-        due = amendment.new_due_on
-        return f"The deadline has been extended to {due:%a} {due.day} {due:%b} {due.year}"
-    if notification.kind == Kind.STEP_RAISED:
-        return "This step is now addressed to you"
-    return "This step is now addressed to someone else"
+def _day(day: date) -> str:
+    """Mon 16 Nov 2026, as the pages write a date."""
+    return f"{day:%a} {day.day} {day:%b} {day.year}"
+
+
+def _next_stage_name(step: Step) -> str:
+    """The name of the stage after `step` in its policy, passing over referrals, as
+    escalations.rules.next_stage finds it (which this layer may not import:
+    docs/architecture.md §2); "the next stage" where the ladder has none."""
+    following = (
+        Stage.objects.filter(
+            policy_id=step.escalation.policy_id, order__gt=step.stage_order, referral=False
+        )
+        .order_by("order")
+        .values_list("name", flat=True)
+        .first()
+    )
+    return following or "the next stage"
+
+
+def _is_addressed(step: Step, person: StaffMember | Partner) -> bool:
+    """Whether `step` asks `person` to respond now: its responder or partner, or one of
+    the people a stage addressed to several people is addressed to."""
+    if isinstance(person, Partner):
+        return step.partner_id == person.pk or step.addressees.filter(partner=person).exists()
+    return step.responder_id == person.pk or step.addressees.filter(staff=person).exists()
+
+
+def _headline(notification: Notification, *, addressed: bool) -> str:
+    """What the e-mail says happened (its subject and first line): the in-app list's
+    words (Notification.headline), made personal, with the next stage's name. Never an
+    amendment's reason: the e-mails hold no case details. `addressed`: the step asks the
+    recipient to respond."""
+    amendment = notification.amendment
+    if notification.kind == Kind.STEP_AMENDED and amendment is not None:
+        if amendment.kind == AmendmentKind.EXTENSION and amendment.new_due_on is not None:
+            return f"The deadline has been extended to {_day(amendment.new_due_on)}"
+        now_to = "you" if addressed else amendment.new_addressee
+        return f"This step is now addressed to {now_to}, instead of {amendment.old_addressee}"
+    due = notification.step.next_issue_due_on
+    if notification.kind == Kind.ISSUE_DUE_SOON and due is not None:
+        return f"Issue {_next_stage_name(notification.step)} by {_day(due)}"
+    if notification.kind == Kind.ISSUE_OVERDUE and due is not None:
+        return f"Overdue: {_next_stage_name(notification.step)} was to be issued by {_day(due)}"
+    return notification.headline
 
 
 def notify_escalation_closed(*, step: Step, actor: StaffMember, now: datetime) -> None:
-    """Resolved, withdrawn or decided: everyone who took part hears how it ended."""
+    """Resolved, withdrawn or decided: everyone who took part hears how it ended, the
+    partner-agency contacts asked at any step too (with no link: theirs has closed)."""
+    escalation = step.escalation
     create_notifications(
         kind=Kind.ESCALATION_CLOSED,
         step=step,
-        recipients=closing_recipients(step.escalation, actor=actor),
+        recipients=[
+            *closing_recipients(escalation, actor=actor),
+            *partners_who_took_part(escalation),
+        ],
         now=now,
     )
 
@@ -351,30 +412,75 @@ def _case_sentence() -> Callable[[Escalation, date], str]:
     return sentence
 
 
-# Kinds whose e-mail carries the addressee's link to answer the step.
-LINK_KINDS = (Kind.STEP_RAISED, Kind.REMINDER, Kind.OVERDUE, Kind.CHASE)
+# Kinds whose e-mail carries the addressee's link to answer the step (to those the step
+# asks to respond; the others' link opens the escalation page).
+LINK_KINDS = (
+    Kind.STEP_RAISED,
+    Kind.REMINDER,
+    Kind.OVERDUE,
+    Kind.CHASE,
+    Kind.STEP_AMENDED,
+    Kind.CAP_BREACHED,
+)
+# What a partner whose link no longer opens anything is told instead of it.
+PARTNER_ENDED = (
+    "The escalation has ended. Nothing more is asked of you, and the link you were sent "
+    "no longer opens anything."
+)
+PARTNER_NOT_ASKED = (
+    "Nothing more is asked of you at this stage, so the link you were sent no longer opens it."
+)
+
+
+def _own_due_on(step: Step, person: StaffMember | Partner) -> date | None:
+    """The person's own deadline: theirs on a stage addressed to several people (each has
+    a clock), else the step's."""
+    own = {"partner": person} if isinstance(person, Partner) else {"staff": person}
+    row = step.addressees.select_related("step").filter(**own).first()
+    return row.effective_due_on if row is not None else step.effective_due_on
 
 
 def _partner_message(notification: Notification, partner: Partner) -> EmailMultiAlternatives:
-    """A partner-agency contact's e-mail: their own link (or code), nothing of the case
-    beyond the reference, the children's initials and the stage, as staff e-mails."""
+    """A partner-agency contact's e-mail: their own link (or code) while the step asks
+    them to respond, nothing of the case beyond the reference, the children's initials
+    and the stage, as staff e-mails. Never a code but in the code's own e-mail."""
     step = notification.step
     escalation = notification.escalation
-    access = PartnerAccess.objects.get(step=step, partner=partner)
+    access = PartnerAccess.objects.filter(step=step, partner=partner).first()
     context: dict[str, Any] = {
         "notification": notification,
         "reference": escalation.reference,
         "initials": ", ".join(c.initials for c in escalation.children.all()),
         "stage_name": step.stage_name,
         "recipient_name": partner.name,
-        "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
-        "link": partner_link_url(access.salt),
     }
     if notification.kind == Kind.PARTNER_CODE:
+        assert access is not None  # a code is asked for through the access's link
         code = PartnerCode.objects.get(access=access, sequence=notification.occurrence)
-        context |= {"code": partner_code(code.salt), "expires_at": code.expires_at}
+        context |= {
+            "link": partner_link_url(access.salt),
+            "code": partner_code(code.salt),
+            "expires_at": code.expires_at,
+        }
         template = "notifications/email/partner_code"
     else:
+        # The link only while it opens something (escalations.partner_access.access_refusal
+        # closes it with the step, the escalation, or their part going to someone else).
+        asked = (
+            notification.kind != Kind.ESCALATION_CLOSED
+            and access is not None
+            and step.is_open
+            and escalation.is_open
+            and _is_addressed(step, partner)
+        )
+        context |= {
+            "headline": _headline(notification, addressed=asked),
+            "link": partner_link_url(access.salt) if asked and access is not None else "",
+            "due_on": _own_due_on(step, partner) if asked else None,
+            "no_link": PARTNER_ENDED
+            if notification.kind == Kind.ESCALATION_CLOSED or not escalation.is_open
+            else PARTNER_NOT_ASKED,
+        }
         template = "notifications/email/partner_body"
     subject = render_to_string("notifications/email/subject.txt", context).strip()
     message = EmailMultiAlternatives(
@@ -391,20 +497,26 @@ def _partner_message(notification: Notification, partner: Partner) -> EmailMulti
 def _message(notification: Notification) -> EmailMultiAlternatives:
     if notification.partner is not None:
         return _partner_message(notification, notification.partner)
-    assert notification.recipient is not None  # a check constraint: staff or partner
+    recipient = notification.recipient
+    assert recipient is not None  # a check constraint: staff or partner
     step = notification.step
     escalation = notification.escalation
+    # Anyone the step asks to respond (on a stage addressed to several people, each of
+    # them) is sent their link to the response form; everyone else the escalation page.
+    addressed = _is_addressed(step, recipient)
     context = {
         "notification": notification,
         "reference": escalation.reference,
         "initials": ", ".join(c.initials for c in escalation.children.all()),
         "stage_name": step.stage_name,
-        "due_on": step.effective_due_on if notification.kind in DUE_KINDS else None,
+        "due_on": _own_due_on(step, recipient) if notification.kind in DUE_KINDS else None,
         "link": step_link_url(step.pk)
-        if notification.kind in LINK_KINDS and notification.recipient_id == step.responder_id
+        if notification.kind in LINK_KINDS and addressed
         else f"{settings.SITE_BASE_URL}/escalations/{escalation.pk}/",
-        "recipient_name": notification.recipient.display_name,
-        "headline": _headline(notification),
+        "recipient_name": recipient.display_name,
+        "headline": _headline(notification, addressed=addressed),
+        # An amendment's reason is case detail: the page has it, the e-mail says so.
+        "amended": notification.kind == Kind.STEP_AMENDED,
         # As the case stood when the notification was made (a demo sweep's --now included).
         "sentence": _case_sentence()(escalation, timezone.localdate(notification.created_at)),
     }
@@ -414,7 +526,7 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        to=[notification.recipient.user.email],
+        to=[recipient.user.email],
         from_email=settings.DEFAULT_FROM_EMAIL,
         headers={"Message-ID": message_id(notification.pk)},
     )
@@ -525,7 +637,7 @@ def deliver(*, notification_id: int, now: datetime, claim: str = "") -> bool:
     if token is None:
         return False
     notification = Notification.objects.select_related(
-        "step", "escalation", "recipient__user", "partner"
+        "step", "escalation", "recipient__user", "partner", "amendment"
     ).get(pk=notification_id)
     address = (
         notification.partner.email

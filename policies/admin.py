@@ -245,7 +245,10 @@ STAGE_FIELDSETS: list[tuple[str | None, dict[str, Any]]] = [
     ),
     (
         "Who raises it",
-        {"fields": ["raised_by", "raiser_roles", "statement_required"], "formal": True},
+        {
+            "fields": ["raised_by", "raiser_roles", "statement_required", "statement_wanted_label"],
+            "formal": True,
+        },
     ),
     (
         "Entering, passing over and ending",

@@ -2,12 +2,13 @@
 
 Takes aware datetimes (stored in UTC) and works on the Europe/London calendar date.
 The raise, the sweep (through the dates the raise stores), the escalation pages and the
-admin's preview all ask `stage_deadline`, so they agree on every date.
+admin's preview all ask `stage_deadline` (and `issue_by_deadline` for the issue-by clock),
+so they agree on every date.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.utils import timezone
 
@@ -57,6 +58,33 @@ def stage_deadline(
     ):
         due = next_working_day_on_or_after(due, nation=authority.nation, closures=closures)
     return received_on, due
+
+
+def issue_by_deadline(
+    *,
+    stage: Stage | None,
+    authority: LocalAuthority,
+    start: date,
+    closures: frozenset[date] | None = None,
+) -> date | None:
+    """By when `stage` must be issued, its issue-by clock (Stage.issue_within_days) started
+    on `start`; None where there is no stage or it has no issue-by clock.
+
+    Counted as the stage's own timescale is (working or calendar days, a calendar-day date
+    moved off a day off where the policy says so): it is `stage_deadline` with the issue-by
+    days, so the raise, the sweep and the admin's preview give the same date.
+    """
+    if stage is None or stage.issue_within_days is None:
+        return None
+    # stage_deadline works from a moment; any time on the start day gives the same date.
+    _received_on, due = stage_deadline(
+        stage=stage,
+        authority=authority,
+        received_at=timezone.make_aware(datetime.combine(start, time(12))),
+        response_days=stage.issue_within_days,
+        closures=closures,
+    )
+    return due
 
 
 def falls_on_day_off(

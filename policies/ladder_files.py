@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Model, ProtectedError
 
 from policies.models import (
+    DEFAULT_STATEMENT_WANTED,
     BypassRule,
     CalendarDayOff,
     Completion,
@@ -198,6 +199,7 @@ INFORMAL_KEYS = (
 # Settings about the formal ladder: who raises a rung, who is copied, passing over, the end.
 FORMAL_ONLY_KEYS = (
     "statement_required",
+    "statement_wanted_label",
     "raised_by",
     "raiser_roles",
     "copy",
@@ -303,6 +305,13 @@ def check_ladder(data: Any, source: str) -> dict[str, Any]:
             "issue_within_days": c.days({"issue_within_days": None} | s, "issue_within_days", w),
             "mode": c.choice(s, "mode", w, StageMode.values),
             "statement_required": c.flag(s, "statement_required", w) if formal else False,
+            "statement_wanted_label": c.text(
+                {"statement_wanted_label": DEFAULT_STATEMENT_WANTED} | s,
+                "statement_wanted_label",
+                w,
+            )
+            if formal
+            else DEFAULT_STATEMENT_WANTED,
             "raised_by": c.choice(s, "raised_by", w, RaisedBy.values)
             if formal
             else RaisedBy.RAISER,
@@ -662,6 +671,11 @@ def export_policy(policy: Policy) -> str:
         if not s.is_informal:
             out |= {
                 "statement_required": s.statement_required,
+                **(
+                    {"statement_wanted_label": s.statement_wanted_label}
+                    if s.statement_wanted_label != DEFAULT_STATEMENT_WANTED
+                    else {}
+                ),
                 "raised_by": s.raised_by,
                 "raiser_roles": [role(r) for r in s.raiser_roles.all()],
                 "copy": {

@@ -107,6 +107,9 @@ class Role(models.Model):
         return self.name
 
 
+DEFAULT_STATEMENT_WANTED = "What you want to happen"
+
+
 class PolicyKind(models.TextChoices):
     CHAIR_RAISED = "chair_raised", "Concerns raised by a conference chair"
     ABOUT_CHAIR = "about_chair", "Concerns about a conference chair (reverse procedure)"
@@ -296,6 +299,13 @@ class Stage(models.Model):
         default=False,
         help_text="The chair sends a written statement (the issue, what has been done, what is "
         "wanted) with the earlier steps attached.",
+    )
+    statement_wanted_label = models.CharField(
+        max_length=200,
+        default=DEFAULT_STATEMENT_WANTED,
+        verbose_name="the statement's last question",
+        help_text="What the written statement's last part asks, in the policy's words (e.g. "
+        "Cwm Taf's QASG e-mail: 'The identified risks to the child/ren').",
     )
     raised_by = models.CharField(max_length=20, choices=RaisedBy.choices, default=RaisedBy.RAISER)
     raiser_roles = models.ManyToManyField(

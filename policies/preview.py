@@ -1,7 +1,7 @@
 """The admin's deadline preview: every stage's dates for a moment an administrator picks.
 
-Read-only. The dates come from policies/deadlines.py, the functions the raise and the
-sweep use, so the preview can never disagree with what an escalation would be given.
+Read-only. The dates come from policies/deadlines.py (stage_deadline, issue_by_deadline,
+formal_cap_deadline), the functions the raise and the sweep use, so the preview can never disagree with what an escalation would be given.
 """
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from policies.deadlines import falls_on_day_off, formal_cap_deadline, local_date, stage_deadline
+from policies.deadlines import (
+    falls_on_day_off,
+    formal_cap_deadline,
+    issue_by_deadline,
+    local_date,
+    stage_deadline,
+)
 from policies.models import CalendarDayOff, DayType, Policy, Stage
 
 
@@ -60,16 +66,9 @@ def deadline_preview(*, policy: Policy, at: datetime) -> DeadlinePreview:
         received_on, due = stage_deadline(
             stage=stage, authority=authority, received_at=at, closures=closures
         )
-        issue_by = None
-        if stage.issue_within_days is not None:
-            # The issue-by clock is counted as the stage's timescale is (Stage.issue_within_days).
-            _, issue_by = stage_deadline(
-                stage=stage,
-                authority=authority,
-                received_at=at,
-                response_days=stage.issue_within_days,
-                closures=closures,
-            )
+        issue_by = issue_by_deadline(
+            stage=stage, authority=authority, start=local_date(at), closures=closures
+        )
         stages.append(
             StagePreview(
                 stage=stage,

@@ -6,6 +6,7 @@ alerts follow an extended deadline."""
 from __future__ import annotations
 
 import html
+import re
 from datetime import date
 
 import pytest
@@ -14,12 +15,20 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from escalations import services
-from escalations.models import Addressee, AmendmentKind, Step, StepAmendment
+from escalations import partner_access, services
+from escalations.models import (
+    Addressee,
+    AmendmentKind,
+    PartnerAccess,
+    PartnerSession,
+    Step,
+    StepAmendment,
+)
 from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from notifications.relay import relay_once
 from policies.models import Role
+from staff.models import Partner
 from tests.fixtures import World, at
 
 
@@ -184,14 +193,12 @@ def test_a_stage_with_no_timescale_has_nothing_to_extend(world, at_stage_1):
 
 def test_an_extension_tells_the_addressee_and_the_chair_but_not_whoever_made_it(world, at_stage_1):
     extend(at_stage_1, world.qa)
-    assert rows(Kind.STEP_RAISED, THURSDAY) == [("TeamN", 1)]
-    assert rows(Kind.STEP_COPIED, THURSDAY) == [("Chair", 0)]
+    assert rows(Kind.STEP_AMENDED, THURSDAY) == [("Chair", 0), ("TeamN", 0)]
 
 
 def test_the_chair_extending_is_not_told_of_their_own_extension(world, at_stage_1):
     extend(at_stage_1, world.chair)
-    assert rows(Kind.STEP_RAISED, THURSDAY) == [("TeamN", 1)]
-    assert rows(Kind.STEP_COPIED, THURSDAY) == []
+    assert rows(Kind.STEP_AMENDED, THURSDAY) == [("TeamN", 0)]
 
 
 def test_the_extension_e_mail_gives_the_new_date_and_not_the_reason(world, at_stage_1, no_broker):
@@ -311,8 +318,7 @@ def test_the_new_addressee_is_sent_the_step_and_the_old_one_and_the_chair_are_to
     world, at_stage_1, cover
 ):
     readdress(at_stage_1, world.qa, cover)
-    assert rows(Kind.STEP_RAISED, THURSDAY) == [("Cover", 0)]
-    assert rows(Kind.STEP_COPIED, THURSDAY) == [("Chair", 0), ("TeamN", 0)]
+    assert rows(Kind.STEP_AMENDED, THURSDAY) == [("Chair", 0), ("Cover", 0), ("TeamN", 0)]
 
 
 def test_the_new_addressee_may_respond_and_the_old_one_may_not(world, at_stage_1, cover):
@@ -333,9 +339,10 @@ def test_the_e_mails_say_whom_the_step_now_waits_on(world, at_stage_1, cover, no
     mail.outbox.clear()
     relay_once(now=at(2026, 11, 5))
     subjects = {m.to[0]: m.subject for m in mail.outbox}
-    assert "This step is now addressed to you" in subjects[cover.user.email]
-    assert "This step is now addressed to someone else" in subjects[world.north.manager.user.email]
-    assert "This step is now addressed to someone else" in subjects[world.chair.user.email]
+    assert "This step is now addressed to you, instead of Tess TeamN" in subjects[cover.user.email]
+    elsewhere = "This step is now addressed to Cory Cover, instead of Tess TeamN"
+    assert elsewhere in subjects[world.north.manager.user.email]
+    assert elsewhere in subjects[world.chair.user.email]
 
 
 # --- the escalation page ------------------------------------------------------------------
@@ -482,8 +489,7 @@ def test_one_persons_part_of_a_stage_goes_to_someone_else(several):
     part.refresh_from_db()
     assert part.staff == glos.south.worker
     assert escalation.open_step().responder == glos.north.manager
-    assert rows(Kind.STEP_RAISED, THURSDAY) == [("WorkerS", 0)]
-    assert rows(Kind.STEP_COPIED, THURSDAY) == [("WorkerN", 0)]
+    assert rows(Kind.STEP_AMENDED, THURSDAY) == [("WorkerN", 0), ("WorkerS", 0)]
 
 
 def test_the_first_persons_part_moves_the_step_addressee_too(several):
@@ -543,3 +549,205 @@ def test_an_extension_moves_the_deadline_of_those_still_to_reply(several):
         "WorkerN": date(2026, 11, 6),
         "ServiceN": date(2026, 11, 13),
     }
+
+
+# --- a change of addressee to or from a partner agency -------------------------------------
+
+
+@pytest.fixture
+def pat(world, ladders):
+    """Rutland's Stage 1 opened to partner agencies, and a police contact in its directory."""
+    world.policy.stages.filter(order=1).update(partner_responders=True)
+    return Partner.objects.create(
+        authority=world.policy.authority,
+        name="Pat Police",
+        job_title="Detective Inspector",
+        organisation="Leicestershire Police",
+        email="pat.police@police.example",
+    )
+
+
+def to_partner(escalation, actor, partner, now=THURSDAY, **kwargs):
+    return services.step_readdress(
+        actor=actor,
+        escalation=escalation,
+        partner=partner,
+        reason=kwargs.pop("reason", "The police hold the information asked for."),
+        now=now,
+        **kwargs,
+    )
+
+
+def partner_link(partner) -> str:
+    """The token of the partner link in the latest e-mail to `partner`."""
+    relay_once(now=at(2026, 11, 30))
+    [*_, message] = [m for m in mail.outbox if m.to == [partner.email]]
+    found = re.search(r"/escalations/partner/([\w-]+)/", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+def test_a_step_open_to_partners_may_go_to_a_partner_from_the_directory(world, at_stage_1, pat):
+    amendment = to_partner(at_stage_1, world.chair, pat)
+    step = at_stage_1.open_step()
+    assert (step.responder, step.partner) == (None, pat)
+    assert (amendment.old_addressee, amendment.new_addressee) == (
+        "Tess TeamN",
+        "Pat Police (Leicestershire Police)",
+    )
+
+
+def test_a_step_not_open_to_partners_cannot_go_to_a_partner(world, at_stage_1, pat):
+    world.policy.stages.filter(order=1).update(partner_responders=False)
+    with pytest.raises(services.ActionRefused) as refused:
+        to_partner(at_stage_1, world.chair, pat)
+    assert refused.value.message == (
+        "Stage 1: Team Manager is answered within the council: choose a member of staff, not "
+        "a partner-agency contact."
+    )
+    assert at_stage_1.open_step().responder == world.north.manager
+
+
+def test_a_partner_of_another_authority_is_refused(world, at_stage_1, pat, ladders):
+    elsewhere = Partner.objects.create(
+        authority=ladders["gloucestershire"].authority,
+        name="Gil Glos",
+        job_title="Inspector",
+        organisation="Gloucestershire Constabulary",
+        email="gil@glos-police.example",
+    )
+    with pytest.raises(services.ActionRefused) as refused:
+        to_partner(at_stage_1, world.chair, elsewhere)
+    assert refused.value.message == "Choose a contact from this authority's partner directory."
+
+
+def test_a_step_cannot_go_to_a_member_of_staff_and_a_partner_at_once(world, at_stage_1, pat, cover):
+    with pytest.raises(services.ActionRefused) as refused:
+        to_partner(at_stage_1, world.chair, pat, responder=cover)
+    assert refused.value.message == (
+        "Choose a member of staff or a partner-agency contact to respond, not both."
+    )
+
+
+def test_a_step_cannot_go_to_the_partner_already_asked(world, at_stage_1, pat):
+    to_partner(at_stage_1, world.chair, pat)
+    with pytest.raises(services.ActionRefused) as refused:
+        to_partner(at_stage_1, world.chair, pat, now=at(2026, 11, 6))
+    assert refused.value.message == "Pat Police is already addressed at this stage."
+
+
+def test_the_partner_is_told_in_the_outbox_and_the_old_addressee_and_chair_too(
+    world, at_stage_1, pat
+):
+    to_partner(at_stage_1, world.qa, pat)
+    told = Notification.objects.filter(created_at=THURSDAY)
+    assert list(told.filter(partner__isnull=False).values_list("partner", flat=True)) == [pat.pk]
+    staff = told.filter(recipient__isnull=False)
+    assert sorted(staff.values_list("recipient__user__last_name", flat=True)) == ["Chair", "TeamN"]
+
+
+def test_the_partner_is_e_mailed_a_link_that_opens_their_step(world, at_stage_1, pat, no_broker):
+    to_partner(at_stage_1, world.chair, pat)
+    access = partner_access.access_for_token(partner_link(pat))
+    assert access is not None
+    assert (access.step, access.partner) == (at_stage_1.open_step(), pat)
+    assert partner_access.access_refusal(access) is None
+
+
+def test_a_partner_step_may_go_back_to_staff_and_the_partners_link_closes(
+    world, at_stage_1, pat, cover
+):
+    to_partner(at_stage_1, world.chair, pat)
+    access = PartnerAccess.objects.get(partner=pat)
+    amendment = readdress(at_stage_1, world.chair, cover, now=at(2026, 11, 6))
+    step = at_stage_1.open_step()
+    assert (step.responder, step.partner) == (cover, None)
+    assert amendment.old_addressee == "Pat Police (Leicestershire Police)"
+    assert partner_access.access_refusal(access) == partner_access.CLOSED
+
+
+def test_a_partner_passed_over_and_asked_again_gets_a_fresh_link(
+    world, at_stage_1, pat, cover, no_broker
+):
+    to_partner(at_stage_1, world.chair, pat)
+    first = partner_link(pat)
+    readdress(at_stage_1, world.chair, cover, now=at(2026, 11, 6))
+    to_partner(at_stage_1, world.chair, pat, now=at(2026, 11, 9))
+    second = partner_link(pat)
+    assert first != second
+    assert partner_access.access_for_token(first) is None
+    assert partner_access.access_refusal(partner_access.access_for_token(second)) is None
+
+
+def test_the_old_links_sessions_end_when_a_partner_is_asked_again(world, at_stage_1, pat, cover):
+    to_partner(at_stage_1, world.chair, pat)
+    access = PartnerAccess.objects.get(partner=pat)
+    session = PartnerSession.objects.create(
+        access=access, token_hash="x" * 64, created_at=THURSDAY, expires_at=at(2026, 11, 30)
+    )
+    readdress(at_stage_1, world.chair, cover, now=at(2026, 11, 6))
+    to_partner(at_stage_1, world.chair, pat, now=at(2026, 11, 9))
+    session.refresh_from_db()
+    assert session.ended_at == at(2026, 11, 9)
+
+
+def test_the_partner_may_reply_through_the_service(world, at_stage_1, pat):
+    to_partner(at_stage_1, world.chair, pat)
+    step = Step.objects.get(pk=at_stage_1.open_step().pk)
+    services.step_respond(actor=pat, step=step, response="Visit records sent.", now=at(2026, 11, 6))
+    step.refresh_from_db()
+    assert step.responded_at == at(2026, 11, 6)
+
+
+def test_one_staff_part_of_a_stage_goes_to_a_partner(several):
+    glos, escalation = several
+    glos.policy.stages.filter(order=1).update(partner_responders=True)
+    pat = Partner.objects.create(
+        authority=glos.policy.authority,
+        name="Pat Police",
+        job_title="Detective Inspector",
+        organisation="Gloucestershire Constabulary",
+        email="pat.police@police.example",
+    )
+    part = addressee_of(escalation, glos.north.worker)
+    to_partner(escalation, glos.chair, pat, replacing=part)
+    part.refresh_from_db()
+    assert (part.staff, part.partner) == (None, pat)
+    access = PartnerAccess.objects.get(partner=pat)
+    assert (access.addressee, partner_access.access_refusal(access)) == (part, None)
+    assert escalation.open_step().responder == glos.north.manager
+
+
+def test_the_readdress_form_offers_partner_contacts_on_a_stage_open_to_them(world, at_stage_1, pat):
+    page = text(client_of(world.chair).get(reverse("escalations:readdress", args=[at_stage_1.pk])))
+    assert "Pat Police — Detective Inspector, Leicestershire Police" in page
+
+
+def test_the_readdress_form_offers_no_partners_on_a_stage_closed_to_them(world, at_stage_1, pat):
+    world.policy.stages.filter(order=1).update(partner_responders=False)
+    page = text(client_of(world.chair).get(reverse("escalations:readdress", args=[at_stage_1.pk])))
+    assert "Pat Police" not in page
+
+
+def test_the_readdress_form_sends_the_step_to_a_partner(world, at_stage_1, pat):
+    client = client_of(world.chair)
+    with time_machine.travel(at(2026, 11, 5), tick=False):
+        client.force_login(world.chair.user)  # signed in then, not days before
+        response = client.post(
+            reverse("escalations:readdress", args=[at_stage_1.pk]),
+            {"from_step": at_stage_1.open_step().pk, "partner": pat.pk, "reason": "Police."},
+        )
+    assert response.status_code == 302
+    assert at_stage_1.open_step().partner == pat
+
+
+def test_the_readdress_form_asks_for_someone_when_nobody_is_chosen(world, at_stage_1, pat):
+    client = client_of(world.chair)
+    with time_machine.travel(at(2026, 11, 5), tick=False):
+        client.force_login(world.chair.user)  # signed in then, not days before
+        response = client.post(
+            reverse("escalations:readdress", args=[at_stage_1.pk]),
+            {"from_step": at_stage_1.open_step().pk, "reason": "On leave."},
+        )
+    assert response.status_code == 200
+    assert "Choose who should respond instead." in text(response)

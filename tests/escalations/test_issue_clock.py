@@ -33,7 +33,7 @@ from escalations.services import (
     escalation_record_discussion,
     step_respond,
 )
-from escalations.sweep import ISSUE_CLOCK_OCCURRENCES, process_due
+from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from tests.children.factories import ConferenceFactory
 from tests.fixtures import MONDAY, World, at
@@ -216,8 +216,8 @@ def test_the_chair_is_reminded_on_the_last_working_day_before_the_issue_by_date(
     sweep(at(2026, 11, 4, 16))
     sweep(at(2026, 11, 5, 9))
 
-    assert chair_alerts(world, Kind.REMINDER, step) == [ISSUE_CLOCK_OCCURRENCES]
-    first = Notification.objects.get(step=step, kind=Kind.REMINDER, recipient=world.chair)
+    assert chair_alerts(world, Kind.ISSUE_DUE_SOON, step) == [0]
+    first = Notification.objects.get(step=step, kind=Kind.ISSUE_DUE_SOON, recipient=world.chair)
     assert first.created_at == at(2026, 11, 5, 9)
 
 
@@ -225,10 +225,10 @@ def test_the_chair_is_alerted_the_day_after_the_issue_by_date_and_not_before(wor
     step = answered_on(world, at(2026, 11, 4))
 
     sweep(at(2026, 11, 6, 17))
-    assert chair_alerts(world, Kind.OVERDUE, step) == []
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == []
 
     sweep(at(2026, 11, 9, 9))
-    assert chair_alerts(world, Kind.OVERDUE, step) == [ISSUE_CLOCK_OCCURRENCES]
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == [0]
 
 
 def test_the_issue_by_alert_repeats_every_five_working_days(world):
@@ -238,13 +238,10 @@ def test_the_issue_by_alert_repeats_every_five_working_days(world):
 
     for day in (9, 10, 11, 12, 13):
         sweep(at(2026, 11, day, 9))
-    assert chair_alerts(world, Kind.OVERDUE, step) == [ISSUE_CLOCK_OCCURRENCES]
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == [0]
 
     sweep(at(2026, 11, 16, 9))
-    assert chair_alerts(world, Kind.OVERDUE, step) == [
-        ISSUE_CLOCK_OCCURRENCES,
-        ISSUE_CLOCK_OCCURRENCES + 1,
-    ]
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == [0, 1]
 
 
 def test_the_issue_by_alert_is_not_the_responders(world):
@@ -271,7 +268,8 @@ def test_a_reply_overdue_alert_before_the_answer_does_not_stand_in_for_the_issue
 
     sweep(at(2026, 11, 12, 9))
 
-    assert chair_alerts(world, Kind.OVERDUE, step) == [0, ISSUE_CLOCK_OCCURRENCES]
+    assert chair_alerts(world, Kind.OVERDUE, step) == [0]
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == [0]
 
 
 def test_once_the_next_stage_is_issued_the_issue_by_clock_stops(world):
@@ -280,7 +278,7 @@ def test_once_the_next_stage_is_issued_the_issue_by_clock_stops(world):
 
     sweep(at(2026, 11, 9, 9))
 
-    assert chair_alerts(world, Kind.OVERDUE, step) == []
+    assert chair_alerts(world, Kind.ISSUE_OVERDUE, step) == []
 
 
 # --- shown with which clock bites --------------------------------------------------------
@@ -336,3 +334,37 @@ def test_the_responders_to_do_shows_the_reply_clock(world):
     row = next(r for s in sections if s.key == "respond" for r in s.rows)
     assert row.step == step
     assert row.when == "by Fri 6 Nov — 3 working days left"
+
+
+# --- a stage with no timescale, left unanswered ------------------------------------------
+
+
+def test_after_a_stage_with_no_reply_and_no_deadline_the_next_counts_from_its_issue(
+    ladders, raise_concern, staff_of
+):
+    # Cwm Taf: the discussion with the CP Coordinator (Stage 1) has no timescale. Left
+    # unanswered it ends only when the chair moves on, so the Lead Safeguarding Manager's
+    # stage (given an issue-by clock of 2 working days here) counts from the day it is
+    # issued, Wed 11 Nov: by Fri 13 Nov, issued on time.
+    policy = ladders["cwm-taf"]
+    policy.stages.filter(order=2).update(issue_within_days=2)
+    escalation = raise_concern("cwm-taf")  # the informal discussion, Mon 2 Nov
+    escalation_escalate(
+        actor=escalation.raised_by,
+        escalation=escalation,
+        stage=policy.stages.get(order=1),
+        responder=staff_of("cwm-taf", "cp-coordinator"),
+        now=at(2026, 11, 3),
+    )
+    assert (open_step(escalation).due_on, open_step(escalation).responded_at) == (None, None)
+
+    second = escalation_escalate(
+        actor=escalation.raised_by,
+        escalation=escalation,
+        stage=policy.stages.get(order=2),
+        responder=staff_of("cwm-taf", "lead-safeguarding-manager"),
+        reason="The CP Coordinator disagrees.",
+        now=at(2026, 11, 11),
+    )
+
+    assert (second.issue_due_on, second.was_issued_late) == (date(2026, 11, 13), False)

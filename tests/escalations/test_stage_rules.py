@@ -472,3 +472,46 @@ def test_the_raise_form_offers_the_immediate_safety_routes_people(ladders, staff
     )
 
     assert {coordinator, lsm} <= set(form.fields["responder"].queryset)
+
+
+def test_the_qasg_statement_must_set_out_the_identified_risks(
+    cwm_taf_at_the_cp_coordinator, staff_of
+):
+    # Cwm Taf: "outlining the issue, any attempts to resolve, and the identified risks".
+    chair, escalation = cwm_taf_at_the_cp_coordinator
+
+    with pytest.raises(ActionRefused, match="must say the identified risks to the child/ren"):
+        services.escalation_escalate(
+            actor=chair,
+            escalation=escalation,
+            stage=stage_of(CWM_TAF, 3),
+            responder=staff_of(CWM_TAF, "qasg-chair"),
+            statement={**STATEMENT, "wanted": " "},
+            now=at(2026, 11, 9),
+        )
+
+
+def test_the_qasg_statement_asks_for_and_records_the_identified_risks(
+    cwm_taf_at_the_cp_coordinator, staff_of
+):
+    chair, escalation = cwm_taf_at_the_cp_coordinator
+    form = EscalateForm(staff=chair, escalation=escalation)
+
+    step = services.escalation_escalate(
+        actor=chair,
+        escalation=escalation,
+        stage=stage_of(CWM_TAF, 3),
+        responder=staff_of(CWM_TAF, "qasg-chair"),
+        statement={**STATEMENT, "wanted": "No plan for the baby's safety at home."},
+        now=at(2026, 11, 9),
+    )
+
+    assert form.fields["statement_wanted"].label == (
+        "Written statement: the identified risks to the child/ren"
+    )
+    text = page(signed_in(chair).get(reverse("escalations:detail", args=[escalation.pk])))
+    assert (
+        "The identified risks to the child/ren: No plan for the baby's safety at home."
+        in " ".join(text.replace("<strong>", "").replace("</strong>", "").split())
+    )
+    assert step.statement_wanted_label == "The identified risks to the child/ren"

@@ -452,6 +452,38 @@ def test_the_preview_asks_the_functions_the_services_use(admin_client_, ladder):
         assert rows(page)[stage.name][0] == expected
 
 
+def test_the_preview_asks_the_issue_by_clocks_one_home(admin_client_, ladder):
+    with mock.patch(
+        "policies.preview.issue_by_deadline", wraps=deadlines.issue_by_deadline
+    ) as issue_by:
+        page = preview(admin_client_, ladder, "2026-12-17")
+
+    assert [call.kwargs["start"] for call in issue_by.call_args_list] == [date(2026, 12, 17)] * 3
+    assert rows(page)["Stage 1"][2] == deadlines.issue_by_deadline(
+        stage=ladder.stages.get(order=1), authority=ladder.authority, start=date(2026, 12, 17)
+    )
+
+
+def test_a_calendar_issue_by_date_on_a_day_off_moves_where_the_policy_says_so(
+    admin_client_, ladder
+):
+    # A calendar-day issue-by clock of 10 days from Thu 17 Dec lands on Sun 27 Dec; the
+    # policy moves it past Mon 28 Dec (a bank holiday) to Tue 29 Dec, in the issue-by
+    # clock's one home and so in the preview.
+    ladder.calendar_day_off = CalendarDayOff.NEXT_WORKING_DAY
+    ladder.save()
+    stage = ladder.stages.get(order=2)
+    stage.issue_within_days = 10
+    stage.save()
+    computed = deadlines.issue_by_deadline(
+        stage=stage, authority=ladder.authority, start=date(2026, 12, 17)
+    )
+
+    page = preview(admin_client_, ladder, "2026-12-17")
+
+    assert computed == rows(page)["Stage 2"][2] == date(2026, 12, 29)
+
+
 @pytest.mark.parametrize(
     ("on", "at_time", "message"),
     [

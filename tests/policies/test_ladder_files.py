@@ -101,6 +101,7 @@ OPTIONAL_STAGE_KEYS = {
     "completion",
     "optional",
     "condition",
+    "statement_wanted_label",
 }
 COPY_KEYS = {
     "social_workers",

@@ -138,14 +138,12 @@ def test_cwm_taf_immediate_safety_stage_may_go_to_the_lsm_or_the_team_and_servic
     ]
 
 
-def test_cwm_taf_qasg_guidance_asks_first_for_the_identified_risks():
+def test_cwm_taf_qasg_statement_asks_for_the_identified_risks():
     # "The concern will be reported to the Chair of QASG via email, outlining the issue, any
     # attempts to resolve, and the identified risks to the child/ren."
-    guidance = flat(named(CWM_TAF, "Report to QASG via Chair of QASG")["guidance"])
-    assert guidance.startswith(
-        'The e-mail to the Chair of QASG outlines "the issue, any attempts to resolve, and '
-        'the identified risks to the child/ren": set out the identified risks'
-    )
+    stage = named(CWM_TAF, "Report to QASG via Chair of QASG")
+    assert stage["statement_required"] is True
+    assert stage["statement_wanted_label"] == "The identified risks to the child/ren"
 
 
 def test_rutland_threshold_discussion_is_with_the_service_manager_or_head_of_service():
