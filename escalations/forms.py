@@ -286,7 +286,7 @@ class RaiseForm(GovukForm):
                 label=f"The {policy.chair_title or 'chair'} the concern is about",
                 error_messages={"required": "Choose the chair the concern is about."},
             )
-        self.fields["conference"] = _conference_field(policy, child)
+        self.fields["conference"] = _conference_field(policy, child, entry)
         items = policy.categories.filter(parent__isnull=False).select_related("parent")
         if items.exists():
             field = self.fields["categories"] = CategoryField(
@@ -323,13 +323,14 @@ class RaiseForm(GovukForm):
             help_text=_bypass_hint(policy),
             error_messages={"required": "Choose where to start."},
         )
-        self.fields["reason"] = forms.CharField(
-            label="Why you are skipping stages",
-            required=False,
-            widget=forms.Textarea(attrs={"rows": 3}),
-            help_text="Needed when you start beyond the first stage"
-            + (" (the policy asks for a reason)." if policy.bypass_reason_required else "."),
-        )
+        if rules.reason_may_be_needed(policy, entry):
+            self.fields["reason"] = forms.CharField(
+                label="Why you are skipping stages",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text="Needed when you start beyond the first stage"
+                + (" (the policy asks for a reason)." if policy.bypass_reason_required else "."),
+            )
         # The immediate-safety route leads to a stage the chair may not otherwise start at
         # (Cwm Taf's CP Coordinator): its people are offered too, for when it is ticked.
         safety = rules.safety_stage(policy)
@@ -387,15 +388,23 @@ class ConferenceChoiceField(forms.ModelChoiceField):
         return label if last is None else f"{label}: raise by {rules.short_day(last)}"
 
 
-def _conference_field(policy: Policy, child: Child) -> ConferenceChoiceField:
+def _conference_field(policy: Policy, child: Child, entry: list[Stage]) -> ConferenceChoiceField:
     days = policy.raise_window_working_days
     conferences = Conference.objects.filter(child=child)
+    # Where every stage on offer runs an issue-by clock from the conference, it is needed
+    # (the service refuses without it: rules.issue_clock_refusal).
+    clocked = bool(entry) and all(rules.issue_clock_refusal(s, None) for s in entry)
+    required = days is not None or clocked
     field = ConferenceChoiceField(
         queryset=conferences,
-        required=days is not None,
-        label="Conference it arose from" + ("" if days is not None else " (optional)"),
+        required=required,
+        label="Conference it arose from" + ("" if required else " (optional)"),
         error_messages={"required": "Choose the conference the concern arose from."},
     )
+    if clocked:
+        refusal = rules.issue_clock_refusal(entry[0], None)
+        assert refusal is not None
+        field.help_text = refusal.message.split(":")[0] + "."
     field.policy = policy
     field.closures = policy.authority.closure_dates() if days is not None else frozenset()
     if days is not None:
@@ -493,11 +502,12 @@ class EscalateForm(StepActionForm):
         )
         _partner_field(self, staff, offered)
         _addressees_field(self, staff, offered, list(escalation.children.all()))
-        self.fields["reason"] = forms.CharField(
-            label="Why you are skipping stages (if you are)",
-            required=False,
-            widget=forms.Textarea(attrs={"rows": 3}),
-        )
+        if rules.reason_may_be_needed(escalation, offered):
+            self.fields["reason"] = forms.CharField(
+                label="Why you are skipping stages (if you are)",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
         _timescale_fields(self, offered)
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)

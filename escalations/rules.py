@@ -348,6 +348,27 @@ def raise_window_refusal(
     return None
 
 
+def issue_clock_refusal(stage: Stage, conference: Conference | None) -> Refusal | None:
+    """Why a concern may not start at `stage` without its conference: the first stage's
+    issue-by clock runs from the conference (docs/architecture.md §3), so without one the
+    clock would start the day it is raised and could never be late."""
+    if stage.issue_within_days is None or conference is not None:
+        return None
+    days = stage.issue_within_days
+    unit = "working day" if stage.day_type == "working" else "day"
+    return Refusal(
+        f"{stage.name} is to be issued within {days} {unit}{'s' if days != 1 else ''} of the "
+        "conference: choose the conference the concern arose from.",
+        "conference",
+    )
+
+
+def reason_may_be_needed(on: Escalation | Policy, stages: list[Stage]) -> bool:
+    """Whether moving to any of `stages` skips a stage that counts (so a reason may be
+    asked for): the forms show the reason box only then."""
+    return any(counted_skips(skipped_stages(on, s)) for s in stages)
+
+
 # --- what may be done now --------------------------------------------------------------
 
 

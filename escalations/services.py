@@ -637,6 +637,7 @@ def _prepare_raise(
         stage = rules.next_stage(policy, stages=stages)
     if stage is None:
         raise ActionRefused("This policy has no stages yet: ask an administrator to set it up.")
+    _enforce(rules.issue_clock_refusal(stage, conference))
 
     # The immediate-safety route's step runs on the policy's own timescale for it.
     safety_days = (

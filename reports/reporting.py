@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import islice
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from children.models import Child
-from escalations.models import OPEN_STATES, Escalation, State, Step, effective_due, overdue_q
+from escalations.models import (
+    OPEN_STATES,
+    Addressee,
+    Escalation,
+    State,
+    Step,
+    effective_due,
+    overdue_q,
+)
 from policies.models import ConcernCategory, LocalAuthority, Stage
 from policies.working_days import working_days_between
 from staff.models import StaffMember, Team
@@ -394,7 +402,14 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
 
     rows = (
         escalations.annotate(
+            # Whom the open step is addressed to: a member of staff, or a partner-agency
+            # contact (named with their organisation); on a stage addressed to several
+            # people, each of them (read per chunk, below).
+            open_step_id=Subquery(open_step.values("pk")[:1]),
+            several=Subquery(open_step.values("completion")[:1]),
             responder_id=Subquery(open_step.values("responder_id")[:1]),
+            partner_name=Subquery(open_step.values("partner__name")[:1]),
+            partner_organisation=Subquery(open_step.values("partner__organisation")[:1]),
             due=Subquery(open_step.annotate(due=effective_due()).values("due")[:1]),
             overdue=Exists(Step.objects.filter(escalation=OuterRef("pk")).overdue(today)),
             # The issue-by clock: while the open step awaits the chair, by when the next
@@ -414,7 +429,11 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
             "state",
             "formal_started_at",
             "current_stage__name",
+            "open_step_id",
+            "several",
             "responder_id",
+            "partner_name",
+            "partner_organisation",
             "due",
             "overdue",
             "raised_by_id",
@@ -432,7 +451,9 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
     names: dict[int, str] = {}
     while chunk := list(islice(rows, CSV_CHUNK)):
         children = _children_of([row.pk for row in chunk])
+        addressees = _addressees_of([row.open_step_id for row in chunk if row.several])
         wanted = {row.raised_by_id for row in chunk} | {row.responder_id for row in chunk}
+        wanted |= {a.staff_id for people in addressees.values() for a in people}
         names |= _display_names(wanted - names.keys() - {None})
         for row in chunk:
             references, teams = children.get(row.pk, ([], set()))
@@ -443,7 +464,7 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
                 State(row.state).label,
                 "Formal" if row.formal_started_at else "Informal",
                 row.current_stage__name or "",
-                names[row.responder_id] if row.responder_id else "",
+                _addressed_to(row, addressees.get(row.open_step_id, []), names),
                 row.due.isoformat() if row.due else "",
                 "Yes" if row.overdue else "No",
                 names[row.raised_by_id],
@@ -457,6 +478,61 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
                 str(row.replied_on_time),
                 str(row.replied_late),
             ]
+
+
+class _AddresseeRow(NamedTuple):
+    staff_id: int | None
+    partner_name: str | None
+    partner_organisation: str | None
+    responded_at: datetime | None
+
+
+def _addressees_of(step_ids: list[int]) -> dict[int, list[_AddresseeRow]]:
+    """Everyone each of these steps (stages addressed to several people) is addressed to,
+    in the order asked (the first is the step's own addressee), for one chunk of rows in
+    one query."""
+    if not step_ids:
+        return {}
+    found: dict[int, list[_AddresseeRow]] = {}
+    rows = (
+        Addressee.objects.filter(step_id__in=step_ids)
+        .order_by("step_id", "pk")
+        .values_list(
+            "step_id", "staff_id", "partner__name", "partner__organisation", "responded_at"
+        )
+    )
+    for step_id, staff_id, partner, organisation, responded_at in rows:
+        found.setdefault(step_id, []).append(
+            _AddresseeRow(staff_id, partner, organisation, responded_at)
+        )
+    return found
+
+
+def _person(
+    staff_id: int | None, partner: str | None, organisation: str | None, names: dict[int, str]
+) -> str:
+    """A member of staff by their display name; a partner-agency contact with their
+    organisation, as the escalation page names them (Step.addressee_name)."""
+    if staff_id is not None:
+        return names[staff_id]
+    return f"{partner} ({organisation})" if partner else ""
+
+
+def _addressed_to(row: Any, addressees: list[_AddresseeRow], names: dict[int, str]) -> str:
+    """The CSV's "Responder": whom the open step is addressed to; on a stage addressed to
+    several people every one of them, with the day each replied ("Tess Team (replied
+    2026-11-04); Pat Police (Avon Police)")."""
+    if not addressees:
+        return _person(row.responder_id, row.partner_name, row.partner_organisation, names)
+    return "; ".join(
+        _person(a.staff_id, a.partner_name, a.partner_organisation, names)
+        + (
+            f" (replied {timezone.localtime(a.responded_at):%Y-%m-%d})"
+            if a.responded_at is not None
+            else ""
+        )
+        for a in addressees
+    )
 
 
 def _children_of(escalation_ids: list[int]) -> dict[int, tuple[list[str], set[str]]]:

@@ -5,21 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0009_partners_addressees_clocks'),
-        ('notifications', '0005_outbox_to_partners'),
+        ("escalations", "0009_partners_addressees_clocks"),
+        ("notifications", "0005_outbox_to_partners"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='amendment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to='escalations.stepamendment'),
+            model_name="notification",
+            name="amendment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="notifications",
+                to="escalations.stepamendment",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('step_raised', 'A step was raised for you to answer'), ('step_copied', 'You were copied on a step'), ('response_received', 'A response was received'), ('reminder', 'A response is due soon'), ('overdue', 'A response is overdue'), ('cap_breached', 'The formal process passed its time limit'), ('informal_dispute', 'An informal concern is now a dispute'), ('escalation_closed', 'An escalation you took part in has ended'), ('chase', 'A reminder from the chair: your response is awaited'), ('partner_code', 'A one-time code to open a step (partner agency)'), ('step_amended', "A step's deadline or addressee was changed"), ('issue_due_soon', 'The next stage is to be issued soon'), ('issue_overdue', 'The next stage is overdue to be issued')], max_length=30),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("step_raised", "A step was raised for you to answer"),
+                    ("step_copied", "You were copied on a step"),
+                    ("response_received", "A response was received"),
+                    ("reminder", "A response is due soon"),
+                    ("overdue", "A response is overdue"),
+                    ("cap_breached", "The formal process passed its time limit"),
+                    ("informal_dispute", "An informal concern is now a dispute"),
+                    ("escalation_closed", "An escalation you took part in has ended"),
+                    ("chase", "A reminder from the chair: your response is awaited"),
+                    ("partner_code", "A one-time code to open a step (partner agency)"),
+                    ("step_amended", "A step's deadline or addressee was changed"),
+                    ("issue_due_soon", "The next stage is to be issued soon"),
+                    ("issue_overdue", "The next stage is overdue to be issued"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -24,10 +24,12 @@ from datetime import date, datetime
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from escalations import selectors
 from escalations.models import Escalation, Step
 from escalations.services import (
+    ActionRefused,
     escalation_escalate,
     escalation_raise,
     escalation_record_discussion,
@@ -52,6 +54,9 @@ def world(world_of) -> World:
 
 
 def raise_stage_one(world: World, now: datetime = MONDAY, **kwargs) -> Escalation:
+    """Stage 1 raised at `now` about a conference that day (its issue-by clock needs one)."""
+    if "conference" not in kwargs:
+        kwargs["conference"] = ConferenceFactory(child=world.child, date=timezone.localdate(now))
     return escalation_raise(
         actor=world.chair,
         policy=world.policy,
@@ -116,11 +121,12 @@ def test_a_first_stage_issued_after_its_issue_by_date_was_issued_late(world):
     assert step.was_issued_late is True
 
 
-def test_without_a_conference_the_first_stage_counts_from_the_day_it_is_raised(world):
-    # Raised Mon 2 Nov + 3 working days = Thu 5 Nov: issued on time, the day it was raised.
-    step = open_step(raise_stage_one(world))
+def test_a_first_stage_with_an_issue_by_clock_needs_the_conference_it_runs_from(world):
+    # Without it the clock would start the day the concern is raised: never late.
+    with pytest.raises(ActionRefused, match="within 3 working days of the conference"):
+        raise_stage_one(world, conference=None)
 
-    assert (step.issue_due_on, step.was_issued_late) == (date(2026, 11, 5), False)
+    assert not Escalation.objects.exists()
 
 
 def test_a_stage_without_an_issue_by_clock_has_no_issue_by_date(world):

@@ -515,3 +515,21 @@ def test_the_qasg_statement_asks_for_and_records_the_identified_risks(
         in " ".join(text.replace("<strong>", "").replace("</strong>", "").split())
     )
     assert step.statement_wanted_label == "The identified risks to the child/ren"
+
+
+def test_the_raise_form_asks_why_stages_are_skipped_only_where_it_can_skip(
+    ladders, staff_of, child_of
+):
+    rutland = RaiseForm(
+        staff=staff_of(RUTLAND, "cp-chair"), policy=ladders[RUTLAND], child=child_of(RUTLAND)
+    )
+    policy = ladders[RUTLAND]
+    policy.bypass_rule = BypassRule.NONE
+    policy.save()
+    no_skipping = RaiseForm(
+        staff=staff_of(RUTLAND, "cp-chair"), policy=policy, child=child_of(RUTLAND)
+    )
+
+    # Rutland lets the chair go straight to Stage 3 or 4; under "no skipping" it cannot.
+    assert "reason" in rutland.fields
+    assert "reason" not in no_skipping.fields

@@ -26,11 +26,13 @@ from simple_history.utils import bulk_create_with_history
 from children.models import AccessLog, Conference
 from escalations import selectors
 from escalations.models import Escalation, State, Step, Verdict
+from escalations.services import escalation_raise, step_respond
 from policies.deadlines import formal_cap_deadline, stage_deadline
 from policies.ladder_files import load_ladders
-from policies.models import ConcernCategory, Policy, Stage
+from policies.models import ConcernCategory, Policy, Role, Stage
 from reports import reporting
 from reports.views import _safe_cell
+from staff.models import Partner
 from tests.children.factories import ChildFactory
 from tests.fixtures import LONDON, at
 from tests.reports.conftest import (
@@ -698,6 +700,20 @@ def reply_outcome(step, today: date) -> str:
     return "missed" if step.is_overdue(today) else "pending"
 
 
+def addressed_to(step: Step | None) -> str:
+    """The "Responder" cell from the models: the step's addressee, or on a stage addressed
+    to several people each of them in the order asked, with the day each replied."""
+    if step is None:
+        return ""
+    if not step.completion:
+        return step.addressee_name
+    return "; ".join(
+        a.name
+        + (f" (replied {timezone.localdate(a.responded_at).isoformat()})" if a.responded_at else "")
+        for a in step.addressees.order_by("pk")
+    )
+
+
 def csv_as_built_from_the_models(qa, today: date) -> str:
     """The export as the view used to build it: a model instance per escalation, its open
     step and Clock, every child loaded; the reference the streamed one must equal."""
@@ -722,7 +738,7 @@ def csv_as_built_from_the_models(qa, today: date) -> str:
                     e.get_state_display(),
                     "Formal" if e.formal_started_at else "Informal",
                     e.current_stage.name if e.current_stage else "",
-                    step.responder.display_name if step else "",
+                    addressed_to(step),
                     clock.effective.isoformat() if clock and clock.effective else "",
                     "Yes" if clock and clock.overdue else "No",
                     e.raised_by.display_name,
@@ -780,6 +796,102 @@ def test_csv_row_contents(client, time_machine, quarter, qa):
     assert (e2["Teams"], e2["Level"]) == ("South Team", "Formal")
     e5 = by_ref[q["e5"].reference]
     assert (e5["Due"], e5["Overdue"]) == ("2026-11-18", "No")  # Wed 18 Nov: not yet
+
+
+@pytest.fixture
+def pat(world):
+    """Gloucestershire's Stage 1 opened to partner agencies, and a police contact."""
+    Stage.objects.filter(policy=world.ladders[GLOUCESTERSHIRE], order=1).update(
+        partner_responders=True
+    )
+    return Partner.objects.create(
+        authority=world.authority_of(GLOUCESTERSHIRE),
+        name="Pat Police",
+        job_title="Detective Inspector",
+        organisation="Gloucestershire Constabulary",
+        email="pat.police@police.example",
+    )
+
+
+def csv_row_of(client, time_machine, qa, escalation) -> dict[str, str]:
+    rows = csv_rows(get_as(client, time_machine, qa.user, reverse("reports:tracker_csv")))
+    return dict(zip(HEADER, next(r for r in rows if r[0] == escalation.reference), strict=True))
+
+
+def test_csv_names_a_partner_responder_with_their_organisation(
+    client, time_machine, world, qa, pat
+):
+    escalation = escalation_raise(
+        actor=world.chair(GLOUCESTERSHIRE),
+        policy=world.ladders[GLOUCESTERSHIRE],
+        children=[world.child(GLOUCESTERSHIRE)],
+        summary="The core group has not met.",
+        stage=world.stage(GLOUCESTERSHIRE, 1),
+        partner=pat,
+        reason="The police hold the information.",
+        now=at(2026, 11, 12),
+    )
+
+    row = csv_row_of(client, time_machine, qa, escalation)
+
+    assert row["Responder"] == "Pat Police (Gloucestershire Constabulary)"
+
+
+def test_csv_lists_everyone_a_stage_is_addressed_to_and_who_replied_when(
+    client, time_machine, world, qa, pat
+):
+    stage = world.stage(GLOUCESTERSHIRE, 1)
+    stage.addresses_several = True
+    stage.save()
+    stage.also_roles.set(Role.objects.filter(slug="social-worker"))
+    g = GLOUCESTERSHIRE
+    manager = world.staff_of(g, "team-manager", user__first_name="Tess", user__last_name="Team")
+    worker = world.staff_of(g, "social-worker", user__first_name="Wren", user__last_name="Worker")
+    escalation = escalation_raise(
+        actor=world.chair(g),
+        policy=world.ladders[g],
+        children=[world.child(g)],
+        summary="The core group has not met.",
+        stage=stage,
+        responder=manager,
+        addressees=[manager, worker, pat],
+        reason="Straight to the formal stage.",
+        now=at(2026, 11, 12),
+    )
+    step_respond(
+        actor=worker,
+        step=Step.objects.get(escalation=escalation),
+        response="Visits booked.",
+        now=at(2026, 11, 13),
+    )
+
+    row = csv_row_of(client, time_machine, qa, escalation)
+
+    assert row["Responder"] == (
+        "Tess Team; Wren Worker (replied 2026-11-13); Pat Police (Gloucestershire Constabulary)"
+    )
+
+
+def test_the_tracker_and_quarterly_report_list_a_partner_step_with_its_deadline(
+    client, time_machine, world, qa, pat
+):
+    # Raised Thu 12 Nov, 4 working days: due Wed 18 Nov. Neither page names responders
+    # (the quarterly report holds case references only); both show the step's clock.
+    escalation = escalation_raise(
+        actor=world.chair(GLOUCESTERSHIRE),
+        policy=world.ladders[GLOUCESTERSHIRE],
+        children=[world.child(GLOUCESTERSHIRE)],
+        summary="The core group has not met.",
+        stage=world.stage(GLOUCESTERSHIRE, 1),
+        partner=pat,
+        reason="The police hold the information.",
+        now=at(2026, 11, 12),
+    )
+
+    for name in ("reports:tracker", "reports:quarterly"):
+        page = text_of(get_as(client, time_machine, qa.user, reverse(name)))
+        assert escalation.reference in page
+        assert "Wed 18 Nov 2026" in page
 
 
 def test_csv_overdue_column_agrees_with_the_overdue_filter(
