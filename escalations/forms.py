@@ -4,15 +4,17 @@ so a form never offers what the service would refuse; the services check again."
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.forms import BoundField
+from django.utils import timezone
 
 from children.models import Child, Conference
 from children.selectors import visible_children
-from config.forms import DateInput, GovukForm
+from config.forms import GovukDateField, GovukForm
 from escalations import rules
 from escalations.models import Addressee, Escalation, Nature, Step
 from escalations.rules import default_responder
@@ -47,7 +49,22 @@ def stage_condition_note(stage: Stage) -> str:
     return "optional: it may be passed over" if stage.optional else ""
 
 
+class RevealingBoundField(BoundField):
+    @property
+    def revealed(self) -> list[BoundField]:
+        """The fields drawn inside these radios, shown for some choices only."""
+        return [self.form[name] for name in getattr(self.field, "reveal_fields", [])]
+
+
 class StageChoiceField(forms.ModelChoiceField):
+    # Set by _statement_fields where a stage offered asks for a written statement.
+    reveal_fields: list[str]
+    reveal_values: str
+    reveal_note: str
+
+    def get_bound_field(self, form: forms.BaseForm, field_name: str) -> BoundField:
+        return RevealingBoundField(form, self, field_name)
+
     def label_from_instance(self, obj: Stage) -> str:
         note = stage_condition_note(obj)
         return f"{obj.name} ({obj.timescale_label})" + (f" — {note}" if note else "")
@@ -197,29 +214,122 @@ def clean_addressees(form: forms.Form, cleaned: dict[str, Any]) -> None:
         cleaned["responder"] = ticked[0]
 
 
-def _statement_fields(form: forms.Form, stages: list[Stage]) -> None:
-    names = ", ".join(s.name for s in stages if s.statement_required)
+STATEMENT_KEYS = ("issue", "actions", "wanted")
+
+
+def _statement_fields(
+    form: forms.Form, stages: list[Stage], *, follow: dict[str, str] | None = None
+) -> None:
+    """The written statement's three parts, drawn inside the stage radios and shown only
+    while a stage that asks for one is chosen (templates/forms/govuk_field.html,
+    static/app/reveal.js). `follow`: the boxes on the same form a part copies as it is
+    typed (on the raise, "The issue" and "What you want to happen")."""
+    asking = [s for s in stages if s.statement_required]
+    names = " and ".join(s.name for s in asking)
     # The last question in the policy's words, where the stages asking for a statement
     # agree on them (Cwm Taf's QASG asks for the identified risks).
-    asks = {s.statement_wanted_label for s in stages if s.statement_required}
+    asks = {s.statement_wanted_label for s in asking}
     wanted = asks.pop() if len(asks) == 1 else DEFAULT_STATEMENT_WANTED
+    follow = follow or {}
+
+    def box(key: str) -> forms.Textarea:
+        attrs = dict(TEXT)
+        if key in follow:
+            attrs["data-app-prefill-from"] = f"id_{follow[key]}"
+        return forms.Textarea(attrs=attrs)
+
     form.fields["statement_issue"] = forms.CharField(
-        label="Written statement: the issue",
-        required=False,
-        widget=forms.Textarea(attrs=TEXT),
-        help_text=f"Only for {names}, where the policy asks for a written statement.",
+        label="Written statement: the issue", required=False, widget=box("issue")
     )
     form.fields["statement_actions"] = forms.CharField(
         label="Written statement: what you have done to try to resolve it",
         required=False,
-        widget=forms.Textarea(attrs=TEXT),
+        widget=box("actions"),
     )
     form.fields["statement_wanted"] = forms.CharField(
         label=f"Written statement: {wanted[:1].lower()}{wanted[1:]}",
         required=False,
-        widget=forms.Textarea(attrs=TEXT),
+        widget=box("wanted"),
         help_text="Copies of the earlier steps are attached to the statement automatically.",
     )
+    stage_field = form.fields["stage"]
+    assert isinstance(stage_field, StageChoiceField)
+    stage_field.reveal_fields = [f"statement_{key}" for key in STATEMENT_KEYS]
+    stage_field.reveal_values = " ".join(str(s.pk) for s in asking)
+    stage_field.reveal_note = (
+        f"{names} {'asks' if len(asking) == 1 else 'ask'} for a written statement. It is "
+        "filled in from what you have already written: check it, and change what you need."
+    )
+    for name in stage_field.reveal_fields:
+        form.fields[name].revealed_by = "stage"  # type: ignore[attr-defined]
+
+
+def statement_prefill_raise(stage: Stage | None, data: dict[str, Any]) -> dict[str, str]:
+    """The written statement as the raise form's own answers already give it (WCAG 2.2
+    3.3.7, redundant entry): the issue and what the chair wants, as they typed them; what
+    has been done, the reason for going straight to the stage where one was given, else
+    the plain fact that no earlier stage of the procedure was used."""
+    reason = (data.get("reason") or "").strip()
+    done = reason or (
+        f"No earlier stage of this procedure has been used: raised at {stage.name}."
+        if stage is not None
+        else ""
+    )
+    return {
+        "issue": (data.get("summary") or "").strip(),
+        "actions": done,
+        "wanted": (data.get("desired_outcome") or "").strip(),
+    }
+
+
+def statement_prefill_escalate(escalation: Escalation) -> dict[str, str]:
+    """The written statement as the escalation already gives it: the last statement made
+    on it, where there is one, and what has happened since; else the escalation's own
+    issue and wanted outcome, and the steps so far."""
+    steps = list(escalation.steps.order_by("sequence"))
+    earlier = next((s for s in reversed(steps) if s.statement_issue), None)
+    since = steps[steps.index(earlier) :] if earlier is not None else steps
+    done = [earlier.statement_actions] if earlier is not None else []
+    for step in since:
+        asked = f"{step.stage_name}: asked of {step.addressee_name} on {_day(step.raised_at)}"
+        replied = f"replied on {_day(step.responded_at)}." if step.responded_at else "no reply."
+        done.append(f"{asked}; {replied}")
+    if earlier is not None:
+        return {
+            "issue": earlier.statement_issue,
+            "actions": "\n".join(d for d in done if d),
+            "wanted": earlier.statement_wanted,
+        }
+    return {
+        "issue": escalation.summary,
+        "actions": "\n".join(done),
+        "wanted": escalation.desired_outcome,
+    }
+
+
+def _day(moment: datetime) -> str:
+    day = timezone.localdate(moment)
+    return f"{day.day} {day:%b %Y}"
+
+
+def fill_statement(form: forms.Form, cleaned: dict[str, Any], stage: Stage | None) -> None:
+    """The statement as sent: for a stage that asks for one, each part left blank filled in
+    from `form.statement_prefill` (shown on the page that comes back, the preview, to check
+    before the second press); for any other stage, none (its boxes may hold the filled-in
+    text the stage does not want)."""
+    if "statement_issue" not in form.fields:
+        return
+    if stage is None or not stage.statement_required:
+        for key in STATEMENT_KEYS:
+            cleaned[f"statement_{key}"] = ""
+        return
+    prefill = form.statement_prefill(cleaned)  # type: ignore[attr-defined]
+    data = form.data.copy()
+    for key in STATEMENT_KEYS:
+        name = f"statement_{key}"
+        if not (cleaned.get(name) or "").strip() and prefill.get(key):
+            cleaned[name] = data[form.add_prefix(name)] = prefill[key]
+    form.data = data
 
 
 def _timescale_fields(form: forms.Form, stages: list[Stage]) -> None:
@@ -250,7 +360,7 @@ def _timescale_fields(form: forms.Form, stages: list[Stage]) -> None:
 
 
 def statement_from(data: dict[str, Any]) -> dict[str, str]:
-    return {key: data.get(f"statement_{key}", "") or "" for key in ("issue", "actions", "wanted")}
+    return {key: data.get(f"statement_{key}", "") or "" for key in STATEMENT_KEYS}
 
 
 class RaiseForm(GovukForm):
@@ -279,12 +389,17 @@ class RaiseForm(GovukForm):
             error_messages={"required": "Choose at least one child."},
         )
         if policy.kind == "about_chair":
+            chairs = StaffMember.objects.filter(
+                authority=staff.authority, role__is_chair=True, is_active=True
+            ).select_related("user", "role")
+            # Named by the chairs' own role: a reverse procedure's chair_title names the
+            # people who raise under it ("Social Worker / Team Manager"), not the chair.
+            titles = {c.role.name for c in chairs}
+            title = titles.pop() if len(titles) == 1 else "conference chair"
             self.fields["about_staff"] = StaffChoiceField(
-                queryset=StaffMember.objects.filter(
-                    authority=staff.authority, role__is_chair=True, is_active=True
-                ).select_related("user", "role"),
-                label=f"The {policy.chair_title or 'chair'} the concern is about",
-                error_messages={"required": "Choose the chair the concern is about."},
+                queryset=chairs,
+                label=f"The {title} the concern is about",
+                error_messages={"required": f"Choose the {title} the concern is about."},
             )
         self.fields["conference"] = _conference_field(policy, child, entry)
         items = policy.categories.filter(parent__isnull=False).select_related("parent")
@@ -292,8 +407,9 @@ class RaiseForm(GovukForm):
             field = self.fields["categories"] = CategoryField(
                 queryset=items.order_by("parent__order", "order"),
                 widget=forms.CheckboxSelectMultiple,
-                required=False,
                 label="Concern categories",
+                help_text="Choose every one that applies.",
+                error_messages={"required": "Choose at least one concern category."},
             )
             field.several_themes = len({i.parent_id for i in items}) > 1
         if policy.categories.filter(good_practice=True).exists():
@@ -342,18 +458,24 @@ class RaiseForm(GovukForm):
             else []
         )
         prefetch_related_objects(route, "role", "also_roles")
+        suggested = default_responder(entry[0], [child]) if entry else None
         self.fields["responder"] = StaffChoiceField(
             queryset=responders_for(staff, entry + route, exclude=staff),
-            initial=default_responder(entry[0], [child]) if entry else None,
+            initial=suggested,
             label="Who should respond",
-            help_text="Defaults to the manager in the child's allocated team line.",
+            # Said only when there is someone to suggest (a reverse procedure's stages are
+            # addressed to roles outside the child's line, so there is no default there).
+            help_text=f"Suggested: {suggested.display_name}, the {suggested.role.name} in the "
+            "child's allocated team line."
+            if suggested is not None
+            else "",
             error_messages={"required": "Choose who should respond."},
         )
         _partner_field(self, staff, entry)
         _addressees_field(self, staff, entry, [child])
         _timescale_fields(self, entry)
         if any(s.statement_required for s in entry):
-            _statement_fields(self, entry)
+            _statement_fields(self, entry, follow={"issue": "summary", "wanted": "desired_outcome"})
         if policy.immediate_safety_route:
             self.fields["immediate_safety"] = forms.BooleanField(
                 required=False,
@@ -369,9 +491,15 @@ class RaiseForm(GovukForm):
             error_messages={"invalid": "This form could not be read. Open the raise page again."},
         )
 
+    def statement_prefill(self, cleaned: dict[str, Any]) -> dict[str, str]:
+        return statement_prefill_raise(cleaned.get("stage"), cleaned)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         clean_addressees(self, cleaned)
+        # The immediate-safety route goes to its own stage, whatever stage was chosen.
+        safety = rules.safety_stage(self.policy) if cleaned.get("immediate_safety") else None
+        fill_statement(self, cleaned, safety or cleaned.get("stage"))
         return cleaned
 
 
@@ -511,6 +639,12 @@ class EscalateForm(StepActionForm):
         _timescale_fields(self, offered)
         if any(s.statement_required for s in offered):
             _statement_fields(self, offered)
+            self._prefill = statement_prefill_escalate(escalation)
+            for key, text in self._prefill.items():
+                self.fields[f"statement_{key}"].initial = text
+
+    def statement_prefill(self, cleaned: dict[str, Any]) -> dict[str, str]:
+        return self._prefill
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -518,6 +652,7 @@ class EscalateForm(StepActionForm):
             self.errors.clear()
             raise forms.ValidationError(self.refusal.message)
         clean_addressees(self, cleaned)
+        fill_statement(self, cleaned, cleaned.get("stage"))
         return cleaned
 
 
@@ -531,13 +666,11 @@ class RespondForm(GovukForm):
             error_messages={"required": "Write the response."},
         )
         if meeting:
-            self.fields["meeting_date"] = forms.DateField(
+            self.fields["meeting_date"] = GovukDateField(
+                what="Date of the meeting",
                 label="Date of the meeting",
-                widget=DateInput,
-                error_messages={
-                    "required": "Give the date of the meeting.",
-                    "invalid": "Enter the meeting date as a real date, for example 27 3 2026.",
-                },
+                help_text="For example, 27 3 2026",
+                error_messages={"required": "Enter the date of the meeting"},
             )
             self.fields["meeting_attendees"] = forms.CharField(
                 label="Who attended", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -627,16 +760,17 @@ class ExtendForm(StepActionForm):
         self.refusal = rules.extend_refusal(staff, escalation)
         step = self.open_step
         due = step.due_on if step is not None else None
-        self.fields["new_due_on"] = forms.DateField(
+        week = due + timedelta(days=7) if due else None  # the same weekday: a working day
+        self.fields["new_due_on"] = GovukDateField(
+            what="The new deadline",
             label="New deadline",
-            widget=DateInput,
-            help_text=f"Now due {due:%a} {due.day} {due:%b} {due.year}. Choose a later working day."
+            help_text=(
+                f"Now due {due:%a} {due.day} {due:%b} {due.year}. Choose a later working day, "
+                f"for example {week.day} {week.month} {week.year}."
+            )
             if due
-            else "",
-            error_messages={
-                "required": "Give the new deadline.",
-                "invalid": "Enter the new deadline as a real date, for example 27 3 2026.",
-            },
+            else "For example, 27 3 2026",
+            error_messages={"required": "Enter the new deadline"},
         )
         self.fields["reason"] = forms.CharField(
             label="Why the deadline is being extended",

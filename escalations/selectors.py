@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db.models import (
     Case,
+    Exists,
+    F,
     IntegerField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     prefetch_related_objects,
@@ -30,8 +34,10 @@ from escalations.models import (
     State,
     Step,
     StepQuerySet,
+    effective_due,
     overdue_q,
 )
+from notifications.models import Notification
 from policies.models import DayType, Policy, PolicyKind, RaisedBy, Stage
 from policies.working_days import (
     add_working_days,
@@ -279,15 +285,22 @@ def addressee_rows(
 
 
 def escalation_rows(
-    staff: StaffMember, escalations: QuerySet[Escalation], today: date
+    staff: StaffMember,
+    escalations: Iterable[Escalation],
+    today: date,
+    *,
+    sort: bool = True,
 ) -> list[EscalationRow]:
-    """Each escalation with its open step and clocks: open first, overdue first, soonest due."""
+    """Each escalation with its open step and clocks: open first, overdue first, soonest due
+    (`sort=False`: in the order given, a page the query has put in that order)."""
     closures = staff.authority.closure_dates()
     rows = []
     for escalation in escalations:
         step = escalation.open_step()
         clock = Clock.of(step, today, staff.authority.nation, closures) if step else None
         rows.append(EscalationRow(escalation=escalation, step=step, clock=clock))
+    if not sort:
+        return rows
     rows.sort(
         key=lambda r: (
             not r.escalation.is_open,
@@ -298,48 +311,79 @@ def escalation_rows(
     return rows
 
 
-def split_decisions(
-    staff: StaffMember, rows: Sequence[EscalationRow]
-) -> tuple[list[EscalationRow], list[EscalationRow]]:
-    """(the rows whose step has been answered and waits on this person's decision, as
-    the one who raised it; the rest): the chair's own section of My escalations."""
-    deciding: list[EscalationRow] = []
-    others: list[EscalationRow] = []
-    for row in rows:
-        waits_on_me = (
-            row.step is not None
-            and row.step.is_awaiting_chair
-            and row.escalation.raised_by_id == staff.pk
-        )
-        (deciding if waits_on_me else others).append(row)
-    return deciding, others
+# A page of My escalations: a chair's history runs to more than a thousand escalations.
+MINE_PAGE_SIZE = 50
 
 
-def my_escalations(staff: StaffMember) -> QuerySet[Escalation]:
-    """The landing list: what I raised, must answer, is about me, is on my own children
-    or I was told of (QA: the authority's)."""
+def _mine(staff: StaffMember) -> QuerySet[Escalation]:
+    """What I raised, must answer, is about me, is on my own children or I was told of
+    (QA: the authority's). Each way in is its own indexed subquery: one OR across joins
+    of the steps, addressees, children and notifications made PostgreSQL scan them all."""
     qs = Escalation.objects.filter(authority=staff.authority)
-    if not staff.is_quality_assurance:
-        ids = qs.filter(
-            Q(raised_by=staff)
-            | Q(steps__responder=staff)
-            | Q(steps__addressees__staff=staff)
-            | Q(about_staff=staff)
-            | Q(children__social_worker=staff)
-            | Q(notifications__recipient=staff)
-        ).values("pk")
-        qs = qs.filter(pk__in=ids)
+    if staff.is_quality_assurance:
+        return qs
+    through = Escalation.children.through.objects
+    return qs.filter(
+        Q(raised_by=staff)
+        | Q(about_staff=staff)
+        | Q(pk__in=Step.objects.filter(responder=staff).values("escalation_id"))
+        | Q(pk__in=Addressee.objects.filter(staff=staff).values("step__escalation_id"))
+        | Q(pk__in=through.filter(child__social_worker=staff).values("escalation_id"))
+        | Q(pk__in=Notification.objects.filter(recipient=staff).values("escalation_id"))
+    )
+
+
+def _with_open_step(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
+    """What a row of the list shows: the children and the open step only (open_step()
+    reads it from here), whoever it is addressed to."""
+    return escalations.select_related(
+        "policy", "current_stage", "raised_by__user"
+    ).prefetch_related(
+        "children",
+        Prefetch(
+            "steps",
+            queryset=Step.objects.open().select_related(
+                "responder__user", "responder__role", "partner"
+            ),
+        ),
+    )
+
+
+def _awaiting_my_decision(staff: StaffMember) -> Q:
+    return Q(raised_by=staff, state__in=OPEN_STATES) & Q(
+        Exists(Step.objects.awaiting_chair().filter(escalation=OuterRef("pk")))
+    )
+
+
+def my_decisions(staff: StaffMember) -> QuerySet[Escalation]:
+    """My escalations whose step has been answered and waits on my decision, as the one
+    who raised it: the chair's own section at the top of My escalations (as many as the
+    chair has open, so never paged)."""
+    return _with_open_step(_mine(staff).filter(_awaiting_my_decision(staff)))
+
+
+def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
+    """The landing list (less `my_decisions`), in the order it is shown, in SQL so that it
+    can be paged: open first, then overdue first, soonest due, newest raised."""
+    step = Step.objects.filter(escalation=OuterRef("pk"))
     return (
-        qs.annotate(
+        _with_open_step(_mine(staff).exclude(_awaiting_my_decision(staff)))
+        .annotate(
             open_rank=Case(
                 When(state__in=OPEN_STATES, then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
-            )
+            ),
+            overdue_rank=Case(
+                When(Exists(step.filter(overdue_q(today))), then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+            open_due=Subquery(step.open().annotate(due=effective_due()).values("due")[:1]),
         )
-        .select_related("policy", "current_stage", "raised_by__user")
-        .prefetch_related("children", "steps__responder__user")
-        .order_by("open_rank", "-raised_at")
+        .order_by(
+            "open_rank", "overdue_rank", F("open_due").asc(nulls_last=True), "-raised_at", "-pk"
+        )
     )
 
 
@@ -376,43 +420,53 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
     return rows
 
 
-def escalation_context(staff: StaffMember, escalation: Escalation, today: date) -> dict[str, Any]:
-    """Everything the escalation page, its action pages and the printed record show."""
-    closures = escalation.authority.closure_dates()
-    # Loaded onto the escalation, so its open_step() and the rules read these rows.
-    prefetch_related_objects(
-        [escalation],
-        Prefetch(
-            "steps",
-            queryset=Step.objects.select_related(
-                "responder__user",
-                "responder__role",
-                "raised_by__user",
-                "responded_by__user",
-                "judged_by__role",
-                "judged_by__user",
-            )
-            .prefetch_related(
-                "attachments",
-                "amendments__made_by__user",
-                "addressees__staff__user",
-                "addressees__staff__role",
-                "addressees__partner",
-            )
-            .order_by("sequence"),
-        ),
+def steps_for_the_record() -> Prefetch:
+    """Every step of an escalation with all its record shows (who asked whom, replies,
+    attachments, amendments, addressees): prefetched for one escalation or for a list of
+    them, in the same fixed number of queries."""
+    return Prefetch(
+        "steps",
+        queryset=Step.objects.select_related(
+            "responder__user",
+            "responder__role",
+            "partner",
+            "raised_by__user",
+            "responded_by__user",
+            "judged_by__role",
+            "judged_by__user",
+        )
+        .prefetch_related(
+            "attachments",
+            "amendments__made_by__user",
+            "addressees__staff__user",
+            "addressees__staff__role",
+            "addressees__partner",
+        )
+        .order_by("sequence"),
     )
-    steps = list(escalation.steps.all())
+
+
+def step_rows_of(escalation: Escalation, today: date, closures: frozenset[date]) -> list[StepRow]:
+    """The escalation's steps (loaded with `steps_for_the_record`) with their clocks; no
+    query when its policy's stages are prefetched too."""
     nation = escalation.authority.nation
     following = rules.next_stage(escalation) if escalation.is_open else None
-    step_rows = [
+    return [
         StepRow(
             step=s,
             clock=Clock.of(s, today, nation, closures, next_stage=following if s.is_open else None),
             addressees=addressee_rows(s, today, nation, closures),
         )
-        for s in steps
+        for s in escalation.steps.all()
     ]
+
+
+def escalation_context(staff: StaffMember, escalation: Escalation, today: date) -> dict[str, Any]:
+    """Everything the escalation page, its action pages and the printed record show."""
+    closures = escalation.authority.closure_dates()
+    # Loaded onto the escalation, so its open_step() and the rules read these rows.
+    prefetch_related_objects([escalation], steps_for_the_record())
+    step_rows = step_rows_of(escalation, today, closures)
     actions = rules.allowed_actions(staff, escalation)
     return {
         "staff": staff,

@@ -482,7 +482,9 @@ def _raise_step(
     )
     escalation.current_stage = stage
     sequence = escalation.steps.count() + 1
-    statement = statement or {}
+    # Only a stage that asks for a written statement keeps one (a form may send the
+    # statement it filled in beside a stage that does not want it).
+    statement = (statement or {}) if stage.statement_required else {}
     step = Step.objects.create(
         escalation=escalation,
         sequence=sequence,
@@ -607,6 +609,11 @@ def _prepare_raise(
         raise ActionRefused("Describe the issue.", field="summary")
     if any(cat.policy_id != policy.pk for cat in categories):
         raise ActionRefused("Choose categories from this policy.", field="categories")
+    # Where the policy lists kinds of concern, every escalation is counted under at least
+    # one (the themes report reads them); good-practice records and concerns about a
+    # chair too, from their own policy's list. A policy with none asks for none.
+    if not categories and policy.categories.filter(parent__isnull=False).exists():
+        raise ActionRefused("Choose at least one concern category.", field="categories")
     if policy.kind == PolicyKind.ABOUT_CHAIR:
         if (
             about_staff is None

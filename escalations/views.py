@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -85,11 +86,26 @@ def _log_list(
 @require_safe
 def my_escalations(request: StaffRequest) -> HttpResponse:
     staff = request.staff
-    rows = selectors.escalation_rows(staff, selectors.my_escalations(staff), timezone.localdate())
-    _log_list(request, "my escalations", rows)
-    deciding, others = selectors.split_decisions(staff, rows)
+    today = timezone.localdate()
+    # Paged: a chair's history runs to more than a thousand escalations. What waits on
+    # their decision heads the first page.
+    paginator = Paginator(selectors.my_escalations(staff, today), selectors.MINE_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    deciding = []
+    if page.number == 1:
+        deciding = selectors.escalation_rows(staff, selectors.my_decisions(staff), today)
+    rows = selectors.escalation_rows(staff, page.object_list, today, sort=False)
+    _log_list(request, "my escalations", [*deciding, *rows])
     return render(
-        request, "escalations/mine.html", {"staff": staff, "deciding": deciding, "rows": others}
+        request,
+        "escalations/mine.html",
+        {
+            "staff": staff,
+            "deciding": deciding,
+            "rows": rows,
+            "page": page,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+        },
     )
 
 

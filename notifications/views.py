@@ -22,6 +22,10 @@ def notification_open(request: StaffRequest, pk: int) -> HttpResponse:
     staff = request.staff
     notification = get_object_or_404(selectors.notifications_for(staff), pk=pk)
     services.notification_mark_read(notification=notification, now=timezone.now())
-    if notification.step.responder_id == staff.pk and notification.step.is_open:
+    step = notification.step
+    # Anyone the step is addressed to (each person on a stage addressed to several) goes to
+    # their response page, which shows their own part and refuses what is no longer theirs.
+    addressed = step.responder_id == staff.pk or step.addressees.filter(staff=staff).exists()
+    if addressed and step.is_open:
         return redirect("escalations:respond", pk=notification.step_id)
     return redirect("escalations:detail", pk=notification.escalation_id)

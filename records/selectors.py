@@ -14,14 +14,18 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from children.models import AccessLog, AccessLogChild, Child
-from escalations.models import Attachment, Escalation, Step
+from children.models import AccessLog, AccessLogChild, Child, Conference
+from escalations.models import Addressee, Attachment, Escalation, Step
+from escalations.selectors import visible_escalations
+from policies.models import ConcernCategory
 from reports.rules import may_view_reports
 from staff.models import StaffMember
 
@@ -35,6 +39,124 @@ def may_export_subject_access(staff: StaffMember) -> bool:
 def subject_access_candidates(staff: StaffMember) -> QuerySet[Child]:
     """The children whose export this person could ask for: their authority's."""
     return Child.objects.filter(authority=staff.authority)
+
+
+# --- for the child's next conference --------------------------------------------------
+
+# How much of a response the conference page quotes: enough to recall it by, the rest is
+# one click away on the escalation's own page.
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class LatestResponse:
+    """The most recent reply on an escalation: who gave it, when, and its opening words."""
+
+    who: str
+    at: datetime
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class ConferenceItem:
+    """One escalation as the conference hears of it."""
+
+    escalation: Escalation
+    children: list[Child]
+    categories: list[ConcernCategory]
+    stage_name: str
+    stage_status: str
+    latest_response: LatestResponse | None
+
+
+def _replies(step: Step) -> list[LatestResponse]:
+    """Every reply on a step: each addressee's on a stage addressed to several people,
+    else the step's own (a partner-agency contact answers without an account)."""
+    if step.addresses_several:
+        return [
+            LatestResponse(a.name, a.responded_at, Truncator(a.response).chars(EXCERPT_CHARS))
+            for a in step.addressees.all()
+            if a.responded_at is not None
+        ]
+    if step.responded_at is None:
+        return []
+    who = step.responded_by.display_name if step.responded_by else step.addressee_name
+    return [LatestResponse(who, step.responded_at, Truncator(step.response).chars(EXCERPT_CHARS))]
+
+
+def _stage_status(escalation: Escalation, step: Step | None, today: date) -> str:
+    """Where the stage stands, in words, from the loaded rows (no query)."""
+    if step is None or not step.is_open:
+        return escalation.get_state_display()
+    if step.is_awaiting_chair:
+        return f"Answered: waiting for {escalation.raised_by.display_name} to decide"
+    if step.addresses_several:
+        awaited = [a.name for a in step.addressees.all() if a.responded_at is None]
+        who = ", ".join(awaited) or step.addressee_name
+    else:
+        who = step.addressee_name
+    due = step.effective_due_on
+    if due is None:
+        return f"Waiting for {who} to respond"
+    late = " (overdue)" if step.is_overdue(today) else ""
+    return f"Waiting for {who} to respond by {due.day} {due:%b %Y}{late}"
+
+
+def next_conference(
+    staff: StaffMember, child: Child, today: date
+) -> tuple[Conference | None, list[ConferenceItem]]:
+    """The child's previous conference (the last held on or before `today`) and the
+    escalations this person may see about the child raised since it — every one, when
+    no conference is recorded — oldest first, each with its stage, latest response and
+    outcome. A fixed number of queries however many escalations there are."""
+    previous = child.conferences.filter(date__lte=today).order_by("-date").first()
+    escalations = (
+        visible_escalations(staff)
+        .filter(children=child)
+        .select_related(
+            "policy", "current_stage", "raised_by__user", "about_staff__user", "conference"
+        )
+        .prefetch_related(
+            "children",
+            Prefetch("categories", queryset=ConcernCategory.objects.select_related("parent")),
+            Prefetch(
+                "steps",
+                queryset=Step.objects.select_related(
+                    "responder__user", "responder__role", "partner", "responded_by__user"
+                )
+                .prefetch_related(
+                    Prefetch(
+                        "addressees",
+                        queryset=Addressee.objects.select_related("staff__user", "partner"),
+                    )
+                )
+                .order_by("sequence"),
+            ),
+        )
+        .order_by("raised_at")
+    )
+    if previous is not None:
+        escalations = escalations.filter(raised_at__date__gt=previous.date)
+    items = []
+    for escalation in escalations:
+        steps = list(escalation.steps.all())
+        last = steps[-1] if steps else None
+        replies = [reply for step in steps for reply in _replies(step)]
+        items.append(
+            ConferenceItem(
+                escalation=escalation,
+                children=list(escalation.children.all()),
+                categories=list(escalation.categories.all()),
+                stage_name=(
+                    last.stage_name
+                    if last is not None
+                    else (escalation.current_stage.name if escalation.current_stage else "")
+                ),
+                stage_status=_stage_status(escalation, last, today),
+                latest_response=max(replies, key=lambda r: r.at, default=None),
+            )
+        )
+    return previous, items
 
 
 def _cell(value: object) -> str:

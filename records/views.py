@@ -99,25 +99,10 @@ def conference_view(request: StaffRequest, pk: int) -> HttpResponse:
     """
     staff = request.staff
     child = get_object_or_404(visible_children(staff), pk=pk)
-    today = timezone.localdate()
-    previous = child.conferences.filter(date__lte=today).order_by("-date").first()
-    escalations = (
-        escalation_selectors.visible_escalations(staff)
-        .filter(children=child)
-        .select_related("policy", "current_stage", "raised_by__user")
-        .order_by("raised_at")
-    )
-    if previous is not None:
-        escalations = escalations.filter(raised_at__date__gt=previous.date)
+    previous, items = selectors.next_conference(staff, child, timezone.localdate())
     access_log_record(user=staff.user, action="conference view", children=[child])
     return render(
         request,
         "children/conference.html",
-        {
-            "child": child,
-            "previous": previous,
-            "escalations": [
-                escalation_selectors.escalation_context(staff, e, today) for e in escalations
-            ],
-        },
+        {"child": child, "previous": previous, "items": items},
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ import pytest
 from children.models import Child
 from escalations.models import Escalation
 from escalations.services import escalation_raise
-from policies.models import Policy, Stage
+from policies.models import ConcernCategory, Policy, Stage
 from staff.models import StaffMember, Team
 from tests.staff.factories import TeamFactory
 
@@ -28,8 +28,26 @@ def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
+def date_fields(name: str, day: date) -> dict[str, str]:
+    """A GOV.UK date input's three boxes as the browser posts them (config.forms.GovukDateInput):
+    date_fields("new_due_on", date(2026, 11, 16)) -> new_due_on_day=16, _month=11, _year=2026."""
+    return {
+        f"{name}_day": str(day.day),
+        f"{name}_month": str(day.month),
+        f"{name}_year": str(day.year),
+    }
+
+
 # Monday 2 November 2026: no bank holiday anywhere in the UK until 25 December.
 MONDAY = at(2026, 11, 2)
+
+
+def first_category(policy: Policy) -> list[ConcernCategory]:
+    """The policy's first kind of concern, as a list to pass as `categories` (a policy that
+    lists kinds of concern refuses a raise without one); [] where it lists none."""
+    return list(
+        policy.categories.filter(parent__isnull=False).order_by("parent__order", "order")[:1]
+    )
 
 
 @pytest.fixture
@@ -59,6 +77,8 @@ def raise_concern(ladders, staff_of, child_of) -> Callable[..., Escalation]:
             else None
         )
         target = stage or policy.informal_stage or policy.stages.first()
+        # A policy that lists kinds of concern needs one at the raise: its first, unless given.
+        kwargs.setdefault("categories", first_category(policy))
         return escalation_raise(
             actor=actor or staff_of(authority, "cp-chair"),
             policy=policy,

@@ -1,9 +1,9 @@
 """Django admin, the administrators' whole workplace, passes axe at serious and critical.
 
-The pages are generated from the admin's own registry: the index, and for every registered
-model its list, its add form, the change form of a record (with a row in each inline) and
-that record's history, as a superuser and as an authority administrator (only what that
-administrator may open), and the admin login.
+The pages are generated from the admin's own registry (tests/browser/pages.py): the
+index, and for every registered model its list, its add form, the change form of a record
+(with a row in each inline) and that record's history, as a superuser and as an authority
+administrator (only what that administrator may open), and the admin login.
 The records are tests/admin's: one of every registered model in each of two authorities.
 """
 
@@ -12,38 +12,13 @@ The records are tests/admin's: one of every registered model in each of two auth
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.contrib import admin
-from django.test import RequestFactory
 from django.urls import reverse
 
 from tests.admin.conftest import OWN, authorities, authority_admin  # noqa: F401
+from tests.browser.pages import admin_pages, sign_in_to_admin
 from tests.children.factories import ConferenceFactory, PlanFactory
-from tests.staff.factories import PASSWORD, UserFactory
-
-
-def _admin_pages(user, records) -> Iterator[tuple[str, str]]:
-    """(name, path) of every admin page this user may open, from admin.site._registry."""
-    request = RequestFactory().get("/admin/")
-    request.user = user
-    yield "admin index", reverse("admin:index")
-    yield "system status", reverse("operations_status")
-    for model, model_admin in admin.site._registry.items():
-        opts = model._meta
-        if not model_admin.has_view_permission(request):
-            continue
-        prefix = f"admin:{opts.app_label}_{opts.model_name}"
-        yield f"{opts.label} list", reverse(f"{prefix}_changelist")
-        if model_admin.has_add_permission(request):
-            yield f"{opts.label} add form", reverse(f"{prefix}_add")
-        record = records.get(opts.label)
-        assert record is not None, f"tests/admin has no {opts.label} record: add one"
-        if not model_admin.has_view_permission(request, record):
-            continue
-        yield f"{opts.label} change form", reverse(f"{prefix}_change", args=[record.pk])
-        yield f"{opts.label} history", reverse(f"{prefix}_history", args=[record.pk])
+from tests.staff.factories import UserFactory
 
 
 @pytest.fixture
@@ -54,14 +29,6 @@ def records(authorities):
     PlanFactory(child=own["children.Child"])
     ConferenceFactory(child=own["children.Child"])
     return own.records
-
-
-def _sign_in_to_admin(page, site: str, user) -> None:
-    page.goto(f"{site}{reverse('admin:login')}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{site}{reverse('admin:index')}")
 
 
 def _walk(page, site: str, pages, check_accessibility) -> list[str]:
@@ -95,9 +62,9 @@ def test_every_admin_page_passes_axe_for_a_superuser(
 ):
     superuser = UserFactory(is_staff=True, is_superuser=True)
     page = new_context(bypass_csp=True).new_page()
-    _sign_in_to_admin(page, site, superuser)
+    sign_in_to_admin(page, site, superuser)
 
-    pages = list(_admin_pages(superuser, records))
+    pages = list(admin_pages(superuser, records))
     problems = _walk(page, site, pages, check_accessibility)
 
     assert len(pages) > 40
@@ -114,9 +81,9 @@ def test_every_admin_page_passes_axe_for_an_authority_administrator(
     check_accessibility,
 ):
     page = new_context(bypass_csp=True).new_page()
-    _sign_in_to_admin(page, site, authority_admin)
+    sign_in_to_admin(page, site, authority_admin)
 
-    pages = list(_admin_pages(authority_admin, records))
+    pages = list(admin_pages(authority_admin, records))
     problems = _walk(page, site, pages, check_accessibility)
 
     assert len(pages) > 20

@@ -459,3 +459,17 @@ def test_who_has_replied_no_longer_sees_it_to_answer(world):
     sections = selectors.todo_sections(world.north.worker, date(2026, 11, 3))
 
     assert not [r for s in sections if s.key == "respond" for r in s.rows]
+
+
+def test_each_person_addressed_opening_their_notification_goes_to_their_response_form(
+    world, client
+):
+    escalation = raise_several(world)
+    step = the_step(escalation)
+    second = people(world)[1]
+    notification = Notification.objects.get(step=step, recipient=second)
+    client.force_login(second.user)
+
+    response = client.post(reverse("notifications:open", args=[notification.pk]))
+
+    assert response.url == reverse("escalations:respond", args=[step.pk])

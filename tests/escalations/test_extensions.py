@@ -29,7 +29,7 @@ from notifications.models import Kind, Notification
 from notifications.relay import relay_once
 from policies.models import Role
 from staff.models import Partner
-from tests.fixtures import World, at
+from tests.fixtures import World, at, date_fields
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ def test_the_extend_form_extends_and_returns_to_the_escalation(world, at_stage_1
             url,
             {
                 "from_step": at_stage_1.open_step().pk,
-                "new_due_on": "2026-11-16",
+                **date_fields("new_due_on", date(2026, 11, 16)),
                 "reason": "Records are being gathered.",
             },
         )
@@ -408,7 +408,7 @@ def test_the_extend_form_says_why_a_date_is_refused(world, at_stage_1):
             reverse("escalations:extend", args=[at_stage_1.pk]),
             {
                 "from_step": at_stage_1.open_step().pk,
-                "new_due_on": "2026-11-14",
+                **date_fields("new_due_on", date(2026, 11, 14)),
                 "reason": "Records are being gathered.",
             },
         )

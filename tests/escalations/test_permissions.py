@@ -55,6 +55,7 @@ from notifications.services import create_notifications
 from policies.models import Stage
 from policies.working_days import add_working_days
 from tests.confirm import post_and_confirm
+from tests.fixtures import date_fields
 from tests.staff.factories import TeamFactory, UserFactory
 
 ROLES = (
@@ -320,7 +321,7 @@ EXPECTATIONS: dict[str, Route] = {
         actors=DRIVERS,
         post=lambda w: {
             "from_step": w.open_step.pk,
-            "new_due_on": add_working_days(w.open_step.due_on, 1).isoformat(),
+            **date_fields("new_due_on", add_working_days(w.open_step.due_on, 1)),
             "reason": "Records are being gathered.",
         },
         post_expect=REFUSED_IN_WORDS,

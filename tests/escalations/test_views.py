@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from notifications.links import step_link_token
 from policies.models import Stage
 from tests.children.factories import ConferenceFactory
 from tests.confirm import post_and_confirm
+from tests.fixtures import date_fields
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -749,9 +750,9 @@ GARBAGE: list[tuple[str, str, str, str, Any]] = [
     # responding
     ("respond: no response", "manager", "respond", "step", {"response": "  "}),
     ("respond: a NUL in the response", "manager", "respond", "step", {"response": "a\x00b"}),
-    ("respond: meeting date not a date", "foreign_manager", "respond", "meeting_step", {"meeting_date": "31 Smarch"}),
-    ("respond: no meeting date", "foreign_manager", "respond", "meeting_step", {"meeting_date": ""}),
-    ("respond: meeting in the future", "foreign_manager", "respond", "meeting_step", {"meeting_date": "2999-01-01"}),
+    ("respond: meeting date not a date", "foreign_manager", "respond", "meeting_step", {"meeting_date_day": "31", "meeting_date_month": "Smarch", "meeting_date_year": "2026"}),
+    ("respond: no meeting date", "foreign_manager", "respond", "meeting_step", {"meeting_date_day": "", "meeting_date_month": "", "meeting_date_year": ""}),
+    ("respond: meeting in the future", "foreign_manager", "respond", "meeting_step", date_fields("meeting_date", date(2999, 1, 1))),
 ]  # fmt: skip
 
 
@@ -772,7 +773,7 @@ def valid_data(kind: str, w: dict[str, Any]) -> dict[str, Any]:
         "resolve": {"outcome": "Resolved."},
         "final_decision": {"decision": "Final."},
         "withdraw": {"reason": "Raised in error."},
-        "respond": {"response": "An answer.", "meeting_date": "2026-01-05"},
+        "respond": {"response": "An answer.", **date_fields("meeting_date", date(2026, 1, 5))},
     }[kind]
 
 

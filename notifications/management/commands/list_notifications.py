@@ -52,9 +52,11 @@ class Command(BaseCommand):
             count += 1
             stuck = n.pk in stuck_ids
             stuck_listed += stuck
+            # By id alone, as the logs: a partner-agency contact's row names no staff.
+            to = f"partner #{n.partner_id}" if n.partner_id else f"staff #{n.recipient_id}"
             self.stdout.write(
                 f"#{n.pk} {n.email_status:<8} {n.kind:<18} {n.escalation.reference} "
-                f"step {n.step_id} to staff #{n.recipient_id} "
+                f"step {n.step_id} to {to} "
                 f"created {timezone.localtime(n.created_at):%Y-%m-%d %H:%M} "
                 f"attempts {n.attempts}{' — ' + n.last_error if n.last_error else ''}"
                 + (f" — STUCK: {self._why_stuck(n, now)}" if stuck else "")
