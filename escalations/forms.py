@@ -19,6 +19,7 @@ from escalations import rules
 from escalations.models import Addressee, Escalation, Nature, Step
 from escalations.rules import default_responder
 from escalations.services import MOVED_ON
+from policies.deadlines import issue_by_deadline
 from policies.models import DEFAULT_STATEMENT_WANTED, BypassRule, ConcernCategory, Policy, Stage
 from staff.models import Partner, StaffMember
 
@@ -505,15 +506,27 @@ class RaiseForm(GovukForm):
 
 class ConferenceChoiceField(forms.ModelChoiceField):
     """Each conference with the last day a concern about it may be raised, where the
-    policy has a raise window (rules.raise_window_closes)."""
+    policy has a raise window (rules.raise_window_closes), and by when the first stage is
+    to be issued, where it runs an issue-by clock from the conference."""
 
     policy: Policy  # set by _conference_field
     closures: frozenset[date]
+    clocked_stage: Stage | None = None
 
     def label_from_instance(self, obj: Conference) -> str:
         label = f"{obj.get_kind_display()} on {rules.short_day(obj.date)}"
         last = rules.raise_window_closes(self.policy, obj, closures=self.closures)
-        return label if last is None else f"{label}: raise by {rules.short_day(last)}"
+        if last is not None:
+            label = f"{label}: raise by {rules.short_day(last)}"
+        issue_by = issue_by_deadline(
+            stage=self.clocked_stage,
+            authority=self.policy.authority,
+            start=obj.date,
+            closures=self.closures,
+        )
+        if issue_by is not None:
+            label = f"{label}{',' if last else ':'} issue by {rules.short_day(issue_by)}"
+        return label
 
 
 def _conference_field(policy: Policy, child: Child, entry: list[Stage]) -> ConferenceChoiceField:
@@ -529,12 +542,22 @@ def _conference_field(policy: Policy, child: Child, entry: list[Stage]) -> Confe
         label="Conference it arose from" + ("" if required else " (optional)"),
         error_messages={"required": "Choose the conference the concern arose from."},
     )
-    if clocked:
-        refusal = rules.issue_clock_refusal(entry[0], None)
-        assert refusal is not None
-        field.help_text = refusal.message.split(":")[0] + "."
     field.policy = policy
-    field.closures = policy.authority.closure_dates() if days is not None else frozenset()
+    field.closures = (
+        policy.authority.closure_dates()
+        if days is not None or any(s.issue_within_days is not None for s in entry)
+        else frozenset()
+    )
+    first_clocked = next((s for s in entry if s.issue_within_days is not None), None)
+    if first_clocked is not None:
+        field.clocked_stage = first_clocked
+        within = first_clocked.issue_within_days
+        unit = "working day" if first_clocked.day_type == "working" else "day"
+        field.help_text = (
+            ("" if clocked else "If you start there, ")
+            + f"{first_clocked.name} is to be issued within {within} "
+            f"{unit}{'s' if within != 1 else ''} of the conference."
+        )
     if days is not None:
         # The window, said where the chair chooses: the service refuses outside it.
         latest = conferences.order_by("-date").first()

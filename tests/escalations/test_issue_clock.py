@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escalations import selectors
+from escalations.forms import RaiseForm
 from escalations.models import Escalation, Step
 from escalations.services import (
     ActionRefused,
@@ -374,3 +375,20 @@ def test_after_a_stage_with_no_reply_and_no_deadline_the_next_counts_from_its_is
     )
 
     assert (second.issue_due_on, second.was_issued_late) == (date(2026, 11, 13), False)
+
+
+def test_the_raise_form_says_by_when_the_first_stage_is_to_be_issued(world):
+    # Conference Mon 2 Nov + 3 working days = Thu 5 Nov.
+    ConferenceFactory(child=world.child, date=date(2026, 11, 2))
+    form = RaiseForm(staff=world.chair, policy=world.policy, child=world.child)
+
+    field = form.fields["conference"]
+    labels = [label for _value, label in field.choices if _value]
+
+    # Gloucestershire may also start at the informal stage, which has no clock: optional.
+    assert not field.required
+    assert field.help_text.startswith("If you start there, Stage 1")
+    assert field.help_text.endswith("is to be issued within 3 working days of the conference.")
+    assert labels == [
+        "Initial child protection conference on Mon 2 Nov 2026: issue by Thu 5 Nov 2026"
+    ]
