@@ -23,9 +23,14 @@ export function initReveals(root) {
         "govuk-radios__conditional--hidden",
         !revealing.some((radio) => radio.checked),
       );
-      for (const radio of revealing) radio.setAttribute("aria-expanded", String(radio.checked));
+      // GOV.UK Frontend marks radios that reveal a block aria-expanded (on click and on
+      // pageshow); ARIA allows it on no radio, and axe calls it critical
+      // (aria-allowed-attr; govuk-frontend issue 979). The block is next to its radios.
+      for (const radio of revealing) radio.removeAttribute("aria-expanded");
     };
     for (const radio of radios) radio.addEventListener("change", sync);
+    // Registered after GOV.UK Frontend's own pageshow handler, so it runs after it.
+    window.addEventListener("pageshow", sync);
     sync();
   }
 }

@@ -7,6 +7,8 @@ Used by test_accessibility_every_page.py and test_accessibility_admin.py.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,21 +202,27 @@ class Run:
     visited_routes: set[str] = field(default_factory=set)
     # Error and refusal pages look alike whoever meets them: each is checked once.
     seen_refusals: set[tuple[int, str]] = field(default_factory=set)
+    # Seconds spent opening pages, in axe and in the reflow check: the run's budget.
+    seconds: Counter[str] = field(default_factory=Counter)
 
     def check(self, page: Any, name: str) -> None:
         """axe (WCAG 2.2 A and AA rules: no serious or critical issue) and reflow at 320 px."""
         self.checked.append(name)
+        started = time.monotonic()
         blocking = [
             v for v in axe_violations(page, WCAG_22_AA) if v["impact"] in ("serious", "critical")
         ]
+        self.seconds["axe"] += time.monotonic() - started
         self.problems += [
             f"axe on {name} ({page.url}): {v['id']} [{v['impact']}] x{v['nodes']}: "
             f"{v['target']} — {v['help']}"
             for v in blocking
         ]
+        started = time.monotonic()
         page.set_viewport_size(NARROW)
         overflow = page.evaluate(REFLOW)
         page.set_viewport_size(DESKTOP)
+        self.seconds["reflow"] += time.monotonic() - started
         if overflow:
             self.problems.append(
                 f"reflow on {name} ({page.url}): the page is {overflow['scrollWidth']} px wide "
@@ -227,7 +235,9 @@ class Run:
 
         A refusal or error page (403, 404, 410 …) is checked once per status and heading."""
         self.visited_routes.add(route_of(path))
+        started = time.monotonic()
         response = page.goto(f"{self.site}{path}")
+        self.seconds["open"] += time.monotonic() - started
         status = response.status if response else 0
         if status >= 500:
             self.problems.append(f"{name} ({path}) answered {status}")
@@ -247,8 +257,10 @@ class Run:
         """Post the page's form empty and check the page that shows its errors."""
         if not page.evaluate(FIND_FORM):
             return
+        started = time.monotonic()
         with page.expect_navigation() as navigation:
             page.evaluate(EMPTY_AND_POST)
+        self.seconds["post"] += time.monotonic() - started
         response = navigation.value
         if response is not None and response.status >= 500:
             self.problems.append(f"{name} posted empty answered {response.status}")
@@ -257,3 +269,7 @@ class Run:
         else:
             # Not an accessibility failure, but a form that takes nothing is worth a look.
             self.checked.append(f"{name}: posted empty, no errors shown ({page.url})")
+
+    def summary(self) -> str:
+        spent = ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.most_common())
+        return f"{len(self.checked)} page states checked ({spent})"

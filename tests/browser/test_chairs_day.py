@@ -12,6 +12,7 @@ from django.utils import timezone
 from escalations import services
 from escalations.models import Escalation, State
 from notifications.models import Kind, Notification
+from tests.fixtures import first_category
 
 
 @pytest.mark.browser
@@ -26,6 +27,7 @@ def test_a_chair_chases_an_overdue_step_and_resolves_an_answered_one_from_the_to
         escalation = services.escalation_raise(
             actor=world.chair,
             policy=world.policy,
+            categories=first_category(world.policy),
             children=[child],
             summary="Statutory visits have not taken place.",
             responder=world.north.service,

@@ -15,6 +15,7 @@ from escalations import services
 from escalations.models import Escalation, State, Step, Verdict
 from notifications.relay import relay_once
 from tests.children.factories import ConferenceFactory, PlanFactory
+from tests.fixtures import first_category
 
 RUTLAND_INFORMAL = "Threshold discussion with the Service Manager / Head of Service"
 GLOS_SKIPPED = (
@@ -250,6 +251,7 @@ def test_a_manager_of_another_authority_is_refused_a_step_link(
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary=summary,
         responder=manager,
@@ -364,6 +366,7 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary="Core group meetings not held.",
         responder=service_manager,

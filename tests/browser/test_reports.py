@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from escalations import services
+from tests.fixtures import first_category
 
 
 @pytest.mark.browser
@@ -18,6 +19,7 @@ def test_qa_manager_follows_a_dashboard_number_to_the_escalations_behind_it(
     formal = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="No core group since the conference.",
         stage=policy.stages.get(order=1),
@@ -27,6 +29,7 @@ def test_qa_manager_follows_a_dashboard_number_to_the_escalations_behind_it(
     informal = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Report not shared with the family.",
         responder=staff_of("gloucestershire", "social-worker"),
