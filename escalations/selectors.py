@@ -64,18 +64,24 @@ def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     if staff.is_quality_assurance:
         return qs
     line = people_below(staff) | {staff.pk}
-    involved = (
-        Q(raised_by=staff)
-        | Q(about_staff=staff)
-        | Q(steps__responder_id__in=line)
-        | Q(steps__addressees__staff_id__in=line)
-        | Q(notifications__recipient=staff)
-        | Q(children__social_worker_id__in=line)
-    )
+    # One UNION of indexed lookups (an OR across joins of the steps, addressees,
+    # notifications and children scanned them all): see _mine.
+    ways_in = [
+        Escalation.objects.filter(raised_by=staff).values("pk"),
+        Escalation.objects.filter(about_staff=staff).values("pk"),
+        Step.objects.filter(responder_id__in=line).values("escalation_id"),
+        Addressee.objects.filter(staff_id__in=line).values("step__escalation_id"),
+        Notification.objects.filter(recipient=staff).values("escalation_id"),
+        Escalation.children.through.objects.filter(child__social_worker_id__in=line).values(
+            "escalation_id"
+        ),
+    ]
     if not staff.is_chair:
-        involved |= Q(policy__stages__raiser_roles=staff.role_id)
-    ids = qs.filter(involved).values("pk")
-    return qs.filter(pk__in=ids)
+        ways_in.append(
+            Escalation.objects.filter(policy__stages__raiser_roles=staff.role_id).values("pk")
+        )
+    first, *rest = (way.order_by() for way in ways_in)
+    return qs.filter(pk__in=first.union(*rest, all=True))
 
 
 def policies_for(staff: StaffMember, on: date | None = None) -> QuerySet[Policy]:
@@ -317,20 +323,24 @@ MINE_PAGE_SIZE = 50
 
 def _mine(staff: StaffMember) -> QuerySet[Escalation]:
     """What I raised, must answer, is about me, is on my own children or I was told of
-    (QA: the authority's). Each way in is its own indexed subquery: one OR across joins
-    of the steps, addressees, children and notifications made PostgreSQL scan them all."""
+    (QA: the authority's). The ways in are one UNION of indexed lookups: an OR across
+    joins of the steps, addressees, children and notifications made PostgreSQL scan them
+    all, and an OR of subqueries left it guessing at nearly every row (so it compiled the
+    query with its JIT, seconds on every request)."""
     qs = Escalation.objects.filter(authority=staff.authority)
     if staff.is_quality_assurance:
         return qs
     through = Escalation.children.through.objects
-    return qs.filter(
-        Q(raised_by=staff)
-        | Q(about_staff=staff)
-        | Q(pk__in=Step.objects.filter(responder=staff).values("escalation_id"))
-        | Q(pk__in=Addressee.objects.filter(staff=staff).values("step__escalation_id"))
-        | Q(pk__in=through.filter(child__social_worker=staff).values("escalation_id"))
-        | Q(pk__in=Notification.objects.filter(recipient=staff).values("escalation_id"))
-    )
+    ways_in = [
+        Escalation.objects.filter(raised_by=staff).values("pk"),
+        Escalation.objects.filter(about_staff=staff).values("pk"),
+        Step.objects.filter(responder=staff).values("escalation_id"),
+        Addressee.objects.filter(staff=staff).values("step__escalation_id"),
+        through.filter(child__social_worker=staff).values("escalation_id"),
+        Notification.objects.filter(recipient=staff).values("escalation_id"),
+    ]
+    first, *rest = (way.order_by() for way in ways_in)
+    return qs.filter(pk__in=first.union(*rest, all=True))
 
 
 def _with_open_step(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
@@ -342,9 +352,10 @@ def _with_open_step(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
         "children",
         Prefetch(
             "steps",
-            queryset=Step.objects.open().select_related(
-                "responder__user", "responder__role", "partner"
-            ),
+            # No ordering: one open step each, and Step's default order joins the escalation.
+            queryset=Step.objects.open()
+            .order_by()
+            .select_related("responder__user", "responder__role", "partner"),
         ),
     )
 
@@ -365,7 +376,7 @@ def my_decisions(staff: StaffMember) -> QuerySet[Escalation]:
 def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
     """The landing list (less `my_decisions`), in the order it is shown, in SQL so that it
     can be paged: open first, then overdue first, soonest due, newest raised."""
-    step = Step.objects.filter(escalation=OuterRef("pk"))
+    step = Step.objects.filter(escalation=OuterRef("pk")).order_by()
     return (
         _with_open_step(_mine(staff).exclude(_awaiting_my_decision(staff)))
         .annotate(
@@ -379,7 +390,9 @@ def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
                 default=Value(1),
                 output_field=IntegerField(),
             ),
-            open_due=Subquery(step.open().annotate(due=effective_due()).values("due")[:1]),
+            open_due=Subquery(
+                step.open().order_by().annotate(due=effective_due()).values("due")[:1]
+            ),
         )
         .order_by(
             "open_rank", "overdue_rank", F("open_due").asc(nulls_last=True), "-raised_at", "-pk"
@@ -391,8 +404,10 @@ def awaiting_reply_from(staff: StaffMember) -> StepQuerySet:
     """Open steps waiting for this person's own reply: addressed to them alone and not yet
     answered, or, on a stage addressed to several people, their own part still awaited."""
     alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
-    several = Addressee.objects.awaited().filter(staff=staff).values("step_id")
-    return Step.objects.filter(Q(pk__in=alone.values("pk")) | Q(pk__in=several))
+    several = Addressee.objects.awaited().filter(staff=staff)
+    # One UNION of two indexed lookups: an OR of the two subqueries scanned every step.
+    ids = alone.order_by().values("pk").union(several.order_by().values("step_id"), all=True)
+    return Step.objects.filter(pk__in=ids)
 
 
 def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
@@ -627,6 +642,9 @@ def case_sentence(
 
 # --- the to-do list: what each person must do now --------------------------------------
 
+# A QA manager's "Overdue across the authority" lists this many, the longest overdue first.
+TODO_AUTHORITY_OVERDUE = 25
+
 # How close the formal cap must be, in working days, for the chair to be warned of it.
 CAP_WARNING_WORKING_DAYS = 5
 
@@ -654,6 +672,9 @@ class TodoSection:
     key: str
     heading: str
     rows: list[TodoRow]
+    # A section shown in part: how many there are in all, and where the rest are listed.
+    total: int = 0
+    more_url: str = ""
 
 
 def _steps_for_todo() -> StepQuerySet:
@@ -732,9 +753,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
 
     sections: list[TodoSection] = []
 
-    def add(key: str, heading: str, rows: list[TodoRow]) -> None:
+    def add(key: str, heading: str, rows: list[TodoRow], total: int = 0, more: str = "") -> None:
         if rows:
-            sections.append(TodoSection(key, heading, rows))
+            sections.append(TodoSection(key, heading, rows, total=total, more_url=more))
 
     mine = _steps_for_todo().filter(escalation__raised_by=staff)
 
@@ -795,6 +816,8 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         .filter(escalation__formal_cap_due_on__lte=horizon)
         .order_by("escalation__formal_cap_due_on", "pk")
     )
+    # The page names each row's children: loaded together, not a query a row.
+    prefetch_related_objects([s.escalation for s in capped], "children")
     add(
         "cap",
         "Near the formal time limit",
@@ -892,7 +915,14 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             ],
         )
     if staff.is_quality_assurance:
-        across = sorted(authority_steps.overdue(today), key=by_due)
+        # The longest overdue only: at a large authority there are hundreds, all listed
+        # by the tracker's overdue filter.
+        overdue_here = authority_steps.overdue(today)
+        across = list(
+            overdue_here.annotate(due=effective_due()).order_by("due", "pk")[
+                :TODO_AUTHORITY_OVERDUE
+            ]
+        )
         _load_for_rules(across)
         add(
             "authority_overdue",
@@ -907,6 +937,8 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 )
                 for s in across
             ],
+            total=overdue_here.count() if len(across) == TODO_AUTHORITY_OVERDUE else 0,
+            more=reverse("reports:tracker") + "?overdue=1",
         )
     return sections
 

@@ -65,12 +65,6 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
         visible_children(staff).select_related("team", "social_worker__user"), pk=pk
     )
     access_log_record(user=staff.user, action="view child", children=[child])
-    escalations = (
-        escalation_selectors.visible_escalations(staff)
-        .filter(children=child)
-        .select_related("policy", "current_stage", "raised_by__user")
-        .order_by("-raised_at")
-    )
     today = timezone.localdate()
     return render(
         request,
@@ -81,9 +75,7 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
             "plans": child.plans.all(),
             "conferences": child.conferences.select_related("chair__user"),
             "events": child.significant_events.all(),
-            "escalations": [
-                escalation_selectors.escalation_context(staff, e, today) for e in escalations
-            ],
+            "escalations": selectors.child_file_escalations(staff, child, today),
             "can_raise": escalation_selectors.policies_for(staff).exists(),
         },
     )

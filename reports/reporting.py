@@ -23,6 +23,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -843,6 +844,86 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
         for i, q in enumerate(quarters)
     ]
     return d
+
+
+# The quarterly report lists this many of the open cases, the longest open first; the
+# tracker lists them all. (Listing every open case made a report of a thousand rows.)
+LONGEST_OPEN = 20
+
+
+@dataclass
+class OpenStage:
+    """The open escalations now at one stage, by where they stand, each count a link to
+    the tracker's list of them."""
+
+    stage: str
+    informal: int = 0
+    awaiting_response: int = 0
+    overdue: int = 0
+    response_received: int = 0
+    links: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.informal + self.awaiting_response + self.response_received
+
+
+def open_by_stage(authority: LocalAuthority, today: date, base_url: str) -> list[OpenStage]:
+    """The authority's open escalations counted by the stage they are at and their state,
+    with those overdue: one query whatever their number, in ladder order."""
+    overdue = Exists(Step.objects.overdue(today).filter(escalation=OuterRef("pk")))
+    counts = list(
+        Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+        .values("current_stage_id", "current_stage__name", "policy__name", "current_stage__order")
+        .annotate(
+            informal=Count("pk", filter=Q(state=State.INFORMAL)),
+            awaiting=Count("pk", filter=Q(state=State.AWAITING_RESPONSE)),
+            received=Count("pk", filter=Q(state=State.RESPONSE_RECEIVED)),
+            overdue=Count("pk", filter=Q(overdue)),
+        )
+        .order_by("policy__name", "current_stage__order")
+    )
+    several = len({r["policy__name"] for r in counts}) > 1
+    rows = []
+    for r in counts:
+        name = r["current_stage__name"] or "No stage"
+        stage = r["current_stage_id"]
+        row = OpenStage(
+            stage=f"{r['policy__name']}: {name}" if several else name,
+            informal=r["informal"],
+            awaiting_response=r["awaiting"],
+            overdue=r["overdue"],
+            response_received=r["received"],
+        )
+        on_stage = {"stage": stage} if stage is not None else {}
+        row.links = {
+            "total": f"{base_url}?{query_string(open=1, **on_stage)}",
+            "overdue": f"{base_url}?{query_string(overdue=1, **on_stage)}",
+            **{
+                key: f"{base_url}?{query_string(status=state, **on_stage)}"
+                for key, state in (
+                    ("informal", State.INFORMAL),
+                    ("awaiting_response", State.AWAITING_RESPONSE),
+                    ("response_received", State.RESPONSE_RECEIVED),
+                )
+            },
+        }
+        rows.append(row)
+    return rows
+
+
+def longest_open(authority: LocalAuthority) -> QuerySet[Escalation]:
+    """The quarterly report's short list: the LONGEST_OPEN open escalations raised longest
+    ago, with their children and open step (case references only are shown)."""
+    return (
+        Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+        .select_related("current_stage")
+        .prefetch_related(
+            "children",
+            Prefetch("steps", queryset=Step.objects.open().order_by().select_related("partner")),
+        )
+        .order_by("raised_at", "pk")[:LONGEST_OPEN]
+    )
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float]:

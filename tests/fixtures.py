@@ -50,6 +50,12 @@ def first_category(policy: Policy) -> list[ConcernCategory]:
     )
 
 
+def category_ticked(slug: str) -> list[int]:
+    """The raise form's categories ticked as a chair would: the first kind of concern of the
+    policy with that slug (none where it lists none)."""
+    return [c.pk for c in first_category(Policy.objects.get(slug=slug))]
+
+
 @pytest.fixture
 def raise_concern(ladders, staff_of, child_of) -> Callable[..., Escalation]:
     """raise_concern("rutland", stage_order=3, now=...) -> an Escalation, via the service.

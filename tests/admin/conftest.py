@@ -20,6 +20,7 @@ from escalations import services
 from policies.models import ClosureDay, Role
 from staff.models import IdentityProvider, Partner
 from staff.services import authority_admin_grant
+from tests.fixtures import first_category
 from tests.staff.factories import TeamFactory, UserFactory
 
 OWN, OTHER = "rutland", "gloucestershire"
@@ -62,6 +63,7 @@ def _authority_records(slug: str, ladders, staff_of, child_of) -> dict[str, mode
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child],
         summary=f"Core group lapsed ({slug})",
         responder=responder,

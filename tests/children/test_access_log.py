@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from children.models import AccessLog
 from escalations import services
+from tests.fixtures import first_category
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def two_children(ladders, staff_of, child_of) -> dict[str, Any]:
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=children,
         summary="Visits not done.",
         responder=staff_of("rutland", "service-manager"),

@@ -18,6 +18,7 @@ from escalations.forms import RaiseForm
 from notifications.models import Kind
 from notifications.services import create_notifications
 from policies.models import Stage
+from tests.fixtures import first_category
 from tests.staff.factories import TeamFactory
 
 
@@ -46,6 +47,7 @@ def family(ladders, staff_of, child_of) -> dict[str, Any]:
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child, sibling],
         summary="Core group meetings have lapsed.",
         responder=responder,
@@ -161,6 +163,7 @@ def test_raising_a_concern_naming_a_child_the_actor_may_not_see_is_refused(stoke
         services.escalation_raise(
             actor=stoke_family["worker"],
             policy=ladders["stoke-on-trent-about-crm"],
+            categories=first_category(ladders["stoke-on-trent-about-crm"]),
             children=[stoke_family["child"], stoke_family["sibling"]],
             summary="The conference report was not shared.",
             about_staff=stoke_family["crm"],

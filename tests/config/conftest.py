@@ -10,6 +10,7 @@ from children.models import Child
 from escalations import services
 from escalations.models import Attachment, Escalation, Step
 from staff.models import StaffMember
+from tests.fixtures import first_category
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -49,6 +50,7 @@ def raised(ladders, staff_of, child_of) -> Raised:
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary="Statutory visits are not happening.",
         responder=manager,

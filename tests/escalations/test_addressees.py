@@ -38,7 +38,7 @@ from escalations.services import (
 from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from policies.models import Completion, Role, Stage
-from tests.fixtures import MONDAY, World, at
+from tests.fixtures import MONDAY, World, at, first_category
 
 pytestmark = pytest.mark.usefixtures("no_broker")
 
@@ -71,6 +71,7 @@ def raise_several(world: World, *, completion: str = Completion.ALL, **kwargs) -
     return escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         stage=stage,
@@ -117,6 +118,7 @@ def test_a_stage_addressed_to_one_person_keeps_no_rows_and_no_completion(world, 
     escalation = escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         stage=stage,
@@ -163,6 +165,7 @@ def test_the_preview_names_everyone_addressed_before_anything_is_sent(world):
     preview = escalation_raise_recipients(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         stage=stage,

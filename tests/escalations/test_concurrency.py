@@ -11,6 +11,7 @@ from escalations.models import Escalation, State, Step, Verdict
 from escalations.sweep import SweepReport, process_due
 from notifications.models import Kind, Notification
 from tests.concurrency import held_open, race, start, wait_for_lock_waiters
+from tests.fixtures import first_category
 from tests.markers import postgres_only
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -25,6 +26,7 @@ def rutland_escalation(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("rutland")],
         summary="Core groups not held.",
         responder=staff_of("rutland", "service-manager"),
@@ -129,6 +131,7 @@ def glos_at_stage(ladders, staff_of, child_of):
         return services.escalation_raise(
             actor=staff_of("gloucestershire", "cp-chair"),
             policy=policy,
+            categories=first_category(policy),
             children=[child_of("gloucestershire")],
             summary="Strategy discussion not held.",
             stage=stage,
@@ -224,6 +227,7 @@ def raising(ladders, staff_of, child_of):
         return lambda: services.escalation_raise(
             actor=chair,
             policy=policy,
+            categories=first_category(policy),
             children=[child],
             summary="Core groups not held.",
             responder=manager,
@@ -276,6 +280,7 @@ def test_four_sweeps_at_once_over_hundreds_of_due_steps_create_each_alert_exactl
         services.escalation_raise(
             actor=chair,
             policy=policy,
+            categories=first_category(policy),
             children=[child_of("gloucestershire")],
             summary="Core group meetings not held.",
             stage=stage,

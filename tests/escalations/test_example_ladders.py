@@ -55,7 +55,7 @@ from policies.ladder_files import (
 from policies.models import LocalAuthority, Policy, Stage
 from staff.models import Partner, StaffMember
 from tests.children.factories import ChildFactory, ConferenceFactory
-from tests.fixtures import at
+from tests.fixtures import at, first_category
 from tests.staff.factories import StaffMemberFactory, TeamFactory
 
 EXAMPLES_DIR = LADDER_DIR / "examples"
@@ -209,6 +209,7 @@ class Alerts:
         return escalation_raise(
             actor=self.chair,
             policy=self.policy,
+            categories=first_category(self.policy),
             children=[self.child],
             summary="Core group meetings have not been held since the conference.",
             responder=self.worker,
@@ -483,6 +484,7 @@ class Practice:
         return escalation_raise(
             actor=self.chair,
             policy=self.policy,
+            categories=first_category(self.policy),
             children=[self.child],
             summary="The plan's health actions have not been started.",
             responder=self.line_manager,
@@ -564,6 +566,7 @@ def test_practice_stage_1_may_go_to_a_line_manager_at_a_partner_agency(practice)
     escalation = escalation_raise(
         actor=practice.chair,
         policy=practice.policy,
+        categories=first_category(practice.policy),
         children=[practice.child],
         summary="The strategy discussion was not held.",
         partner=sergeant,

@@ -29,7 +29,7 @@ from notifications.models import Kind, Notification
 from notifications.relay import relay_once
 from policies.models import Role
 from staff.models import Partner
-from tests.fixtures import World, at, date_fields
+from tests.fixtures import World, at, date_fields, first_category
 
 
 @pytest.fixture
@@ -467,6 +467,7 @@ def several(world_of):
     escalation = services.escalation_raise(
         actor=glos.chair,
         policy=glos.policy,
+        categories=first_category(glos.policy),
         children=[glos.child],
         summary="Core group meetings not held.",
         stage=stage,

@@ -39,7 +39,7 @@ from escalations.services import (
 from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from tests.children.factories import ConferenceFactory
-from tests.fixtures import MONDAY, World, at
+from tests.fixtures import MONDAY, World, at, first_category
 
 pytestmark = pytest.mark.usefixtures("no_broker")
 
@@ -61,6 +61,7 @@ def raise_stage_one(world: World, now: datetime = MONDAY, **kwargs) -> Escalatio
     return escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         stage=world.policy.stages.get(order=1),
@@ -197,6 +198,7 @@ def test_an_informal_discussion_recorded_unsettled_starts_stage_ones_issue_by_cl
     escalation = escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         responder=world.north.worker,

@@ -10,6 +10,7 @@ from escalations import services
 from notifications.models import Kind
 from notifications.services import create_notifications
 from tests.children.factories import ChildFactory
+from tests.fixtures import first_category
 from tests.staff.factories import PASSWORD, UserFactory
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -23,6 +24,7 @@ def raised(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary="Visits not done.",
         responder=manager,
@@ -88,6 +90,7 @@ def test_a_social_worker_finds_the_escalations_on_their_own_children(client, lad
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary="Visits not done.",
         responder=staff_of("rutland", "service-manager"),
@@ -124,6 +127,7 @@ def answered_in_gloucestershire(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Core group meetings have lapsed.",
         stage=policy.stages.get(order=1),

@@ -24,7 +24,7 @@ from notifications.relay import relay_once
 from notifications.services import deliver
 from policies.models import Stage
 from staff.models import Partner
-from tests.fixtures import MONDAY
+from tests.fixtures import MONDAY, category_ticked, first_category
 
 GLOUCESTERSHIRE = "gloucestershire"
 
@@ -64,6 +64,7 @@ def raise_to_partner(ladders, staff_of, child_of, partner_stage, partner):
         return services.escalation_raise(
             actor=staff_of(GLOUCESTERSHIRE, "cp-chair"),
             policy=policy,
+            categories=first_category(policy),
             children=[child_of(GLOUCESTERSHIRE, first_name="Poppy", last_name="Example")],
             summary="The core group has not met for ten weeks.",
             stage=partner_stage,
@@ -176,6 +177,7 @@ def test_a_social_worker_is_not_accepted_for_a_partner_stage_without_its_role(
         services.escalation_raise(
             actor=staff_of(GLOUCESTERSHIRE, "cp-chair"),
             policy=ladders[GLOUCESTERSHIRE],
+            categories=first_category(ladders[GLOUCESTERSHIRE]),
             children=[child_of(GLOUCESTERSHIRE, social_worker=social_worker)],
             summary="Visits are not happening.",
             stage=partner_stage,
@@ -482,6 +484,7 @@ def test_the_raise_form_addresses_the_step_to_a_partner_after_showing_them(
         "policy": GLOUCESTERSHIRE,
         "children": [child.pk],
         "summary": "Police checks were not shared with the conference.",
+        "categories": category_ticked(GLOUCESTERSHIRE),
         "stage": partner_stage.pk,
         "responder": "",
         "partner": partner.pk,
@@ -527,6 +530,7 @@ def test_a_stage_addressed_to_several_may_ask_partners_beside_staff(
     escalation = services.escalation_raise(
         actor=staff_of(GLOUCESTERSHIRE, "cp-chair"),
         policy=ladders[GLOUCESTERSHIRE],
+        categories=first_category(ladders[GLOUCESTERSHIRE]),
         children=[child_of(GLOUCESTERSHIRE)],
         summary="Agencies did not attend the core group.",
         stage=partner_stage,
@@ -552,6 +556,7 @@ def test_a_partner_replies_to_their_own_part_of_a_stage_addressed_to_several(
     escalation = services.escalation_raise(
         actor=staff_of(GLOUCESTERSHIRE, "cp-chair"),
         policy=ladders[GLOUCESTERSHIRE],
+        categories=first_category(ladders[GLOUCESTERSHIRE]),
         children=[child_of(GLOUCESTERSHIRE)],
         summary="Agencies did not attend the core group.",
         stage=partner_stage,

@@ -34,7 +34,7 @@ from notifications.models import Kind, Notification
 from notifications.relay import relay_once
 from policies.models import Role, Stage
 from staff.models import Partner
-from tests.fixtures import MONDAY, World, at
+from tests.fixtures import MONDAY, World, at, first_category
 
 pytestmark = pytest.mark.usefixtures("no_broker")
 
@@ -83,6 +83,7 @@ def raise_to(world: World, partner: Partner) -> Escalation:
     return services.escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Police checks were not shared with the conference.",
         stage=stage_one(world),
@@ -102,6 +103,7 @@ def raise_several(world: World, *partners: Partner) -> Escalation:
     return services.escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Agencies did not attend the core group.",
         stage=stage,

@@ -55,7 +55,7 @@ from notifications.services import create_notifications
 from policies.models import Stage
 from policies.working_days import add_working_days
 from tests.confirm import post_and_confirm
-from tests.fixtures import date_fields
+from tests.fixtures import category_ticked, date_fields, first_category
 from tests.staff.factories import TeamFactory, UserFactory
 
 ROLES = (
@@ -129,7 +129,12 @@ def world(ladders, staff_of, child_of) -> Scene:
         team=TeamFactory(authority=authority, name="Oakham Safeguarding"),
     )
     escalation = services.escalation_raise(
-        actor=chair, policy=policy, children=[child], summary=SUMMARY, responder=informal_manager
+        actor=chair,
+        policy=policy,
+        categories=first_category(policy),
+        children=[child],
+        summary=SUMMARY,
+        responder=informal_manager,
     )
     first = escalation.steps.get()
     services.step_respond(
@@ -270,6 +275,7 @@ EXPECTATIONS: dict[str, Route] = {
             "policy": "rutland",
             "children": [w.child.pk],
             "summary": "Another concern.",
+            "categories": category_ticked("rutland"),
             "stage": Stage.objects.get(policy__slug="rutland", order=0).pk,
             "responder": w.stage2_manager.pk,
         },

@@ -19,7 +19,7 @@ from escalations.services import ActionRefused
 from policies.ladder_files import load_ladders
 from policies.models import Policy, Stage
 from tests.confirm import post_and_confirm
-from tests.fixtures import at
+from tests.fixtures import at, category_ticked, first_category
 
 GLOS = "gloucestershire"
 NEW_SLUG = "gloucestershire-december-2026"
@@ -50,6 +50,7 @@ def raise_under(versions, policy: Policy, *, now, order: int = 1) -> Escalation:
     return services.escalation_raise(
         actor=versions["chair"],
         policy=policy,
+        categories=first_category(policy),
         children=[versions["child"]],
         summary="Core groups have lapsed.",
         stage=policy.stages.get(order=order),
@@ -139,6 +140,7 @@ def test_the_raise_page_opened_by_the_old_versions_link_raises_under_the_version
             {
                 "policy": NEW_SLUG,
                 "children": [child.pk],
+                "categories": category_ticked(NEW_SLUG),
                 "summary": "Core groups have lapsed.",
                 "nature": "concern",
                 "stage": Stage.objects.get(policy=versions["new"], order=0).pk,
@@ -161,6 +163,7 @@ def test_a_raise_form_made_for_the_old_version_and_sent_after_the_change_says_so
             {
                 "policy": GLOS,
                 "children": [child.pk],
+                "categories": category_ticked(GLOS),
                 "summary": "Core groups have lapsed.",
                 "nature": "concern",
                 "stage": Stage.objects.get(policy=versions["old"], order=0).pk,

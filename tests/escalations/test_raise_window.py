@@ -20,7 +20,7 @@ from escalations.services import ActionRefused
 from policies.models import Stage
 from tests.children.factories import ConferenceFactory
 from tests.confirm import post_and_confirm
-from tests.fixtures import at
+from tests.fixtures import at, category_ticked, first_category
 
 ABOUT_CHAIR = "gloucestershire-about-chair"
 GLOS = "gloucestershire"
@@ -45,6 +45,7 @@ def raise_about_chair(glos, *, now, conference="default") -> Escalation:
     return services.escalation_raise(
         actor=glos["worker"],
         policy=glos["policy"],
+        categories=first_category(glos["policy"]),
         children=[glos["child"]],
         summary="The chair did not let the family's advocate speak.",
         responder=glos["manager"],
@@ -160,6 +161,7 @@ def post_raise(glos, **changes):
         "children": [glos["child"].pk],
         "about_staff": glos["chair"].pk,
         "summary": "The chair did not let the family's advocate speak.",
+        "categories": category_ticked(ABOUT_CHAIR),
         "stage": Stage.objects.get(policy=glos["policy"], order=1).pk,
         "responder": glos["manager"].pk,
         "conference": glos["conference"].pk,

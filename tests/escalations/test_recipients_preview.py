@@ -11,6 +11,7 @@ from escalations.models import Escalation, Step
 from notifications.models import Notification
 from policies.models import Stage
 from tests.confirm import post_and_confirm
+from tests.fixtures import category_ticked, first_category
 
 
 def signed_in(staff) -> Client:
@@ -57,6 +58,7 @@ def raise_data(glos, **overrides):
         "policy": "gloucestershire",
         "children": [glos["child"].pk],
         "summary": "No core group for ten weeks.",
+        "categories": category_ticked("gloucestershire"),
         "stage": glos["stage_3"].pk,
         "responder": glos["head"].pk,
         "reason": "Serious drift.",
@@ -145,6 +147,7 @@ def test_escalating_shows_who_will_be_told_before_the_step_is_raised(glos):
     escalation = services.escalation_raise(
         actor=glos["chair"],
         policy=glos["policy"],
+        categories=first_category(glos["policy"]),
         children=[glos["child"]],
         summary="Drift.",
         stage=Stage.objects.get(policy=glos["policy"], order=1),

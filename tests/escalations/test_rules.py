@@ -22,6 +22,7 @@ from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
 from policies.models import BypassRule, Policy, Role, Stage
 from staff.models import StaffMember
 from tests.children.factories import ChildFactory, ConferenceFactory
+from tests.fixtures import first_category
 from tests.staff.factories import StaffMemberFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -71,6 +72,7 @@ def test_the_raise_form_offers_exactly_the_stages_the_raise_accepts(
             lambda stage=stage, responder=responder: services.escalation_raise_recipients(
                 actor=chair,
                 policy=policy,
+                categories=first_category(policy),
                 children=[child],
                 summary="Core groups have lapsed.",
                 stage=stage,
@@ -108,6 +110,7 @@ def at_rutland_stage_4(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("rutland")],
         summary="The plan has drifted for months.",
         stage=policy.stages.get(order=4),
@@ -191,6 +194,7 @@ def test_allowed_actions_are_exactly_what_the_services_accept(
     escalation = services.escalation_raise(
         actor=people["chair"],
         policy=policy,
+        categories=first_category(policy),
         children=[child_of(slug)],
         summary="The plan has drifted.",
         stage=stage,
@@ -320,6 +324,7 @@ def test_for_every_ladder_the_forms_offer_exactly_the_stages_the_services_accept
                 return lambda: services.escalation_raise(
                     actor=actor,
                     policy=policy,
+                    categories=first_category(policy),
                     children=[child],
                     summary="Core groups have lapsed.",
                     stage=stage,

@@ -21,7 +21,7 @@ from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from policies.models import BypassRule, Role, Stage
 from tests.confirm import post_and_confirm
-from tests.fixtures import MONDAY, at
+from tests.fixtures import MONDAY, at, first_category
 
 STATEMENT = {"issue": "Drift.", "actions": "Asked twice.", "wanted": "A plan."}
 RUTLAND = "rutland"
@@ -64,6 +64,7 @@ def head_of_qa_stage(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders[RUTLAND],
+        categories=first_category(ladders[RUTLAND]),
         children=[child_of(RUTLAND)],
         summary="The plan has drifted for months.",
         stage=stage_of(RUTLAND, 4),
@@ -217,6 +218,7 @@ def cwm_taf_at_the_cp_coordinator(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=chair,
         policy=ladders[CWM_TAF],
+        categories=first_category(ladders[CWM_TAF]),
         children=[child_of(CWM_TAF)],
         summary="The core group has not met.",
         stage=stage_of(CWM_TAF, 1),

@@ -40,7 +40,7 @@ from notifications.models import EmailStatus, Kind, Notification
 from notifications.relay import relay_once
 from policies.models import ClosureDay
 from tests.concurrency import race
-from tests.fixtures import LONDON, at
+from tests.fixtures import LONDON, at, first_category
 from tests.markers import postgres_only
 
 # The relay the run_scheduler tests start sends in-process (tests/conftest.py).
@@ -92,6 +92,7 @@ def christmas_step(ladders, staff_of, child_of) -> Step:
     escalation = services.escalation_raise(
         actor=staff_of("gloucestershire", "cp-chair"),
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
@@ -116,6 +117,7 @@ def chief_executive_step(ladders, staff_of, child_of) -> Step:
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
@@ -139,6 +141,7 @@ def stoke_informal_step(ladders, staff_of, child_of) -> Step:
     escalation = services.escalation_raise(
         actor=staff_of("stoke-on-trent", "cp-chair"),
         policy=ladders["stoke-on-trent"],
+        categories=first_category(ladders["stoke-on-trent"]),
         children=[child_of("stoke-on-trent")],
         summary="Reports not shared with parents.",
         responder=staff_of("stoke-on-trent", "social-worker"),
@@ -197,6 +200,7 @@ def head_of_service_step(ladders, staff_of, childs_line) -> Callable[..., tuple[
         escalation = services.escalation_raise(
             actor=staff_of("gloucestershire", "cp-chair"),
             policy=policy,
+            categories=first_category(policy),
             children=[line["child"]],
             summary="The child protection plan is not being implemented.",
             stage=policy.stages.get(order=3),
@@ -249,6 +253,7 @@ def test_an_office_closure_day_is_skipped_when_finding_the_day_before_the_deadli
     escalation = services.escalation_raise(
         actor=staff_of("gloucestershire", "cp-chair"),
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),
@@ -581,6 +586,7 @@ def test_two_sweeps_at_once_make_one_notification_and_one_email_each(ladders, st
         escalation = services.escalation_raise(
             actor=chair,
             policy=policy,
+            categories=first_category(policy),
             children=[child_of("gloucestershire")],
             summary="Core group meetings not held.",
             stage=policy.stages.get(order=1),
@@ -644,6 +650,7 @@ def due_cases(ladders, staff_of, child_of) -> Callable[..., None]:
             services.escalation_raise(
                 actor=glos_chair,
                 policy=glos,
+                categories=first_category(glos),
                 children=[child_of("gloucestershire")],
                 summary="Core group meetings not held.",
                 stage=glos.stages.get(order=1),
@@ -657,6 +664,7 @@ def due_cases(ladders, staff_of, child_of) -> Callable[..., None]:
             escalation = services.escalation_raise(
                 actor=stoke_chair,
                 policy=stoke,
+                categories=first_category(stoke),
                 children=[child_of("stoke-on-trent")],
                 summary="Reports not shared with parents.",
                 responder=stoke_worker,

@@ -24,7 +24,7 @@ from notifications.links import step_link_token
 from policies.models import Stage
 from tests.children.factories import ConferenceFactory
 from tests.confirm import post_and_confirm
-from tests.fixtures import date_fields
+from tests.fixtures import category_ticked, date_fields, first_category
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -118,6 +118,7 @@ def raised(rutland) -> Escalation:
     return services.escalation_raise(
         actor=rutland["chair"],
         policy=rutland["policy"],
+        categories=first_category(rutland["policy"]),
         children=[rutland["child"]],
         summary="Statutory visits are not happening.",
         responder=rutland["manager"],
@@ -141,6 +142,7 @@ def raise_data(rutland, **overrides) -> dict[str, Any]:
         "policy": "rutland",
         "children": [rutland["child"].pk],
         "summary": "Core groups have not been held for ten weeks.",
+        "categories": category_ticked("rutland"),
         "stage": stage("rutland", 0).pk,
         "responder": rutland["manager"].pk,
     }
@@ -185,6 +187,7 @@ def test_skipping_stages_without_a_reason_where_the_policy_needs_one_is_refused(
         "policy": "stoke-on-trent",
         "children": [child.pk],
         "summary": "Assessments are not being progressed.",
+        "categories": category_ticked("stoke-on-trent"),
         "stage": stage("stoke-on-trent", 2).pk,
         "responder": strategic.pk,
         "reason": "",
@@ -593,7 +596,11 @@ def test_a_concern_about_a_chair_must_name_the_chair(stoke):
             "responder": stoke["crm"].pk,
         },
     )
-    assert_field_error(response, "about_staff", "Choose the chair the concern is about.")
+    assert_field_error(
+        response,
+        "about_staff",
+        "Choose the Child Protection Conference Chair the concern is about.",
+    )
     assert Escalation.objects.count() == 0
 
 
@@ -639,6 +646,7 @@ def test_awaiting_my_response_lists_my_open_steps_overdue_first(ladders, staff_o
         return services.escalation_raise(
             actor=chair,
             policy=policy,
+            categories=first_category(policy),
             children=[child_of("gloucestershire")],
             summary=summary,
             stage=stage_1,
@@ -677,6 +685,7 @@ def garbage_world(rutland, raised, staff_of, child_of, ladders):
     other = services.escalation_raise(
         actor=rutland["chair"],
         policy=rutland["policy"],
+        categories=first_category(rutland["policy"]),
         children=[child_of("rutland")],
         summary="Another case.",
         responder=rutland["manager"],
@@ -687,6 +696,7 @@ def garbage_world(rutland, raised, staff_of, child_of, ladders):
     meeting = services.escalation_raise(
         actor=glos_chair,
         policy=ladders["gloucestershire"],
+        categories=first_category(ladders["gloucestershire"]),
         children=[glos_child],
         summary="Meeting needed.",
         stage=stage("gloucestershire", 2),
@@ -762,6 +772,7 @@ def valid_data(kind: str, w: dict[str, Any]) -> dict[str, Any]:
             "policy": "rutland",
             "children": [w["child"].pk],
             "summary": "Visits not done.",
+            "categories": category_ticked("rutland"),
             "stage": stage("rutland", 0).pk,
             "responder": w["manager"].pk,
         },
@@ -823,6 +834,7 @@ def test_resolving_a_page_that_has_moved_on_is_refused_and_changes_nothing(
     escalation = escalation_services.escalation_raise(
         actor=chair,
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child_of("rutland")],
         summary="Visits not done.",
         responder=staff_of("rutland", "service-manager"),

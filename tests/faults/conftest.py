@@ -26,6 +26,7 @@ from escalations import services
 from notifications.models import EmailStatus, Notification
 from notifications.services import message_id
 from tests.faults.stack import Stack, StackFailure, wait_until
+from tests.fixtures import first_category
 
 RESULTS = Path(settings.BASE_DIR) / "var" / "fault-results.json"
 # Delivered within this of the fault ending; a raise during the fault takes less than
@@ -77,6 +78,7 @@ def raise_alerts(ladders, staff_of, child_of) -> Callable[..., Raised]:
             escalation = services.escalation_raise(
                 actor=chair,
                 policy=ladders["gloucestershire"],
+                categories=first_category(ladders["gloucestershire"]),
                 children=[child],
                 summary="Core group meetings not held.",
                 responder=responders[number % len(responders)],

@@ -32,6 +32,7 @@ from django.utils import timezone
 from escalations import services
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.relay import relay_once
+from tests.fixtures import first_category
 from tests.markers import postgres_only
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -115,6 +116,7 @@ def test_beat_and_a_worker_email_each_overdue_alert_once(ladders, staff_of, chil
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),

@@ -30,6 +30,7 @@ from escalations.sweep import process_due
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.relay import relay_once
 from notifications.services import RETRY_WINDOW, SEND_LEASE, deliver
+from tests.fixtures import first_category
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 CLOSED_PORT = "redis://127.0.0.1:1/0"
@@ -57,6 +58,7 @@ def raise_concern(ladders, staff_of, child_of):
             return services.escalation_raise(
                 actor=chair,
                 policy=ladders["gloucestershire"],
+                categories=first_category(ladders["gloucestershire"]),
                 children=[child],
                 summary=SUMMARY,
                 responder=social_worker,

@@ -21,6 +21,7 @@ from escalations.models import Escalation, Step
 from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from staff.models import StaffMember
+from tests.fixtures import first_category
 
 LONDON = ZoneInfo("Europe/London")
 RAISED = datetime(2026, 11, 2, 10, tzinfo=LONDON)  # Mon 2 Nov
@@ -47,6 +48,7 @@ def case(ladders, staff_of, child_of) -> Case:
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire", first_name="Amy", last_name="Zed")],
         summary="Core group meetings not held.",
         stage=policy.stages.get(order=1),

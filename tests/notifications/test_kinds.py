@@ -29,7 +29,7 @@ from escalations.models import Escalation, Step, StepAmendment
 from escalations.sweep import process_due
 from notifications.models import Kind, Notification
 from notifications.relay import relay_once
-from tests.fixtures import MONDAY, World, at
+from tests.fixtures import MONDAY, World, at, first_category
 
 STAGE_2 = "Stage 2: Resolution Meeting with Team Manager & Social Worker"
 
@@ -46,6 +46,7 @@ def case(world) -> Escalation:
     return services.escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[world.child],
         summary="Core group meetings not held.",
         stage=world.policy.stages.get(order=1),

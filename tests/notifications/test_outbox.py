@@ -10,6 +10,7 @@ from escalations import services
 from notifications.links import step_pk_from_token
 from notifications.models import EmailStatus, Kind, Notification
 from notifications.services import deliver
+from tests.fixtures import first_category
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 
@@ -47,6 +48,7 @@ def gloucestershire_head_of_service_step(ladders, case):
     escalation = services.escalation_raise(
         actor=case["chair"],
         policy=policy,
+        categories=first_category(policy),
         children=[case["child"]],
         summary="No core group.",
         stage=policy.stages.get(order=3),

@@ -12,7 +12,7 @@ import pytest
 from escalations import services
 from notifications.models import Kind, Notification
 from notifications.recipients import step_recipients
-from tests.fixtures import World
+from tests.fixtures import World, first_category
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 STATEMENT = {"issue": "No visits.", "actions": "Asked twice.", "wanted": "Weekly visits."}
@@ -34,6 +34,7 @@ def raise_at(r, order: int, responder, **kwargs):
     return services.escalation_raise(
         actor=r.chair,
         policy=r.policy,
+        categories=first_category(r.policy),
         children=[r.child],
         summary="Visits not done.",
         stage=r.policy.stages.get(order=order),
@@ -155,6 +156,7 @@ def test_a_final_decision_is_told_to_everyone_who_took_part(ladders, staff_of, c
     escalation = services.escalation_raise(
         actor=chair,
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("gloucestershire")],
         summary="Drift.",
         stage=policy.stages.get(order=6),

@@ -36,6 +36,7 @@ from notifications.relay import (
 )
 from notifications.services import SEND_LEASE, deliver
 from tests.concurrency import race
+from tests.fixtures import first_category
 from tests.markers import postgres_only
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
@@ -60,6 +61,7 @@ def raise_concern(ladders, staff_of, child_of) -> Callable[[], Notification]:
         escalation = services.escalation_raise(
             actor=chair,
             policy=ladders["gloucestershire"],
+            categories=first_category(ladders["gloucestershire"]),
             children=[child],
             summary="Core group meetings not held.",
             responder=social_worker,
@@ -374,6 +376,7 @@ def raise_for(ladders, staff_of, child_of) -> Callable[[], Notification]:
         escalation = services.escalation_raise(
             actor=chair,
             policy=ladders["gloucestershire"],
+            categories=first_category(ladders["gloucestershire"]),
             children=[child],
             summary="Core group meetings not held.",
             responder=staff_of("gloucestershire", "social-worker"),

@@ -21,6 +21,7 @@ from notifications.models import EmailStatus, Notification
 from notifications.relay import relay_once
 from notifications.services import notification_resend
 from staff.services import authority_admin_grant
+from tests.fixtures import first_category
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 LATER = NOW + timedelta(days=2)
@@ -34,6 +35,7 @@ def raise_in(ladders, staff_of, child_of):
         escalation = services.escalation_raise(
             actor=staff_of(slug, "cp-chair"),
             policy=ladders[slug],
+            categories=first_category(ladders[slug]),
             children=[child_of(slug)],
             summary="Core group meetings not held.",
             responder=staff_of(slug, ladders[slug].stages.order_by("order").first().role.slug),

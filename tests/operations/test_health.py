@@ -13,6 +13,7 @@ from escalations.sweep import process_due
 from notifications.models import EmailStatus, Notification
 from operations.models import SweepRun
 from operations.services import sweep_run_record
+from tests.fixtures import first_category
 from tests.staff.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,6 +80,7 @@ def pending_email(ladders, staff_of, child_of) -> Notification:
     services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child],
         summary=SECRET_SUMMARY,
         responder=staff_of("rutland", "service-manager"),

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from escalations import services
 from policies.models import Policy, Stage
+from tests.fixtures import first_category
 
 NOW = datetime(2026, 11, 2, 10, tzinfo=ZoneInfo("Europe/London"))
 
@@ -106,6 +107,7 @@ def rutland_in_use(ladders, staff_of, child_of):
     escalation = services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("rutland")],
         summary="Visits not done.",
         stage=policy.stages.get(order=3),

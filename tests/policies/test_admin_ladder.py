@@ -25,7 +25,7 @@ from policies.models import (
     Stage,
 )
 from tests.admin.forms import form_data
-from tests.fixtures import at
+from tests.fixtures import at, first_category
 from tests.policies.factories import LocalAuthorityFactory, PolicyFactory, StageFactory
 
 
@@ -141,6 +141,7 @@ def test_a_stage_of_a_policy_in_use_is_changed_only_when_confirmed(
     services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("rutland")],
         summary="Visits not done.",
         stage=policy.stages.get(order=3),
@@ -237,6 +238,7 @@ def item_in_use(ladders, staff_of, child_of) -> ConcernCategory:
     escalation = services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=policy,
+        categories=first_category(policy),
         children=[child_of("rutland")],
         summary="Visits not done.",
         stage=policy.stages.get(order=3),

@@ -23,6 +23,7 @@ from policies.models import (
     Role,
     Stage,
 )
+from tests.fixtures import first_category
 
 SHIPPED = sorted(LADDER_DIR.glob("*.yaml"))
 
@@ -231,6 +232,7 @@ def test_removing_a_stage_that_escalations_used_is_refused(
     services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child_of("rutland")],
         summary="Visits not done.",
         stage=ladders["rutland"].stages.get(order=3),

@@ -15,6 +15,7 @@ from children.services import access_log_record
 from escalations import services
 from escalations.models import Attachment, Escalation
 from staff.models import StaffMember
+from tests.fixtures import first_category
 
 SUMMARY = "Core group meetings lapsed at Larkspur Close."
 RESPONSE = "Visits are booked with the family at Larkspur Close."
@@ -48,6 +49,7 @@ def closed_case(ladders, staff_of) -> Callable[..., Case]:
         escalation = services.escalation_raise(
             actor=chair,
             policy=ladders["rutland"],
+            categories=first_category(ladders["rutland"]),
             children=children,
             summary=SUMMARY,
             desired_outcome="Visits every ten days.",

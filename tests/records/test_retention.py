@@ -21,6 +21,7 @@ from policies.models import LocalAuthority, RetentionAction
 from records.models import RetentionRecord
 from records.retention import add_years, retention_ends_on
 from records.services import retention_apply
+from tests.fixtures import first_category
 from tests.records.conftest import ATTACHMENT_NAME, OUTCOME, RESPONSE, SUMMARY, born
 
 FIRST, LAST = "Perpetua", "Ravenscroft"
@@ -151,6 +152,7 @@ def test_an_open_escalation_is_never_touched(rutland, ladders, staff_of, child_o
     escalation = services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[child_of("rutland", date_of_birth=born(40))],
         summary=SUMMARY,
         responder=staff_of("rutland", "service-manager"),

@@ -23,6 +23,7 @@ from escalations import services
 from records.selectors import subject_access_zip
 from records.services import subject_access_export
 from tests.children.factories import ConferenceFactory, PlanFactory
+from tests.fixtures import first_category
 from tests.records.conftest import ATTACHMENT_NAME, OUTCOME, RESPONSE, SUMMARY
 
 CHILD = {"first_name": "Zephyrine", "last_name": "Quillfeather", "reference": "RUT-SAR-4417"}
@@ -40,6 +41,7 @@ def family(closed_case, child_of, ladders, staff_of):
     services.escalation_raise(
         actor=staff_of("rutland", "cp-chair"),
         policy=ladders["rutland"],
+        categories=first_category(ladders["rutland"]),
         children=[sibling],
         summary=SIBLING_ONLY_SUMMARY,
         responder=staff_of("rutland", "service-manager"),

@@ -21,7 +21,7 @@ from escalations.services import (
 from policies.models import ConcernCategory, Stage
 from reports import reporting
 from staff.models import Team
-from tests.fixtures import LONDON, at
+from tests.fixtures import LONDON, at, first_category
 
 UTC = ZoneInfo("UTC")
 
@@ -109,19 +109,24 @@ class Scenario:
             if stage is not None
             else (policy.informal_stage or policy.stages.first())
         )
-        return escalation_raise(
+        escalation = escalation_raise(
             actor=chair or self.chair(slug),
             policy=policy,
             children=children or [self.child(slug)],
             summary="Core group meetings are not being held.",
             responder=responder or self.staff_of(policy.authority.slug, target.role.slug),
             stage=self.stage(slug, stage) if stage is not None else None,
-            categories=categories,
+            categories=list(categories) or first_category(policy),
             nature=nature,
             reason="Urgent: the plan has drifted." if stage else "",
             statement={"issue": "x", "actions": "y", "wanted": "z"},
             now=now,
         )
+        if not categories:
+            # Raised before categories were required (a raise now needs one where the
+            # policy lists them): the reports still count such escalations in no theme.
+            escalation.categories.clear()
+        return escalation
 
     def open_step(self, escalation: Escalation) -> Step:
         return Step.objects.get(escalation=escalation, closed_at__isnull=True)

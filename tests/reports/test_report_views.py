@@ -34,7 +34,7 @@ from reports import reporting
 from reports.views import _safe_cell
 from staff.models import Partner
 from tests.children.factories import ChildFactory
-from tests.fixtures import LONDON, at
+from tests.fixtures import LONDON, at, first_category
 from tests.reports.conftest import (
     GLOUCESTERSHIRE,
     Q3,
@@ -824,6 +824,7 @@ def test_csv_names_a_partner_responder_with_their_organisation(
     escalation = escalation_raise(
         actor=world.chair(GLOUCESTERSHIRE),
         policy=world.ladders[GLOUCESTERSHIRE],
+        categories=first_category(world.ladders[GLOUCESTERSHIRE]),
         children=[world.child(GLOUCESTERSHIRE)],
         summary="The core group has not met.",
         stage=world.stage(GLOUCESTERSHIRE, 1),
@@ -850,6 +851,7 @@ def test_csv_lists_everyone_a_stage_is_addressed_to_and_who_replied_when(
     escalation = escalation_raise(
         actor=world.chair(g),
         policy=world.ladders[g],
+        categories=first_category(world.ladders[g]),
         children=[world.child(g)],
         summary="The core group has not met.",
         stage=stage,
@@ -880,6 +882,7 @@ def test_the_tracker_and_quarterly_report_list_a_partner_step_with_its_deadline(
     escalation = escalation_raise(
         actor=world.chair(GLOUCESTERSHIRE),
         policy=world.ladders[GLOUCESTERSHIRE],
+        categories=first_category(world.ladders[GLOUCESTERSHIRE]),
         children=[world.child(GLOUCESTERSHIRE)],
         summary="The core group has not met.",
         stage=world.stage(GLOUCESTERSHIRE, 1),

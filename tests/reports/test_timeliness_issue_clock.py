@@ -33,7 +33,7 @@ from escalations.models import Escalation, Step
 from escalations.services import escalation_escalate, escalation_raise, step_respond
 from reports import reporting
 from tests.children.factories import ConferenceFactory
-from tests.fixtures import World, at
+from tests.fixtures import World, at, first_category
 
 TODAY = date(2026, 11, 16)
 STAGE_1 = "Stage 1: Team Manager (Dispute Resolution Form)"
@@ -60,6 +60,7 @@ def case(
     escalation = escalation_raise(
         actor=world.chair,
         policy=world.policy,
+        categories=first_category(world.policy),
         children=[child],
         summary="Core group meetings not held.",
         stage=world.policy.stages.get(order=1),

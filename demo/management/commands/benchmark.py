@@ -404,7 +404,7 @@ class Command(BaseCommand):
             except _Rollback:
                 pass
 
-        sweep_s, floor_s, queries = self._runs(first_run, lambda: list(due))
+        sweep_s, floor_s, queries = self._runs(first_run, lambda: list(due.all()))
         made = sum(self.created.values())
         out.append(
             (
@@ -416,7 +416,7 @@ class Command(BaseCommand):
             )
         )
         process_due(now)  # what a re-run meets (rolled back with the rest)
-        again_s, floor_s, queries = self._runs(lambda: process_due(now), lambda: list(due))
+        again_s, floor_s, queries = self._runs(lambda: process_due(now), lambda: list(due.all()))
         out.append(
             ("Sweep, re-run (nothing new)", "the due steps, one query", queries, again_s, floor_s)
         )
