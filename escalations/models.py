@@ -377,7 +377,11 @@ class Step(models.Model):
                 name="step_addressed_to_someone",
             ),
         ]
-        indexes = [models.Index(fields=["responder", "closed_at"])]
+        indexes = [
+            models.Index(fields=["responder", "closed_at"]),
+            # The reports count the steps raised in a period (the dashboard's timescales).
+            models.Index(fields=["raised_at"], name="step_raised_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.escalation.reference} step {self.sequence}: {self.stage_name}"

@@ -13,6 +13,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddIndex(
+            model_name="step",
+            index=models.Index(fields=["raised_at"], name="step_raised_at"),
+        ),
+        migrations.AddIndex(
             model_name="escalation",
             index=models.Index(
                 fields=["authority", "raised_at", "id"], name="escalation_authority_raised"
