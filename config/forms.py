@@ -45,10 +45,6 @@ class GovukForm(forms.Form):
         return items
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 # --- the GOV.UK date input: day, month and year, each a box of its own ------------------
 
 DATE_PARTS = ("day", "month", "year")

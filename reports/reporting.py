@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     CharField,
@@ -34,6 +35,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from children.models import Child
+from config.forms import GovukDateField
 from escalations.models import (
     OPEN_STATES,
     Addressee,
@@ -94,10 +96,60 @@ def previous_quarters(period: Period, count: int) -> list[Period]:
     return quarters
 
 
+DATE_BOXES = ("day", "month", "year")
+
+
+class DateBoxes(NamedTuple):
+    """A date filter as sent: ISO text, the GOV.UK message where the boxes cannot be read,
+    and whether the three boxes were used at all."""
+
+    iso: str
+    error: str
+    boxed: bool
+
+
+def date_boxes(params: Any, key: str, what: str = "Date") -> DateBoxes:
+    """A date filter from a GOV.UK date input's three boxes (`from_day`, `from_month`,
+    `from_year`), with the pattern's own messages ("The start date must include a month");
+    where no box was sent, the ISO value of `key` itself, as the reports' own links and
+    the CSV carry it."""
+    parts = [str(params.get(f"{key}_{part}", "")).strip() for part in DATE_BOXES]
+    if not any(parts):
+        return DateBoxes(str(params.get(key, "")).strip(), "", False)
+    try:
+        day = GovukDateField(what=what, required=False).clean(parts)
+    except ValidationError as exc:
+        return DateBoxes("", exc.messages[0], True)
+    return DateBoxes(day.isoformat() if day else "", "", True)
+
+
+def date_boxes_shown(params: Any, key: str) -> dict[str, str]:
+    """What a filter's three boxes show: as typed, or the date the ISO value names."""
+    typed = {part: str(params.get(f"{key}_{part}", "")).strip() for part in DATE_BOXES}
+    if any(typed.values()):
+        return typed
+    day = _date(str(params.get(key, "")).strip())
+    if day is None:
+        return dict.fromkeys(DATE_BOXES, "")
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
 def parse_period(params: Any, today: date) -> tuple[Period, list[str]]:
-    """From ?quarter=2026-27-Q3 or ?from=&to= (ISO dates); errors in plain words."""
+    """From ?quarter=2026-27-Q3, or a range: the date inputs' boxes (from_day, from_month,
+    from_year, to_…) or ?from=&to= (ISO dates, the reports' links); errors in plain words."""
     errors: list[str] = []
-    raw_from, raw_to = params.get("from", "").strip(), params.get("to", "").strip()
+    start_boxes = date_boxes(params, "from", "The start date")
+    end_boxes = date_boxes(params, "to", "The end date")
+    raw_from, raw_to = start_boxes.iso, end_boxes.iso
+    if start_boxes.boxed or end_boxes.boxed:
+        # The pattern's messages for the boxes, before the range's own checks below.
+        errors += [b.error for b in (start_boxes, end_boxes) if b.error]
+        if not errors and not raw_from:
+            errors.append("Enter the start date")
+        if not errors and not raw_to:
+            errors.append("Enter the end date")
+        if errors:
+            raw_from = raw_to = ""
     if raw_from or raw_to:
         try:
             start = date.fromisoformat(raw_from)
@@ -196,7 +248,7 @@ def filter_escalations(
     """Apply the tracker's filters; return the queryset and the filters in use."""
     qs = Escalation.objects.filter(authority=authority)
     used: dict[str, str] = {}
-    start, end = _date(params.get("from", "")), _date(params.get("to", ""))
+    start, end = _date(date_boxes(params, "from").iso), _date(date_boxes(params, "to").iso)
     if start:
         qs = qs.filter(raised_at__gte=_midnight(start))
         used["from"] = start.isoformat()

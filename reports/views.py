@@ -43,17 +43,22 @@ def _dashboard_context(request: HttpRequest, staff: StaffMember) -> dict[str, An
     base = reverse("reports:tracker")
     data = reporting.dashboard(staff.authority, period, today, base)
     quarters = reporting.previous_quarters(reporting.financial_quarter(today), 8)
+    # The date range's GOV.UK date inputs, as typed or as the link's ISO dates.
+    range_boxes = {key: reporting.date_boxes_shown(request.GET, key) for key in ("from", "to")}
+    ranged = any(v for boxes in range_boxes.values() for v in boxes.values())
     return {
         "staff": staff,
         "d": data,
         "errors": errors,
         "quarters": [(reporting.quarter_key(q), q.label) for q in reversed(quarters)],
         "selected_quarter": reporting.quarter_key(period)
-        if "quarter" in request.GET or not (request.GET.get("from") or request.GET.get("to"))
+        if "quarter" in request.GET or not ranged
         else "",
         "trend_chart": reporting.trend_chart(data.trend),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
+        "range_boxes": range_boxes,
+        "ranged": ranged,
         "today": today,
     }
 
@@ -139,6 +144,9 @@ def tracker(request: StaffRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "used": used,
+            "date_boxes": {
+                key: reporting.date_boxes_shown(request.GET, key) for key in ("from", "to")
+            },
             "query": reporting.query_string(**used),
             "sort": request.GET.get("sort", "-raised"),
             "statuses": State.choices,

@@ -116,7 +116,9 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     manager_page.get_by_role("link", name=escalation.reference).click()
     assert manager_page.url == f"{site}/escalations/steps/{stage1.pk}/"
     due = manager_page.locator(".govuk-inset-text").inner_text()
-    assert re.fullmatch(r"Please respond by \d+ \w+ \d{4} \(5 working days left\)\.", due), due
+    # "Please respond by Thu 3 Dec 2026 (5 working days left)."
+    respond_by = r"Please respond by \w{3} \d+ \w+ \d{4} \(5 working days left\)\."
+    assert re.fullmatch(respond_by, due), due
     manager_page.fill("#id_response", "The core group meets on Friday; the minutes will follow.")
     screenshot(manager_page, "respond")
     manager_page.get_by_role("button", name="Send response").click()
@@ -216,6 +218,7 @@ def test_gloucestershire_chair_bypasses_to_head_of_service_on_raising(
     page.goto(f"{site}/children/{child.pk}/")
     page.get_by_role("link", name="Raise an escalation").click()
     page.fill("#id_summary", "Immediate risk: the child was left alone overnight again.")
+    page.locator("#id_categories").check()  # the policy's first kind of concern
     _stage(page, "Stage 3: Head of Service").check()
     page.fill("#id_reason", "Immediate risk of significant harm: it cannot wait for a meeting.")
     page.select_option("#id_responder", value=str(head.pk))
@@ -413,6 +416,7 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
     summary = page.locator(".govuk-error-summary")
     assert summary.inner_text().splitlines()[1:] == [
         "Choose at least one child.",
+        "Choose at least one concern category.",
         "Describe the issue.",
         "Choose who should respond.",
     ]
@@ -440,6 +444,7 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
 
     # A valid raise first shows who will be told: that page is checked too.
     page.get_by_label("Ada Checked").check()
+    page.locator("#id_categories").check()
     page.fill("#id_summary", "Visits have not happened.")
     page.select_option("#id_responder", value=str(service_manager.pk))
     page.get_by_role("button", name="Raise escalation").click()
