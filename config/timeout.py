@@ -3,7 +3,7 @@
 Two halves. In the browser, static/app/timeout.js warns before the idle limit and lets
 the person stay signed in (session_extend in config/views.py). On the server, a form
 posted after the session ended is kept, and shown again filled in once its author has
-signed in again: this module.
+signed in again: this module. Django admin has both too (templates/admin/base_site.html).
 
 Where it is kept: in the new, session-less request's own (database) session, which
 Django's login() carries over into the signed-in session. Whose it is: a signed cookie
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.urls import reverse
 
 SESSION_KEY = "kept_form"
 USER_COOKIE = "signed_in_as"
@@ -52,9 +53,18 @@ def _signed_in_user_id(request: HttpRequest) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _sign_in_paths() -> set[str]:
+    """Where a request whose session has ended is sent to sign in again.
+
+    Two places: the app's own views send it to settings.LOGIN_URL, but Django admin's
+    admin_view() sends it to the admin site's own login (admin:login), whatever LOGIN_URL
+    says. Without the second, a change form posted in admin after the idle limit was lost."""
+    return {resolve_url(settings.LOGIN_URL), reverse("admin:login")}
+
+
 def _sent_to_sign_in(response: HttpResponse) -> bool:
     location = response.get("Location", "") if response.status_code == 302 else ""
-    return urlsplit(location).path == resolve_url(settings.LOGIN_URL)
+    return bool(location) and urlsplit(location).path in _sign_in_paths()
 
 
 def kept_form_save(*, request: HttpRequest, user_id: int) -> None:
