@@ -203,4 +203,9 @@ def test_the_menu_leads_to_the_to_do_list_and_marks_it_current(world):
     text = html.unescape(client.get(reverse("escalations:todo")).content.decode())
 
     todo = reverse("escalations:todo")
-    assert f'href="{todo}" aria-current="page">To do</a>' in text
+    # Marked for assistive technology and, visibly, by GOV.UK's active item style.
+    assert (
+        '<li class="govuk-service-navigation__item govuk-service-navigation__item--active">'
+        f'<a class="govuk-service-navigation__link" href="{todo}" aria-current="page">To do</a>'
+    ) in text
+    assert text.count("govuk-service-navigation__item--active") == 1
