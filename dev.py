@@ -4,6 +4,7 @@
     python3 dev.py run          install, set up SQLite with the policies and demo data, and run
     python3 dev.py test         install with the test tools and run the test suite
     python3 dev.py screenshots  run the browser tests, refreshing docs/screenshots/
+                                (give test files to refresh only their pictures)
 
 Both create ./.venv on first use and reinstall only when pyproject.toml changes.
 Everything runs offline after the install: no CDN, no broker needed.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -147,14 +149,62 @@ def test(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 
 
-def screenshots(args: list[str]) -> int:
-    """The browser tests, saving their screenshots to docs/screenshots/ (the README's).
+# The pictures docs/screenshots/ keeps (the README's): `dev.py screenshots` copies these,
+# and only these, from the browser tests' ignored var/screenshots/. A test may take others
+# (the admin's ladder builder, the partner's reply); they stay in var/screenshots/.
+README_SCREENSHOTS = (
+    # Each person's home page, their To do list (tests/browser/test_keyboard_verdict.py).
+    "home_chair",
+    "home_team_manager",
+    "home_qa_manager",
+    "home_social_worker",
+    # The chair's and the responder's way through (tests/browser/test_end_to_end.py).
+    "raise",
+    "raise_who_is_told",
+    "raise_errors",
+    "escalation",
+    "escalation_with_cap",
+    "my_escalations",
+    "awaiting",
+    "respond",
+    "escalate",
+    "record",
+    "record_print",
+    "child_file",
+    "second_factor_setup",
+    # The QA manager's reports (tests/browser/test_reports.py).
+    "dashboard",
+    "tracker",
+)
 
-    Otherwise they go to the ignored var/screenshots/, so running the tests leaves the
-    working tree as it was.
+
+def screenshots(args: list[str]) -> int:
+    """The browser tests (or the test files and options given), then the README's
+    screenshots they took copied to docs/screenshots/.
+
+    The tests write to the ignored var/screenshots/, so running them leaves the working
+    tree as it was; only this command changes docs/screenshots/, and only with pictures
+    taken by this run.
     """
-    env = {**os.environ, "SCREENSHOTS_DIR": str(ROOT / "docs" / "screenshots")}
-    return test(["tests/browser", *args], env=env)
+    taken, docs = ROOT / "var" / "screenshots", ROOT / "docs" / "screenshots"
+    started = time.time()
+    env = {**os.environ, "SCREENSHOTS_DIR": str(taken)}
+    paths = [a for a in args if not a.startswith("-")]
+    code = test(args if paths else ["tests/browser", *args], env=env)
+    docs.mkdir(parents=True, exist_ok=True)
+    stale = []
+    for name in README_SCREENSHOTS:
+        picture = taken / f"{name}.png"
+        if picture.exists() and picture.stat().st_mtime >= started:
+            shutil.copyfile(picture, docs / picture.name)
+        else:
+            stale.append(name)
+    print(
+        f"docs/screenshots/: {len(README_SCREENSHOTS) - len(stale)} refreshed"
+        + (f"; not taken by this run: {', '.join(stale)}" if stale else ""),
+        flush=True,
+    )
+    return code
 
 
 if __name__ == "__main__":

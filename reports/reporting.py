@@ -32,6 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from children.models import Child
@@ -40,6 +41,7 @@ from escalations.models import (
     OPEN_STATES,
     Addressee,
     Escalation,
+    Nature,
     State,
     Step,
     effective_due,
@@ -427,6 +429,7 @@ CSV_HEADER = (
     "Overdue", "Chair", "Children (case references)", "Teams", "Closed",
     "Issue next stage by", "Issue overdue", "Steps issued on time", "Steps issued late",
     "Replies on time", "Replies late",
+    "Categories", "Outcome", "Outcome for the child", "Stage dates",
 )  # fmt: skip
 # Rows read from one server-side cursor a chunk at a time, each chunk's children and
 # people in one query apiece: memory stays flat however many rows there are.
@@ -497,6 +500,8 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
             "issued_late",
             "replied_on_time",
             "replied_late",
+            "outcome",
+            "outcome_for_child",
             named=True,
         )
         .iterator(chunk_size=CSV_CHUNK)
@@ -504,6 +509,8 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
     names: dict[int, str] = {}
     while chunk := list(islice(rows, CSV_CHUNK)):
         children = _children_of([row.pk for row in chunk])
+        categories = _categories_of([row.pk for row in chunk])
+        stage_dates = _stage_dates_of([row.pk for row in chunk])
         addressees = _addressees_of([row.open_step_id for row in chunk if row.several])
         wanted = {row.raised_by_id for row in chunk} | {row.responder_id for row in chunk}
         wanted |= {a.staff_id for people in addressees.values() for a in people}
@@ -530,6 +537,10 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
                 str(row.issued_late),
                 str(row.replied_on_time),
                 str(row.replied_late),
+                "; ".join(categories.get(row.pk, [])),
+                row.outcome,
+                row.outcome_for_child,
+                "; ".join(stage_dates.get(row.pk, [])),
             ]
 
 
@@ -586,6 +597,38 @@ def _addressed_to(row: Any, addressees: list[_AddresseeRow], names: dict[int, st
         )
         for a in addressees
     )
+
+
+def _categories_of(escalation_ids: list[int]) -> dict[int, list[str]]:
+    """Each escalation's categories as "theme: item" (a top-level category alone), for one
+    chunk of rows in one query."""
+    links = (
+        Escalation.categories.through.objects.filter(escalation_id__in=escalation_ids)
+        .order_by()
+        .values_list("escalation_id", "concerncategory__parent__name", "concerncategory__name")
+    )
+    found: dict[int, list[str]] = {}
+    for escalation_id, theme, item in links:
+        found.setdefault(escalation_id, []).append(f"{theme}: {item}" if theme else item)
+    # Sorted as text, so a top-level category sorts the same on every database.
+    return {pk: sorted(names) for pk, names in found.items()}
+
+
+def _stage_dates_of(escalation_ids: list[int]) -> dict[int, list[str]]:
+    """The day each of an escalation's stages was raised, in order ("Informal: 2026-10-12",
+    "Stage 1: 2026-10-16"), for one chunk of rows in one query."""
+    steps = (
+        Step.objects.filter(escalation_id__in=escalation_ids)
+        .order_by("escalation_id", "sequence")
+        .values_list("escalation_id", "stage_order", "raised_at")
+    )
+    found: dict[int, list[str]] = {}
+    for escalation_id, order, raised_at in steps:
+        stage = f"Stage {order}" if order else "Informal"
+        found.setdefault(escalation_id, []).append(
+            f"{stage}: {timezone.localtime(raised_at):%Y-%m-%d}"
+        )
+    return found
 
 
 def _children_of(escalation_ids: list[int]) -> dict[int, tuple[list[str], set[str]]]:
@@ -1014,3 +1057,246 @@ def trend_chart(trend: list[dict[str, Any]], width: int = 640, height: int = 200
             for (x, y), t, total in zip(points, trend, totals, strict=True)
         ],
     }
+
+
+# --- the board's questions (DESIGN §7: how long, what changed for the child) -----------
+
+# The ways an escalation closes, in the order the report lists them.
+CLOSINGS = (State.RESOLVED, State.FINAL_DECISION, State.WITHDRAWN)
+
+
+@dataclass
+class OutcomeRow:
+    """Closed escalations of one kind (a closing, a theme or a stage), by how they closed,
+    and how many have "what changed for the child" recorded."""
+
+    label: str
+    resolved: int = 0
+    final_decision: int = 0
+    withdrawn: int = 0
+    recorded: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.resolved + self.final_decision + self.withdrawn
+
+    @property
+    def not_recorded(self) -> int:
+        return self.total - self.recorded
+
+    def add(self, state: str, n: int, recorded: int) -> None:
+        setattr(self, str(state), getattr(self, str(state)) + n)
+        self.recorded += recorded
+
+
+@dataclass
+class ReEscalation:
+    """A child with an escalation raised within twelve months of an earlier one."""
+
+    child_id: int
+    reference: str
+    url: str
+    # The escalations' references, oldest first: the earlier one(s) and those of the period.
+    escalations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ThemeResolution:
+    label: str
+    count: int
+    median: float
+
+
+@dataclass
+class BoardQuestions:
+    """What boards ask beyond how many: how escalations closed and what changed for the
+    child, the same child escalated again within the year, and how long each theme takes
+    to resolve. Concerns only: good-practice records are counted on their own."""
+
+    closings: list[OutcomeRow] = field(default_factory=list)
+    by_theme: list[OutcomeRow] = field(default_factory=list)
+    by_stage: list[OutcomeRow] = field(default_factory=list)
+    closed_url: str = ""
+    re_escalated: list[ReEscalation] = field(default_factory=list)
+    resolution_by_theme: list[ThemeResolution] = field(default_factory=list)
+    good_practice_raised: int = 0
+    good_practice_closed: int = 0
+
+    @property
+    def closed_total(self) -> int:
+        return sum(row.total for row in self.closings)
+
+    @property
+    def recorded_total(self) -> int:
+        return sum(row.recorded for row in self.closings)
+
+
+NO_THEME = "No category recorded"
+
+
+def _themed(through: QuerySet[Any]) -> QuerySet[Any]:
+    """Category links annotated with their theme: the parent, or a top-level category."""
+    return through.annotate(theme=Coalesce("concerncategory__parent_id", "concerncategory_id"))
+
+
+def _one_year_before(day: date) -> date:
+    """The same date a year earlier (29 February: the 28th)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def board_questions(authority: LocalAuthority, period: Period, base_url: str) -> BoardQuestions:
+    """The board's questions for `period`, in a fixed number of queries.
+
+    Closed escalations are those closed in the period (resolved, final decision or
+    withdrawn), counted by closing, by theme (an escalation once in each of its themes)
+    and by the stage they were at when they closed. Re-escalations: children with a
+    concern raised in the period within twelve months after an earlier concern of theirs.
+    Time to resolution: working days from raising to closing, of those resolved or decided
+    in the period, by theme (the dashboard's overall figure counts the same way).
+    """
+    b = BoardQuestions()
+    concerns = Escalation.objects.filter(authority=authority, nature=Nature.CONCERN)
+    closed = concerns.filter(
+        state__in=CLOSINGS, closed_at__gte=period.start_at, closed_at__lt=period.end_at
+    )
+    b.closed_url = f"{base_url}?" + query_string(
+        closed_from=period.start.isoformat(), closed_to=period.end.isoformat()
+    )
+    recorded = ~Q(outcome_for_child="")
+
+    by_state = {
+        row["state"]: row
+        for row in closed.values("state").annotate(
+            n=Count("pk"), recorded=Count("pk", filter=recorded)
+        )
+    }
+    for state in CLOSINGS:
+        row = OutcomeRow(State(state).label)
+        found = by_state.get(state)
+        if found:
+            row.add(state, found["n"], found["recorded"])
+        b.closings.append(row)
+
+    links = _themed(Escalation.categories.through.objects.filter(escalation__in=closed))
+    theme_rows = list(
+        links.values("theme", "escalation__state").annotate(
+            n=Count("escalation_id", distinct=True),
+            recorded=Count(
+                "escalation_id", distinct=True, filter=~Q(escalation__outcome_for_child="")
+            ),
+        )
+    )
+    unthemed = list(
+        closed.filter(categories__isnull=True)
+        .values("state")
+        .annotate(n=Count("pk"), recorded=Count("pk", filter=recorded))
+    )
+
+    resolved_links = list(
+        _themed(
+            Escalation.categories.through.objects.filter(
+                escalation__in=closed.filter(state__in=(State.RESOLVED, State.FINAL_DECISION))
+            )
+        )
+        .values_list("theme", "escalation_id", "escalation__raised_at", "escalation__closed_at")
+        .distinct()
+    )
+    # Every theme of the authority's policies, not only those found: one query whether or
+    # not any closed escalation has a category (an empty `pk__in` would ask none).
+    names = dict(
+        ConcernCategory.objects.filter(
+            policy__authority=authority, parent__isnull=True
+        ).values_list("pk", "name")
+    )
+
+    themes: dict[int | None, OutcomeRow] = {}
+    for row in theme_rows:
+        entry = themes.setdefault(row["theme"], OutcomeRow(names.get(row["theme"], "")))
+        entry.add(row["escalation__state"], row["n"], row["recorded"])
+    for row in unthemed:
+        themes.setdefault(None, OutcomeRow(NO_THEME)).add(row["state"], row["n"], row["recorded"])
+    b.by_theme = sorted(themes.values(), key=lambda r: (r.label == NO_THEME, -r.total, r.label))
+
+    stages: dict[tuple[str, int], OutcomeRow] = {}
+    stage_rows = list(
+        closed.values("policy__name", "current_stage__order", "current_stage__name", "state")
+        .annotate(n=Count("pk"), recorded=Count("pk", filter=recorded))
+        .order_by("policy__name", "current_stage__order")
+    )
+    several = len({row["policy__name"] for row in stage_rows}) > 1
+    for row in stage_rows:
+        name = row["current_stage__name"] or "No stage"
+        label = f"{row['policy__name']}: {name}" if several else name
+        key = (row["policy__name"], row["current_stage__order"] or 0)
+        stages.setdefault(key, OutcomeRow(label)).add(row["state"], row["n"], row["recorded"])
+    b.by_stage = [stages[key] for key in sorted(stages)]
+
+    closures = authority.closure_dates()
+    days_by_theme: dict[int, list[int]] = {}
+    for theme, _pk, raised, closed_at in resolved_links:
+        days_by_theme.setdefault(theme, []).append(
+            working_days_between(
+                raised.astimezone(LONDON).date(),
+                closed_at.astimezone(LONDON).date(),
+                nation=authority.nation,
+                closures=closures,
+            )
+        )
+    b.resolution_by_theme = sorted(
+        (
+            ThemeResolution(names.get(theme, ""), len(days), statistics.median(days))
+            for theme, days in days_by_theme.items()
+        ),
+        key=lambda r: (-r.count, r.label),
+    )
+
+    b.re_escalated = _re_escalations(concerns, period)
+
+    good = Escalation.objects.filter(authority=authority, nature=Nature.GOOD_PRACTICE)
+    counts = good.aggregate(
+        raised=Count("pk", filter=Q(raised_at__gte=period.start_at, raised_at__lt=period.end_at)),
+        closed=Count("pk", filter=Q(closed_at__gte=period.start_at, closed_at__lt=period.end_at)),
+    )
+    b.good_practice_raised, b.good_practice_closed = counts["raised"], counts["closed"]
+    return b
+
+
+def _re_escalations(concerns: QuerySet[Escalation], period: Period) -> list[ReEscalation]:
+    """Children with a concern raised in the period within twelve months after an earlier
+    concern of theirs (withdrawn ones too: it was still raised), read in one query."""
+    year_before = _midnight(_one_year_before(period.start))
+    rows = (
+        Escalation.children.through.objects.filter(
+            escalation__in=concerns.filter(raised_at__gte=year_before, raised_at__lt=period.end_at)
+        )
+        .order_by("child_id", "escalation__raised_at", "escalation_id")
+        .values_list("child_id", "child__reference", "escalation_id", "escalation__raised_at")
+    )
+    by_child: dict[int, list[tuple[str, int, date]]] = {}
+    for child_id, reference, escalation_id, raised_at in rows:
+        by_child.setdefault(child_id, []).append(
+            (reference, escalation_id, raised_at.astimezone(LONDON).date())
+        )
+    found = []
+    for child_id, raised in by_child.items():
+        involved: list[int] = []
+        for i, (_ref, escalation_id, day) in enumerate(raised):
+            if not period.start <= day <= period.end:
+                continue
+            earlier = [pk for _r, pk, d in raised[:i] if d >= _one_year_before(day)]
+            if earlier:
+                involved += [pk for pk in earlier if pk not in involved]
+                involved.append(escalation_id)
+        if involved:
+            found.append(
+                ReEscalation(
+                    child_id=child_id,
+                    reference=raised[0][0],
+                    url=reverse("children:file", args=[child_id]),
+                    escalations=[Escalation(pk=pk).reference for pk in involved],
+                )
+            )
+    return sorted(found, key=lambda r: r.reference)

@@ -55,6 +55,7 @@ def _dashboard_context(request: HttpRequest, staff: StaffMember) -> dict[str, An
         if "quarter" in request.GET or not ranged
         else "",
         "trend_chart": reporting.trend_chart(data.trend),
+        "board": reporting.board_questions(staff.authority, period, base),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
         "range_boxes": range_boxes,

@@ -94,6 +94,10 @@ HEADER = [
     "Steps issued late",
     "Replies on time",
     "Replies late",
+    "Categories",
+    "Outcome",
+    "Outcome for the child",
+    "Stage dates",
 ]
 
 
@@ -757,6 +761,19 @@ def csv_as_built_from_the_models(qa, today: date) -> str:
                     sum(1 for s in steps if s.was_issued_late),
                     replies.count("met"),
                     replies.count("missed"),
+                    "; ".join(
+                        sorted(
+                            (f"{c.parent.name}: {c.name}" if c.parent else c.name)
+                            for c in e.categories.all()
+                        )
+                    ),
+                    e.outcome,
+                    e.outcome_for_child,
+                    "; ".join(
+                        f"{'Informal' if s.is_informal else f'Stage {s.stage_order}'}: "
+                        f"{timezone.localtime(s.raised_at):%Y-%m-%d}"
+                        for s in steps
+                    ),
                 )
             ]
         )
@@ -1043,10 +1060,11 @@ def test_odd_parameters_never_cause_a_500(client, time_machine, quarter, qa, nam
 # the quarterly report their access-log row.) One bound for both
 # sizes: a query per escalation would break it at once.
 QUERY_BOUNDS = {
-    "reports:dashboard": 22,
+    # The dashboard and report: +8 for the board's questions (reporting.board_questions).
+    "reports:dashboard": 30,
     "reports:tracker": 19,
     "reports:tracker_csv": 12,
-    "reports:quarterly": 27,
+    "reports:quarterly": 35,
 }
 
 
