@@ -70,6 +70,7 @@ def test_people_not_on_the_case_are_told_nothing_and_cannot_open_it(
     chair_page.goto(f"{site}/escalations/raise/{child.pk}/")
     chair_page.get_by_role("radio", name=STAGE_4).check()
     chair_page.fill("#id_summary", "Core group meetings have not happened for eight weeks.")
+    chair_page.locator("#id_categories").check()  # the policy's first kind of concern
     chair_page.select_option("#id_responder", value=str(people.director.pk))
     chair_page.fill("#id_statement_issue", "No core group meetings since the conference.")
     chair_page.fill("#id_statement_actions", "Two telephone alerts to the team.")

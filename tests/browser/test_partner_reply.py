@@ -51,6 +51,7 @@ def test_a_partner_replies_by_link_and_code_and_sees_nothing_else(
     chair_page.get_by_role("radio", name=re.compile(r"^Stage 1")).check()
     chair_page.get_by_role("radio", name="A concern").check()
     chair_page.fill("#id_summary", "Police checks were not shared with the conference.")
+    chair_page.locator("#id_categories").check()  # the policy's first kind of concern
     chair_page.fill("#id_reason", "The police hold the information.")
     chair_page.select_option("#id_partner", value=str(partner.pk))
     chair_page.get_by_role("button", name="Raise escalation").click()
