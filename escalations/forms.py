@@ -234,7 +234,7 @@ def _statement_fields(
     follow = follow or {}
 
     def box(key: str) -> forms.Textarea:
-        attrs = dict(TEXT)
+        attrs: dict[str, int | str] = dict(TEXT)
         if key in follow:
             attrs["data-app-prefill-from"] = f"id_{follow[key]}"
         return forms.Textarea(attrs=attrs)
@@ -325,7 +325,7 @@ def fill_statement(form: forms.Form, cleaned: dict[str, Any], stage: Stage | Non
             cleaned[f"statement_{key}"] = ""
         return
     prefill = form.statement_prefill(cleaned)  # type: ignore[attr-defined]
-    data = form.data.copy()
+    data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict when bound
     for key in STATEMENT_KEYS:
         name = f"statement_{key}"
         if not (cleaned.get(name) or "").strip() and prefill.get(key):
@@ -791,7 +791,7 @@ class ExtendForm(StepActionForm):
                 f"Now due {due:%a} {due.day} {due:%b} {due.year}. Choose a later working day, "
                 f"for example {week.day} {week.month} {week.year}."
             )
-            if due
+            if due and week
             else "For example, 27 3 2026",
             error_messages={"required": "Enter the new deadline"},
         )

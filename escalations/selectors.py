@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -690,7 +690,7 @@ def _steps_for_todo() -> StepQuerySet:
     )
 
 
-def _load_for_rules(steps: list[Step]) -> None:
+def _load_for_rules(steps: Sequence[Step]) -> None:
     """What the rules read of each escalation (its ladder and steps), in two queries."""
     escalations = [s.escalation for s in steps]
     prefetch_related_objects(escalations, "children", "policy__stages__raiser_roles", "steps")

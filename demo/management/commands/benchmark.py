@@ -178,7 +178,7 @@ class Command(BaseCommand):
         busiest = (
             LocalAuthority.objects.annotate(n=Count("escalations")).order_by("-n", "name").first()
         )
-        if busiest is None or not busiest.n:  # type: ignore[attr-defined]  # the annotation
+        if busiest is None or not busiest.n:
             raise CommandError("No escalations yet: run load_policies and generate_load_data.")
         return busiest
 
@@ -235,7 +235,7 @@ class Command(BaseCommand):
             .values_list("responder", flat=True)
             .first()
         )
-        responder = staff.filter(pk=responder_pk).first() or chair
+        responder = (staff.filter(pk=responder_pk).first() if responder_pk else None) or chair
         child = (
             Child.objects.filter(authority=authority)
             .annotate(n=Count("escalations"))
@@ -341,7 +341,8 @@ class Command(BaseCommand):
 
     def _runs(self, run: Callable[[], Any], floor: Callable[[], Any]) -> tuple[float, float, int]:
         """Median seconds of `run` and of `floor`, alternated; `run`'s query count."""
-        run_times, floor_times = [], []
+        run_times: list[float] = []
+        floor_times: list[float] = []
         counter = _Counter()
         for i in range(self.repeat):
             pair = [(run, run_times), (floor, floor_times)]
