@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from children.services import access_log_record
-from escalations import partner_access, rules, services
-from escalations.forms import RespondForm
+from escalations import partner_access, rules
 from escalations.models import PartnerAccess, PartnerSession
 from escalations.partner_access import PartnerRefused
+from escalations.views import reply_submitted
 
 
 def _session(request: HttpRequest) -> PartnerSession | None:
@@ -128,25 +128,9 @@ def partner_reply(request: HttpRequest) -> HttpResponse:
     can_reply = rules.respond_refusal(partner, step) is None
     form = None
     if can_reply:
-        if request.method == "POST":
-            form = RespondForm(request.POST, request.FILES, step=step)
-            if form.is_valid():
-                data = form.cleaned_data
-                try:
-                    services.step_respond(
-                        actor=partner,
-                        step=step,
-                        response=data["response"],
-                        meeting_date=data.get("meeting_date"),
-                        meeting_attendees=data.get("meeting_attendees", ""),
-                        attachments=data.get("attachments") or [],
-                    )
-                except services.ActionRefused as exc:
-                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                else:
-                    return redirect("escalations:partner_reply")
-        else:
-            form = RespondForm(step=step)
+        form, recorded = reply_submitted(request, actor=partner, step=step)
+        if recorded:
+            return redirect("escalations:partner_reply")
     access_log_record(
         partner=partner,
         action="partner view step" if request.method == "GET" else "partner reply",

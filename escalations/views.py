@@ -34,11 +34,38 @@ from escalations.models import Attachment, Escalation, Step
 from notifications.links import step_pk_from_token
 from notifications.recipients import StepRecipients
 from staff.decorators import StaffRequest, staff_required
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 
 
 def _refused(form: Any, exc: services.ActionRefused) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def reply_submitted(
+    request: HttpRequest, *, actor: StaffMember | Partner, step: Step
+) -> tuple[RespondForm, bool]:
+    """The reply form for `actor` on `step`, and whether a POSTed reply was recorded (the
+    staff response page and the partner's page both answer through this and the one
+    service)."""
+    if request.method != "POST":
+        return RespondForm(step=step), False
+    form = RespondForm(request.POST, request.FILES, step=step)
+    if not form.is_valid():
+        return form, False
+    data = form.cleaned_data
+    try:
+        services.step_respond(
+            actor=actor,
+            step=step,
+            response=data["response"],
+            meeting_date=data.get("meeting_date"),
+            meeting_attendees=data.get("meeting_attendees", ""),
+            attachments=data.get("attachments") or [],
+        )
+    except services.ActionRefused as exc:
+        _refused(form, exc)
+        return form, False
+    return form, True
 
 
 def _escalation_or_404(staff: StaffMember, pk: int) -> Escalation:
@@ -528,26 +555,10 @@ def step_respond(request: StaffRequest, pk: int) -> HttpResponse:
     can_respond = rules.respond_refusal(staff, step) is None
     form = None
     if can_respond:
-        if request.method == "POST":
-            form = RespondForm(request.POST, request.FILES, step=step)
-            if form.is_valid():
-                data = form.cleaned_data
-                try:
-                    services.step_respond(
-                        actor=staff,
-                        step=step,
-                        response=data["response"],
-                        meeting_date=data.get("meeting_date"),
-                        meeting_attendees=data.get("meeting_attendees", ""),
-                        attachments=data.get("attachments") or [],
-                    )
-                except services.ActionRefused as exc:
-                    _refused(form, exc)
-                else:
-                    messages.success(request, "Your response has been recorded. Thank you.")
-                    return redirect("escalations:respond", pk=step.pk)
-        else:
-            form = RespondForm(step=step)
+        form, recorded = reply_submitted(request, actor=staff, step=step)
+        if recorded:
+            messages.success(request, "Your response has been recorded. Thank you.")
+            return redirect("escalations:respond", pk=step.pk)
     elif request.method == "POST":
         messages.info(
             request,
