@@ -914,21 +914,34 @@ def step_respond(
         step.meeting_attendees = meeting_attendees.strip()
         _start_issue_clock(step, escalation, now)
         step.save()
-        for upload, name, content_type, size in checked:
-            Attachment.objects.create(
-                step=step,
-                file=upload,
-                original_name=name,
-                content_type=content_type,
-                size=size,
-                uploaded_by=actor if isinstance(actor, StaffMember) else None,
-                uploaded_by_partner=actor if isinstance(actor, Partner) else None,
-                uploaded_at=now,
-            )
+        _save_attachments(checked, step=step, addressee=None, actor=actor, now=now)
         escalation.receive_response()
         escalation.save()
         notifications.notify_response_received(step=step, now=now)
     return step
+
+
+def _save_attachments(
+    checked: list[tuple[UploadedFile, str, str, int]],
+    *,
+    step: Step,
+    addressee: Addressee | None,
+    actor: StaffMember | Partner,
+    now: datetime,
+) -> None:
+    """The files sent with a reply (already checked), on the step or one addressee's part."""
+    for upload, name, content_type, size in checked:
+        Attachment.objects.create(
+            step=step,
+            addressee=addressee,
+            file=upload,
+            original_name=name,
+            content_type=content_type,
+            size=size,
+            uploaded_by=actor if isinstance(actor, StaffMember) else None,
+            uploaded_by_partner=actor if isinstance(actor, Partner) else None,
+            uploaded_at=now,
+        )
 
 
 def _reply_to_several(
@@ -956,18 +969,7 @@ def _reply_to_several(
     addressee.response = response.strip()
     addressee.responded_at = now
     addressee.save()
-    for upload, name, content_type, size in checked:
-        Attachment.objects.create(
-            step=step,
-            addressee=addressee,
-            file=upload,
-            original_name=name,
-            content_type=content_type,
-            size=size,
-            uploaded_by=actor if isinstance(actor, StaffMember) else None,
-            uploaded_by_partner=actor if isinstance(actor, Partner) else None,
-            uploaded_at=now,
-        )
+    _save_attachments(checked, step=step, addressee=addressee, actor=actor, now=now)
     addressees = list(step.addressees.all())
     if meeting_date is not None and step.meeting_date is None:
         # A meeting of several people is one meeting: the first to record it dates it.
