@@ -210,6 +210,7 @@ FILTER_KEYS = (
     "closed_from",
     "closed_to",
     "resolved",
+    "nature",
 )
 
 
@@ -244,12 +245,28 @@ def _date(value: str) -> date | None:
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
+def filter_messages(params: Any) -> list[str]:
+    """What the tracker says of a filter it could not read and so ignored, in plain words
+    (filter_escalations ignores the same values)."""
+    messages = []
+    nature = str(params.get("nature", "")).strip()
+    if nature and nature not in Nature.values:
+        messages.append(
+            "That kind of record is not recognised; showing concerns and good practice."
+        )
+    return messages
+
+
 def filter_escalations(
     authority: LocalAuthority, params: Any, today: date
 ) -> tuple[QuerySet[Escalation], dict[str, str]]:
     """Apply the tracker's filters; return the queryset and the filters in use."""
     qs = Escalation.objects.filter(authority=authority)
     used: dict[str, str] = {}
+    nature = str(params.get("nature", "")).strip()
+    if nature in Nature.values:
+        qs = qs.filter(nature=nature)
+        used["nature"] = nature
     start, end = _date(date_boxes(params, "from").iso), _date(date_boxes(params, "to").iso)
     if start:
         qs = qs.filter(raised_at__gte=_midnight(start))
@@ -689,6 +706,10 @@ def with_widths(bars: list[Bar]) -> Chart:
 
 @dataclass
 class Dashboard:
+    """The period's figures. Concerns only: good-practice records are counted on their own
+    (`good_practice`), and every concern figure's link carries nature=concern, so that the
+    tracker lists the same rows."""
+
     period: Period
     raised_informal: int = 0
     raised_formal: int = 0
@@ -704,6 +725,8 @@ class Dashboard:
     by_team: Chart | None = None
     by_chair: Chart | None = None
     trend: list[dict[str, Any]] = field(default_factory=list)
+    # The tracker's lists of the raised, good-practice, open and overdue figures.
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def raised_total(self) -> int:
@@ -712,19 +735,31 @@ class Dashboard:
 
 def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: str) -> Dashboard:
     d = Dashboard(period=period)
-    in_period = Escalation.objects.filter(
+    raised = Escalation.objects.filter(
         authority=authority, raised_at__gte=period.start_at, raised_at__lt=period.end_at
     )
+    # Every figure below but `good_practice` counts concerns only.
+    concern = Q(nature=Nature.CONCERN)
+    in_period = raised.filter(concern)
     span = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    concerns_only = {"nature": Nature.CONCERN.value}
 
     def link(**params: Any) -> str:
-        return f"{base_url}?{query_string(**(span | params))}"
+        return f"{base_url}?{query_string(**(span | concerns_only | params))}"
 
-    counts = in_period.aggregate(
-        informal=Count("pk", filter=Q(formal_started_at__isnull=True)),
-        formal=Count("pk", filter=Q(formal_started_at__isnull=False)),
-        good=Count("pk", filter=Q(nature="good_practice")),
+    counts = raised.aggregate(
+        informal=Count("pk", filter=concern & Q(formal_started_at__isnull=True)),
+        formal=Count("pk", filter=concern & Q(formal_started_at__isnull=False)),
+        good=Count("pk", filter=Q(nature=Nature.GOOD_PRACTICE)),
     )
+    d.links = {
+        "informal": link(level="informal"),
+        "formal": link(level="formal"),
+        "all": link(),
+        "good_practice": link(nature=Nature.GOOD_PRACTICE.value),
+        "open": f"{base_url}?{query_string(open=1, **concerns_only)}",
+        "overdue": f"{base_url}?{query_string(overdue=1, **concerns_only)}",
+    }
     d.raised_informal, d.raised_formal, d.good_practice = (
         counts["informal"],
         counts["formal"],
@@ -787,6 +822,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
         classified_steps(today)
         .filter(
             escalation__authority=authority,
+            escalation__nature=Nature.CONCERN,
             raised_at__gte=period.start_at,
             raised_at__lt=period.end_at,
         )
@@ -819,6 +855,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
                 step_stage=f"{key[0]}:{key[1]}",
                 step_from=period.start.isoformat(),
                 step_to=period.end.isoformat(),
+                **concerns_only,
             )
         judged = entry["met"] + entry["missed"]
         entry["percent_met"] = round(100 * entry["met"] / judged) if judged else None
@@ -830,6 +867,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
 
     closures = authority.closure_dates()
     resolved = Escalation.objects.filter(
+        concern,
         authority=authority,
         state__in=(State.RESOLVED, State.FINAL_DECISION),
         closed_at__gte=period.start_at,
@@ -855,11 +893,14 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             "max": days[-1],
             "url": f"{base_url}?"
             + query_string(
-                closed_from=period.start.isoformat(), closed_to=period.end.isoformat(), resolved=1
+                closed_from=period.start.isoformat(),
+                closed_to=period.end.isoformat(),
+                resolved=1,
+                **concerns_only,
             ),
         }
 
-    open_qs = Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+    open_qs = Escalation.objects.filter(concern, authority=authority, state__in=OPEN_STATES)
     now_counts = open_qs.aggregate(
         open=Count("pk"),
         overdue=Count(
@@ -896,7 +937,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             "raised_by_id", "raised_by__user__first_name", "raised_by__user__last_name"
         )
         .annotate(n=Count("pk"))
-        .order_by("-n")
+        .order_by("-n", "raised_by__user__last_name", "raised_by__user__first_name", "raised_by_id")
     )
     d.by_chair = with_widths(
         [
@@ -916,6 +957,7 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
     ]
     trend_rows = (
         Escalation.objects.filter(
+            concern,
             authority=authority,
             raised_at__gte=quarters[0].start_at,
             raised_at__lt=quarters[-1].end_at,
@@ -934,7 +976,9 @@ def dashboard(authority: LocalAuthority, period: Period, today: date, base_url: 
             "informal": by_q.get(i, {}).get("informal", 0),
             "formal": by_q.get(i, {}).get("formal", 0),
             "url": f"{base_url}?"
-            + query_string(**{"from": q.start.isoformat(), "to": q.end.isoformat()}),
+            + query_string(
+                **{"from": q.start.isoformat(), "to": q.end.isoformat()}, **concerns_only
+            ),
         }
         for i, q in enumerate(quarters)
     ]
@@ -964,11 +1008,12 @@ class OpenStage:
 
 
 def open_by_stage(authority: LocalAuthority, today: date, base_url: str) -> list[OpenStage]:
-    """The authority's open escalations counted by the stage they are at and their state,
-    with those overdue: one query whatever their number, in ladder order."""
+    """The authority's open concerns (good-practice records are counted on their own)
+    counted by the stage they are at and their state, with those overdue: one query
+    whatever their number, in ladder order."""
     overdue = Exists(Step.objects.overdue(today).filter(escalation=OuterRef("pk")))
     counts = list(
-        Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+        Escalation.objects.filter(authority=authority, nature=Nature.CONCERN, state__in=OPEN_STATES)
         .values("current_stage_id", "current_stage__name", "policy__name", "current_stage__order")
         .annotate(
             informal=Count("pk", filter=Q(state=State.INFORMAL)),
@@ -990,7 +1035,9 @@ def open_by_stage(authority: LocalAuthority, today: date, base_url: str) -> list
             overdue=r["overdue"],
             response_received=r["received"],
         )
-        on_stage = {"stage": stage} if stage is not None else {}
+        on_stage: dict[str, Any] = {"nature": Nature.CONCERN.value}
+        if stage is not None:
+            on_stage["stage"] = stage
         row.links = {
             "total": f"{base_url}?{query_string(open=1, **on_stage)}",
             "overdue": f"{base_url}?{query_string(overdue=1, **on_stage)}",
@@ -1008,10 +1055,10 @@ def open_by_stage(authority: LocalAuthority, today: date, base_url: str) -> list
 
 
 def longest_open(authority: LocalAuthority) -> QuerySet[Escalation]:
-    """The quarterly report's short list: the LONGEST_OPEN open escalations raised longest
+    """The quarterly report's short list: the LONGEST_OPEN open concerns raised longest
     ago, with their children and open step (case references only are shown)."""
     return (
-        Escalation.objects.filter(authority=authority, state__in=OPEN_STATES)
+        Escalation.objects.filter(authority=authority, state__in=OPEN_STATES, nature=Nature.CONCERN)
         .select_related("current_stage")
         .prefetch_related(
             "children",
@@ -1163,7 +1210,9 @@ def board_questions(authority: LocalAuthority, period: Period, base_url: str) ->
         state__in=CLOSINGS, closed_at__gte=period.start_at, closed_at__lt=period.end_at
     )
     b.closed_url = f"{base_url}?" + query_string(
-        closed_from=period.start.isoformat(), closed_to=period.end.isoformat()
+        closed_from=period.start.isoformat(),
+        closed_to=period.end.isoformat(),
+        nature=Nature.CONCERN,
     )
     recorded = ~Q(outcome_for_child="")
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from children.services import access_log_record
 from escalations import selectors
-from escalations.models import Escalation, State, Step
+from escalations.models import Escalation, Nature, State, Step
 from policies.models import ConcernCategory, Stage
 from reports import reporting
 from reports.rules import may_view_reports
@@ -141,6 +141,7 @@ def tracker(request: StaffRequest) -> HttpResponse:
         "reports/tracker.html",
         {
             "drilldown": _drilldown_labels(used),
+            "errors": reporting.filter_messages(request.GET),
             "staff": staff,
             "page": page,
             "rows": rows,
@@ -151,6 +152,7 @@ def tracker(request: StaffRequest) -> HttpResponse:
             "query": reporting.query_string(**used),
             "sort": request.GET.get("sort", "-raised"),
             "statuses": State.choices,
+            "natures": Nature.choices,
             "stages": Stage.objects.filter(policy__authority=authority).select_related("policy"),
             "categories": ConcernCategory.objects.filter(
                 policy__authority=authority, parent__isnull=False

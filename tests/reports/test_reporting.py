@@ -291,23 +291,24 @@ def test_the_year_end_through_the_views(client, time_machine, world, year_end):
 
 def test_raised_informal_formal_and_good_practice(quarter):
     d = reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
-    # Raised in Q3: E1–E7 (7). Went formal: E2, E3, E5 (3). Informal only: E1, E4, E6, E7
-    # (4). Good practice: E6 (1). E0 (Q2), E9, E10 and Rutland's X1 are not counted.
-    assert (d.raised_informal, d.raised_formal, d.raised_total) == (4, 3, 7)
+    # Raised in Q3: E1–E7, of which E6 is good practice, counted apart: concerns E1–E5, E7
+    # (6). Went formal: E2, E3, E5 (3). Informal only: E1, E4, E7 (3). Good practice: E6
+    # (1). E0 (Q2), E9, E10 and Rutland's X1 are not counted.
+    assert (d.raised_informal, d.raised_formal, d.raised_total) == (3, 3, 6)
     assert d.good_practice == 1
 
 
 def test_highest_stage_reached_per_escalation(quarter):
     d = reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
-    # Informal only: E1, E4, E6, E7 (4); Stage 1: E2 (via informal), E5 (straight in) (2);
-    # Stage 3: E3 (Stage 1 → 2 → 3) (1).
+    # Concerns only (not E6, good practice). Informal only: E1, E4, E7 (3); Stage 1: E2
+    # (via informal), E5 (straight in) (2); Stage 3: E3 (Stage 1 → 2 → 3) (1).
     assert [(b.label, b.value) for b in d.highest.bars] == [
-        ("Informal dispute resolution", 4),
+        ("Informal dispute resolution", 3),
         ("Stage 1: Team Manager (Dispute Resolution Form)", 2),
         ("Stage 3: Head of Service", 1),
     ]
     # The longest bar is full width; the others in proportion.
-    assert [b.width for b in d.highest.bars] == [100.0, 50.0, 25.0]
+    assert [b.width for b in d.highest.bars] == [100.0, 66.7, 33.3]
 
 
 def test_a_skipped_stage_is_not_reached(world):
@@ -330,7 +331,8 @@ def test_themes_at_both_levels(quarter):
     # General Issues: E1 (two items), E3 — two escalations, not three ticks.
     #   "Lack of preparation": E1, E3 (2); "Conference decisions": E1 (1).
     # Failure to meet statutory requirements: E2 (1). Failure to manage the plan: E3 (1).
-    # Good practice: E6 (1). Serious safeguarding: none, so no row.
+    # Good practice: E6 is not a concern, so not in the themes. Serious safeguarding: none,
+    # so no row.
     assert themes == {
         "General Issues": (
             2,
@@ -338,7 +340,6 @@ def test_themes_at_both_levels(quarter):
         ),
         "Failure to meet statutory requirements": (1, [("No allocated social worker", 1)]),
         "Failure to manage the child protection plan": (1, [("Drift/delay in the ownership a", 1)]),
-        "Good practice": (1, [("Area of good practice", 1)]),
     }
     # Largest theme first.
     assert d.themes[0]["bar"].label == "General Issues"
@@ -383,16 +384,17 @@ def test_responses_within_timescale_per_stage(quarter):
         for row in d.timescales
     }
     # Steps raised in Q3, judged against the earlier of the stage deadline and the cap:
-    # Informal (5 raised): E1 answered on its deadline day (met); E2 answered a day late
-    #   (missed); E4 open past Wed 11 Nov (missed). E6 and E7 closed before their deadlines
-    #   with no response asked for: nothing to judge, and not "no timescale", so "closed
-    #   without a response" (2). 1 of 3 met = 33%.
+    # Concerns only (E6 is good practice, counted apart).
+    # Informal (4 raised): E1 answered on its deadline day (met); E2 answered a day late
+    #   (missed); E4 open past Wed 11 Nov (missed). E7 closed before its deadline with no
+    #   response asked for: nothing to judge, and not "no timescale", so "closed without a
+    #   response" (1). 1 of 3 met = 33%.
     # Stage 1 (3 raised): E2 answered 23:30 London on its deadline day (met); E3 escalated
     #   after its deadline unanswered (missed); E5 due Wed 18 Nov (pending). 1 of 2 = 50%.
     # Stage 2: E3 answered Mon 2 Nov, due Fri 30 Oct (missed). 0%.
     # Stage 3: E3 due Mon 9 Nov, open (missed). 0%.
     assert table == {
-        "Informal dispute resolution": (1, 2, 0, 0, 2, 5, 33),
+        "Informal dispute resolution": (1, 2, 0, 0, 1, 4, 33),
         "Stage 1: Team Manager (Dispute Resolution Form)": (1, 1, 1, 0, 0, 3, 50),
         "Stage 2: Resolution Meeting with Team Manager & Social Worker": (0, 1, 0, 0, 0, 1, 0),
         "Stage 3: Head of Service": (0, 1, 0, 0, 0, 1, 0),
@@ -405,14 +407,13 @@ def test_working_days_to_resolution_in_the_quarter(quarter):
     #   E0 Wed 30 Sep → Fri 2 Oct: Thu 1, Fri 2 = 2 (raised in Q2, resolved in Q3)
     #   E1 Mon 5 Oct → Thu 8 Oct: 6, 7, 8 = 3
     #   E2 Mon 12 Oct → Fri 23 Oct: 13–16, 19–23 = 9
-    #   E6 Fri 13 Nov → Fri 13 Nov: 0
-    # E7 was withdrawn, not resolved. Sorted: 0, 2, 3, 9.
-    # Median: (2 + 3) / 2 = 2.5. Quartiles by the inclusive method: 0-based positions
-    # (n − 1) × ¼ = 0.75 and (n − 1) × ¾ = 2.25: 0 + 0.75 × (2 − 0) = 1.5 and
-    # 3 + 0.25 × (9 − 3) = 4.5.
+    # E6 (resolved Fri 13 Nov) is good practice, not a concern; E7 was withdrawn, not
+    # resolved. Sorted: 2, 3, 9.
+    # Median: 3. Quartiles by the inclusive method: 0-based positions (n − 1) × ¼ = 0.5
+    # and (n − 1) × ¾ = 1.5: 2 + 0.5 × (3 − 2) = 2.5 and 3 + 0.5 × (9 − 3) = 6.
     r = d.resolution_days
-    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (4, 2.5, 1.5, 4.5)
-    assert (r["min"], r["max"]) == (0, 9)
+    assert (r["count"], r["median"], r["lower_quartile"], r["upper_quartile"]) == (3, 3, 2.5, 6)
+    assert (r["min"], r["max"]) == (2, 9)
 
 
 def test_resolution_quartiles_count_bank_holidays_and_closure_days(world):
@@ -548,14 +549,15 @@ def test_a_response_received_past_the_deadline_is_open_but_not_overdue(world):
 
 def test_by_team_and_by_chair(quarter):
     d = reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
-    # The children's team: North E1, E5, E6, E7 (4); South E2, E4 (2); no team E3 (1).
+    # Concerns only (not E6, good practice). The children's team: North E1, E5, E7 (3);
+    # South E2, E4 (2); no team E3 (1).
     assert [(b.label, b.value) for b in d.by_team.bars] == [
-        ("North Team", 4),
+        ("North Team", 3),
         ("South Team", 2),
         ("No team", 1),
     ]
-    # The chair who raised it: Ann E1, E2, E5, E6 (4); Ben E3, E4, E7 (3).
-    assert [(b.label, b.value) for b in d.by_chair.bars] == [("Ann Archer", 4), ("Ben Baker", 3)]
+    # The chair who raised it: Ann E1, E2, E5 (3); Ben E3, E4, E7 (3); a tie, by name.
+    assert [(b.label, b.value) for b in d.by_chair.bars] == [("Ann Archer", 3), ("Ben Baker", 3)]
 
 
 def test_siblings_in_two_teams_count_once_in_each(world):
@@ -575,7 +577,7 @@ def test_siblings_in_two_teams_count_once_in_each(world):
 def test_trend_over_eight_quarters(quarter):
     d = reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
     # E10 (Nov 2024) is before 2024-25 Q4; E9 (Jun 2025) formal in 2025-26 Q1; E0 (30 Sep
-    # 2026) informal in 2026-27 Q2; Q3: informal 4, formal 3 (as above).
+    # 2026) informal in 2026-27 Q2; Q3: informal 3, formal 3 (as above: concerns only).
     assert [(t["label"], t["informal"], t["formal"]) for t in d.trend] == [
         ("2024-25 Q4", 0, 0),
         ("2025-26 Q1", 0, 1),
@@ -584,10 +586,10 @@ def test_trend_over_eight_quarters(quarter):
         ("2025-26 Q4", 0, 0),
         ("2026-27 Q1", 0, 0),
         ("2026-27 Q2", 1, 0),
-        ("2026-27 Q3", 4, 3),
+        ("2026-27 Q3", 3, 3),
     ]
     chart = reporting.trend_chart(d.trend)
-    assert [dot["total"] for dot in chart["dots"]] == [0, 1, 0, 0, 0, 0, 1, 7]
+    assert [dot["total"] for dot in chart["dots"]] == [0, 1, 0, 0, 0, 0, 1, 6]
 
 
 def test_another_authoritys_escalations_never_change_the_figures(quarter, world):
@@ -817,17 +819,17 @@ def test_the_dashboard_view_shows_the_same_figures(client, time_machine, quarter
     assert response.context["d"] == reporting.dashboard(quarter["authority"], Q3, TODAY, TRACKER)
     page = response.content.decode()
     assert "Escalations dashboard: 2026-27 Q3" in page
-    # The raised table: informal 4, formal 3, all 7, good practice 1.
+    # The raised table, concerns only: informal 3, formal 3, all 6; good practice apart, 1.
     numbers = dict(
         re.findall(
             r'<th scope="row" class="govuk-table__header">([^<]+)</th><td[^>]*>(?:<a[^>]*>)?(\d+)',
             page,
         )
     )
-    assert numbers["Informal only (never went formal)"] == "4"
+    assert numbers["Informal only (never went formal)"] == "3"
     assert numbers["Went formal"] == "3"
-    assert numbers["All"] == "7"
-    assert numbers["Of which records of good practice"] == "1"
+    assert numbers["All concerns"] == "6"
+    assert numbers["Records of good practice (not in the figures above)"] == "1"
     assert "RUT-LEAK-1" not in page
 
 
@@ -844,9 +846,10 @@ def test_every_number_on_the_dashboard_links_to_exactly_that_many(
         client, time_machine, qa_of(world, GLOUCESTERSHIRE).user, reverse("reports:dashboard")
     )
     links = NUMBER_LINK.findall(response.content.decode())
-    # raised ×3, open, overdue, highest ×3, 4 themes + 5 items, 4 stages × 7 outcomes (5
-    # against the reply clock, 2 against the issue-by clock), teams ×3, chairs ×2
-    assert len(links) == 3 + 2 + 3 + 4 + 5 + 28 + 3 + 2
+    # raised ×3 and good practice, open, overdue, highest ×3, 3 themes + 4 items (concerns
+    # only: not E6's "Good practice"), 4 stages × 7 outcomes (5 against the reply clock, 2
+    # against the issue-by clock), teams ×3, chairs ×2
+    assert len(links) == 4 + 2 + 3 + 3 + 4 + 28 + 3 + 2
     for href, number in links:
         assert len(listed(client.get(html.unescape(href)))) == int(number), href
 
@@ -860,7 +863,7 @@ def test_the_dashboards_links_list_the_escalations_counted(client, time_machine,
         return set(listed(client.get(url)))
 
     bars = {b.label: b.url for b in d.highest.bars}
-    assert follow(bars["Informal dispute resolution"]) == refs(q["e1"], q["e4"], q["e6"], q["e7"])
+    assert follow(bars["Informal dispute resolution"]) == refs(q["e1"], q["e4"], q["e7"])
     assert follow(bars["Stage 3: Head of Service"]) == refs(q["e3"])
 
     themes = {t["bar"].label: t for t in d.themes}
@@ -873,19 +876,20 @@ def test_the_dashboards_links_list_the_escalations_counted(client, time_machine,
     informal = by_stage["Informal dispute resolution"]
     assert follow(informal["met"]) == refs(q["e1"])
     assert follow(informal["missed"]) == refs(q["e2"], q["e4"])
-    assert follow(informal["closed"]) == refs(q["e6"], q["e7"])
+    assert follow(informal["closed"]) == refs(q["e7"])
     stage1 = by_stage["Stage 1: Team Manager (Dispute Resolution Form)"]
     assert follow(stage1["met"]) == refs(q["e2"])
     assert follow(stage1["missed"]) == refs(q["e3"])
     assert follow(stage1["pending"]) == refs(q["e5"])
     assert follow(stage1["none"]) == set()
 
-    # Resolved or decided in the quarter: E0, E1, E2, E6 (not E7, which was withdrawn).
-    assert follow(d.resolution_days["url"]) == refs(q["e0"], q["e1"], q["e2"], q["e6"])
+    # Resolved or decided in the quarter: E0, E1, E2 (not E7, which was withdrawn, nor E6,
+    # good practice).
+    assert follow(d.resolution_days["url"]) == refs(q["e0"], q["e1"], q["e2"])
     assert len(follow(d.resolution_days["url"])) == d.resolution_days["count"]
 
     teams = {b.label: b.url for b in d.by_team.bars}
-    assert follow(teams["North Team"]) == refs(q["e1"], q["e5"], q["e6"], q["e7"])
+    assert follow(teams["North Team"]) == refs(q["e1"], q["e5"], q["e7"])
     assert follow(teams["No team"]) == refs(q["e3"])
     chairs = {b.label: b.url for b in d.by_chair.bars}
     assert follow(chairs["Ben Baker"]) == refs(q["e3"], q["e4"], q["e7"])
@@ -893,10 +897,12 @@ def test_the_dashboards_links_list_the_escalations_counted(client, time_machine,
     trend = {t["label"]: t["url"] for t in d.trend}
     assert follow(trend["2025-26 Q1"]) == refs(q["e9"])
     assert follow(trend["2026-27 Q2"]) == refs(q["e0"])
-    assert len(follow(trend["2026-27 Q3"])) == 7
+    assert len(follow(trend["2026-27 Q3"])) == 6
 
     assert follow(reverse("reports:tracker") + "?open=1") == refs(q["e3"], q["e4"], q["e5"])
     assert follow(reverse("reports:tracker") + "?overdue=1") == refs(q["e3"], q["e4"])
+    assert follow(d.links["open"]) == refs(q["e3"], q["e4"], q["e5"])
+    assert follow(d.links["overdue"]) == refs(q["e3"], q["e4"])
 
 
 def test_the_no_team_link_lists_siblings_of_whom_one_has_no_team(client, time_machine, world):
