@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
     Case,
-    Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -21,6 +22,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.db.models.lookups import IsNull
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,12 +35,13 @@ from escalations.models import (
     Escalation,
     State,
     Step,
+    StepAmendment,
     StepQuerySet,
     effective_due,
     overdue_q,
 )
 from notifications.models import Notification
-from policies.models import DayType, Policy, PolicyKind, RaisedBy, Stage
+from policies.models import DayType, LocalAuthority, Policy, PolicyKind, RaisedBy, Stage
 from policies.working_days import (
     add_working_days,
     calendar_days_between,
@@ -49,7 +52,7 @@ from staff.models import StaffMember
 from staff.selectors import people_below
 
 
-def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
+def visible_escalations(staff: StaffMember, pk: int | None = None) -> QuerySet[Escalation]:
     """QA managers see their authority's escalations; everyone else (chairs too) only
     what involves them (docs/architecture.md §5, §8).
 
@@ -59,26 +62,40 @@ def visible_escalations(staff: StaffMember) -> QuerySet[Escalation]:
     Whoever holds a role that raises a stage of its policy (Stage.raiser_roles: the Head
     of QA) sees it too, or they could not raise that stage; a chair's role there means
     the escalation's own chair (rules.raiser_refusal), so it shows chairs nothing more.
+
+    `pk`: that one escalation only, if visible. Each way in then reads a handful of index
+    entries for it, not every escalation the person may see (a chair's run to thousands).
     """
     qs = Escalation.objects.filter(authority=staff.authority)
+    if pk is not None:
+        qs = qs.filter(pk=pk)
     if staff.is_quality_assurance:
         return qs
     line = people_below(staff) | {staff.pk}
+
+    def only(way: QuerySet[Any], field: str) -> QuerySet[Any]:
+        return way if pk is None else way.filter(**{field: pk})
+
     # One UNION of indexed lookups (an OR across joins of the steps, addressees,
     # notifications and children scanned them all): see _mine.
     ways_in = [
-        Escalation.objects.filter(raised_by=staff).values("pk"),
-        Escalation.objects.filter(about_staff=staff).values("pk"),
-        Step.objects.filter(responder_id__in=line).values("escalation_id"),
-        Addressee.objects.filter(staff_id__in=line).values("step__escalation_id"),
-        Notification.objects.filter(recipient=staff).values("escalation_id"),
-        Escalation.children.through.objects.filter(child__social_worker_id__in=line).values(
-            "escalation_id"
+        only(Escalation.objects.filter(raised_by=staff), "pk").values("pk"),
+        only(Escalation.objects.filter(about_staff=staff), "pk").values("pk"),
+        only(Step.objects.filter(responder_id__in=line), "escalation_id").values("escalation_id"),
+        only(Addressee.objects.filter(staff_id__in=line), "step__escalation_id").values(
+            "step__escalation_id"
         ),
+        only(Notification.objects.filter(recipient=staff), "escalation_id").values("escalation_id"),
+        only(
+            Escalation.children.through.objects.filter(child__social_worker_id__in=line),
+            "escalation_id",
+        ).values("escalation_id"),
     ]
     if not staff.is_chair:
         ways_in.append(
-            Escalation.objects.filter(policy__stages__raiser_roles=staff.role_id).values("pk")
+            only(
+                Escalation.objects.filter(policy__stages__raiser_roles=staff.role_id), "pk"
+            ).values("pk")
         )
     first, *rest = (way.order_by() for way in ways_in)
     return qs.filter(pk__in=first.union(*rest, all=True))
@@ -296,14 +313,30 @@ def escalation_rows(
     today: date,
     *,
     sort: bool = True,
+    closures: frozenset[date] | None = None,
 ) -> list[EscalationRow]:
     """Each escalation with its open step and clocks: open first, overdue first, soonest due
-    (`sort=False`: in the order given, a page the query has put in that order)."""
-    closures = staff.authority.closure_dates()
+    (`sort=False`: in the order given, a page the query has put in that order).
+    `closures`: the authority's closure days, when the caller has read them already."""
+    return escalation_rows_of(staff.authority, escalations, today, sort=sort, closures=closures)
+
+
+def escalation_rows_of(
+    authority: LocalAuthority,
+    escalations: Iterable[Escalation],
+    today: date,
+    *,
+    sort: bool = True,
+    closures: frozenset[date] | None = None,
+) -> list[EscalationRow]:
+    """`escalation_rows` by the authority's calendar, for a list nobody in particular reads
+    (the quarterly report's stored figures)."""
+    if closures is None:
+        closures = authority.closure_dates()
     rows = []
     for escalation in escalations:
         step = escalation.open_step()
-        clock = Clock.of(step, today, staff.authority.nation, closures) if step else None
+        clock = Clock.of(step, today, authority.nation, closures) if step else None
         rows.append(EscalationRow(escalation=escalation, step=step, clock=clock))
     if not sort:
         return rows
@@ -361,8 +394,11 @@ def _with_open_step(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
 
 
 def _awaiting_my_decision(staff: StaffMember) -> Q:
+    # The answered open step, as a probe of each row's (LIMIT 1) rather than an EXISTS,
+    # which PostgreSQL hashed over every step awaiting a chair in every authority.
+    answered = Step.objects.awaiting_chair().filter(escalation=OuterRef("pk")).order_by()
     return Q(raised_by=staff, state__in=OPEN_STATES) & Q(
-        Exists(Step.objects.awaiting_chair().filter(escalation=OuterRef("pk")))
+        IsNull(Subquery(answered.values("pk")[:1]), False)
     )
 
 
@@ -370,50 +406,95 @@ def my_decisions(staff: StaffMember) -> QuerySet[Escalation]:
     """My escalations whose step has been answered and waits on my decision, as the one
     who raised it: the chair's own section at the top of My escalations (as many as the
     chair has open, so never paged)."""
-    return _with_open_step(_mine(staff).filter(_awaiting_my_decision(staff)))
+    # Raised by them, so among _mine's ways in: no need for its UNION here.
+    return _with_open_step(
+        Escalation.objects.filter(authority=staff.authority).filter(_awaiting_my_decision(staff))
+    )
 
 
 def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
     """The landing list (less `my_decisions`), in the order it is shown, in SQL so that it
     can be paged: open first, then overdue first, soonest due, newest raised."""
-    step = Step.objects.filter(escalation=OuterRef("pk")).order_by()
-    return (
-        _with_open_step(_mine(staff).exclude(_awaiting_my_decision(staff)))
-        .annotate(
-            open_rank=Case(
-                When(state__in=OPEN_STATES, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-            overdue_rank=Case(
-                When(Exists(step.filter(overdue_q(today))), then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-            open_due=Subquery(
-                step.open().order_by().annotate(due=effective_due()).values("due")[:1]
-            ),
-        )
-        .order_by(
-            "open_rank", "overdue_rank", F("open_due").asc(nulls_last=True), "-raised_at", "-pk"
-        )
+    return _with_open_step(_my_escalations_in_order(staff, today))
+
+
+def my_escalation_pks(staff: StaffMember, today: date) -> tuple[list[int], list[int]]:
+    """The pks of `my_decisions` and of `my_escalations`, in its order, in one query: the
+    pager's count and page both (a chair's history runs to thousands of pks, a few KB),
+    and the sort reads no joined rows (`escalations_in_order` loads a page's)."""
+    rows = (
+        _in_list_order(_mine(staff), today)
+        .annotate(deciding=ExpressionWrapper(_awaiting_my_decision(staff), BooleanField()))
+        .values_list("pk", "deciding")
     )
+    deciding: list[int] = []
+    others: list[int] = []
+    for pk, is_deciding in rows:
+        (deciding if is_deciding else others).append(pk)
+    return deciding, others
+
+
+def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
+    """The escalations of a page of `my_escalation_pks`, in that order, with what a row
+    of the list shows: its children and open step (a row names no policy, stage or
+    raiser, so none is joined: building those objects cost more than the query)."""
+    found = {
+        e.pk: e for e in _with_open_step(Escalation.objects.filter(pk__in=pks)).select_related(None)
+    }
+    return [found[pk] for pk in pks if pk in found]
+
+
+def _my_escalations_in_order(staff: StaffMember, today: date) -> QuerySet[Escalation]:
+    return _in_list_order(_mine(staff).exclude(_awaiting_my_decision(staff)), today)
+
+
+def _in_list_order(escalations: QuerySet[Escalation], today: date) -> QuerySet[Escalation]:
+    """Open first, then overdue first, soonest due, newest raised."""
+    step = Step.objects.filter(escalation=OuterRef("pk")).order_by()
+    return escalations.annotate(
+        open_rank=Case(
+            When(state__in=OPEN_STATES, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        # A probe of each row's open step (LIMIT 1), not EXISTS: PostgreSQL hashed that,
+        # reading every open step of every authority.
+        overdue_step=Subquery(step.filter(overdue_q(today)).values("pk")[:1]),
+        overdue_rank=Case(
+            When(overdue_step__isnull=False, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        open_due=Subquery(step.open().order_by().annotate(due=effective_due()).values("due")[:1]),
+    ).order_by("open_rank", "overdue_rank", F("open_due").asc(nulls_last=True), "-raised_at", "-pk")
+
+
+def _awaiting_reply_ids(staff: StaffMember) -> QuerySet[Any]:
+    """The pks of the open steps waiting for this person's own reply: addressed to them
+    alone and not yet answered, or, on a stage addressed to several people, their own
+    part still awaited. One UNION of two indexed lookups: an OR of the two subqueries
+    scanned every step."""
+    alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
+    several = Addressee.objects.awaited().filter(staff=staff)
+    return alone.order_by().values("pk").union(several.order_by().values("step_id"), all=True)
 
 
 def awaiting_reply_from(staff: StaffMember) -> StepQuerySet:
-    """Open steps waiting for this person's own reply: addressed to them alone and not yet
-    answered, or, on a stage addressed to several people, their own part still awaited."""
-    alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
-    several = Addressee.objects.awaited().filter(staff=staff)
-    # One UNION of two indexed lookups: an OR of the two subqueries scanned every step.
-    ids = alone.order_by().values("pk").union(several.order_by().values("step_id"), all=True)
-    return Step.objects.filter(pk__in=ids)
+    """Open steps waiting for this person's own reply (`_awaiting_reply_ids`)."""
+    return Step.objects.filter(pk__in=_awaiting_reply_ids(staff))
+
+
+def awaiting_reply_steps(staff: StaffMember) -> StepQuerySet:
+    """`awaiting_reply_from`, its few pks read first: joined to the rows a page shows, the
+    UNION as a subquery left PostgreSQL guessing, and it planned a parallel scan of every
+    escalation."""
+    return Step.objects.filter(pk__in=[row["pk"] for row in _awaiting_reply_ids(staff)])
 
 
 def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
     """Open steps addressed to me with no response yet, most urgent first."""
     steps = (
-        awaiting_reply_from(staff)
+        awaiting_reply_steps(staff)
         .select_related("escalation__policy", "escalation__raised_by__user")
         .prefetch_related("escalation__children")
     )
@@ -452,10 +533,20 @@ def steps_for_the_record() -> Prefetch:
         )
         .prefetch_related(
             "attachments",
-            "amendments__made_by__user",
-            "addressees__staff__user",
-            "addressees__staff__role",
-            "addressees__partner",
+            # Their default order is by step, which joins the step and its escalation:
+            # the same order within each step's list, without the joins.
+            Prefetch(
+                "amendments",
+                queryset=StepAmendment.objects.select_related("made_by__user").order_by(
+                    "step_id", "made_at", "pk"
+                ),
+            ),
+            Prefetch(
+                "addressees",
+                queryset=Addressee.objects.select_related(
+                    "staff__user", "staff__role", "partner"
+                ).order_by("step_id", "pk"),
+            ),
         )
         .order_by("sequence"),
     )
@@ -479,8 +570,11 @@ def step_rows_of(escalation: Escalation, today: date, closures: frozenset[date])
 def escalation_context(staff: StaffMember, escalation: Escalation, today: date) -> dict[str, Any]:
     """Everything the escalation page, its action pages and the printed record show."""
     closures = escalation.authority.closure_dates()
-    # Loaded onto the escalation, so its open_step() and the rules read these rows.
-    prefetch_related_objects([escalation], steps_for_the_record())
+    # Loaded onto the escalation, so its open_step(), its children and the rules (its
+    # ladder) read these rows, each once.
+    prefetch_related_objects(
+        [escalation], steps_for_the_record(), "children", "policy__stages__raiser_roles"
+    )
     step_rows = step_rows_of(escalation, today, closures)
     actions = rules.allowed_actions(staff, escalation)
     return {
@@ -677,23 +771,39 @@ class TodoSection:
     more_url: str = ""
 
 
-def _steps_for_todo() -> StepQuerySet:
-    return Step.objects.filter(escalation__state__in=OPEN_STATES).select_related(
-        "responder__user",
-        "responder__role",
-        "responded_by",
-        "escalation__policy",
-        "escalation__authority",
-        "escalation__current_stage",
-        "escalation__raised_by__user",
-        "escalation__raised_by__role",
+def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> StepQuerySet:
+    """Open escalations' steps with what a to-do row shows. The authority is the
+    person's own (`_load_for_rules` sets it): one join fewer for PostgreSQL to plan."""
+    return (
+        (Step.objects.all() if steps is None else steps)
+        .filter(escalation__state__in=OPEN_STATES)
+        .select_related(
+            "responder__user",
+            "responder__role",
+            "partner",
+            "responded_by",
+            "escalation__policy",
+            "escalation__current_stage",
+            "escalation__raised_by__user",
+            "escalation__raised_by__role",
+        )
     )
 
 
-def _load_for_rules(steps: Sequence[Step]) -> None:
-    """What the rules read of each escalation (its ladder and steps), in two queries."""
+def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
+    """What the rows and the rules read of each escalation (its children, ladder and
+    open step): the same four queries for every section of the list together."""
     escalations = [s.escalation for s in steps]
-    prefetch_related_objects(escalations, "children", "policy__stages__raiser_roles", "steps")
+    for escalation in escalations:
+        if escalation.authority_id == staff.authority_id:
+            escalation.authority = staff.authority
+    prefetch_related_objects(
+        escalations,
+        "children",
+        "policy__stages__raiser_roles",
+        # The open step only: what open_step(), and so the rules, read of the steps.
+        Prefetch("steps", queryset=Step.objects.open().order_by()),
+    )
 
 
 def _decide_actions(staff: StaffMember, escalation: Escalation) -> list[TodoAction]:
@@ -740,8 +850,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     Chairs (whoever raised): responses awaiting their verdict, overdue steps to chase,
     informal discussions past their time, formal caps close or passed. Responders: what
     they must answer, overdue first. QA managers: stages they must raise, and everything
-    overdue in the authority. Each section is one query (and its prefetches), whatever
-    the number of rows; the rules module decides every action offered.
+    overdue in the authority. A fixed number of queries whatever the number of rows (a
+    chair's own sections share one, the prefetches are shared by all); the rules module
+    decides every action offered.
     """
     nation, closures = staff.authority.nation, staff.authority.closure_dates()
 
@@ -757,10 +868,92 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         if rows:
             sections.append(TodoSection(key, heading, rows, total=total, more_url=more))
 
-    mine = _steps_for_todo().filter(escalation__raised_by=staff)
+    # Which steps each section lists, as pks (each a cheap indexed query); then every
+    # step of every section in one query with what the rows show, and what the rules
+    # read of them in four more, for all the sections together.
+    open_steps = Step.objects.filter(escalation__state__in=OPEN_STATES).open().order_by()
+    horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
+    # A chair's own open steps in one of their sections (split below by the Step
+    # predicates): awaiting their verdict, overdue, or near the formal time limit.
+    mine_ids = list(
+        open_steps.filter(escalation__raised_by=staff)
+        .filter(
+            Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon)
+        )
+        .values_list("pk", flat=True)
+    )
+    answering_ids = [row["pk"] for row in _awaiting_reply_ids(staff)]
 
-    deciding = list(mine.awaiting_chair().order_by("responded_at"))
-    _load_for_rules(deciding)
+    # Stages someone other than the escalation's raiser raises: a QA manager's, or those
+    # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
+    # means the escalation's own chair, who decides above).
+    waiting_ids: list[int] = []
+    if staff.is_quality_assurance or not staff.is_chair:
+        stages = Stage.objects.filter(policy__authority=staff.authority)
+        if staff.is_quality_assurance or stages.filter(raiser_roles=staff.role_id).exists():
+            # The policies with such a stage first (a handful): joining the stages and
+            # their roles to every step made the query slow to plan and to run.
+            policies = set(
+                stages.filter(
+                    Q(raised_by=RaisedBy.QA_MANAGER) | Q(raiser_roles=staff.role_id)
+                ).values_list("policy_id", flat=True)
+            )
+            if policies:
+                waiting_ids = list(
+                    open_steps.filter(
+                        escalation__authority=staff.authority,
+                        escalation__policy_id__in=policies,
+                    )
+                    .filter(Q(AWAITING_CHAIR) | overdue_q(today))
+                    .values_list("pk", flat=True)
+                )
+    across_ids: list[int] = []
+    total_overdue = 0
+    if staff.is_quality_assurance:
+        # The longest overdue only: at a large authority there are hundreds, all listed
+        # by the tracker's overdue filter (all their pks and deadlines: the count too).
+        overdue_here = sorted(
+            (due or date.max, pk)
+            for pk, due in open_steps.filter(escalation__authority=staff.authority)
+            .overdue(today)
+            .annotate(due=effective_due())
+            .values_list("pk", "due")
+        )
+        across_ids = [pk for _, pk in overdue_here[:TODO_AUTHORITY_OVERDUE]]
+        if len(overdue_here) >= TODO_AUTHORITY_OVERDUE:
+            total_overdue = len(overdue_here)
+
+    wanted = {*mine_ids, *answering_ids, *waiting_ids, *across_ids}
+    loaded = (
+        {s.pk: s for s in _steps_for_todo(staff, Step.objects.filter(pk__in=wanted)).order_by()}
+        if wanted
+        else {}
+    )
+    _load_for_rules(staff, list(loaded.values()))
+
+    def steps(ids: Iterable[int]) -> list[Step]:
+        return [loaded[pk] for pk in ids if pk in loaded]
+
+    mine = steps(mine_ids)
+    deciding = sorted(
+        (s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk)
+    )
+    overdue = sorted((s for s in mine if s.is_overdue(today)), key=by_due)
+    capped = sorted(
+        (
+            s
+            for s in mine
+            if s.escalation.formal_cap_due_on is not None
+            and s.escalation.formal_cap_due_on <= horizon
+        ),
+        key=lambda s: (s.escalation.formal_cap_due_on, s.pk),
+    )
+    answering = sorted(steps(answering_ids), key=lambda s: (not s.is_overdue(today), *by_due(s)))
+    # Newest escalation first, as the steps' default order.
+    waiting = sorted(steps(waiting_ids), key=lambda s: s.sequence)
+    waiting.sort(key=lambda s: s.escalation.raised_at, reverse=True)
+    across = steps(across_ids)
+
     add(
         "decide",
         "Responses waiting for your verdict",
@@ -775,9 +968,6 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             for s in deciding
         ],
     )
-
-    overdue = sorted(mine.overdue(today), key=by_due)
-    _load_for_rules(overdue)
     add(
         "chase",
         "Overdue: chase or escalate",
@@ -809,15 +999,6 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             if s.is_informal and rules.discussion_refusal(staff, s.escalation) is None
         ],
     )
-
-    horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
-    capped = list(
-        mine.open()
-        .filter(escalation__formal_cap_due_on__lte=horizon)
-        .order_by("escalation__formal_cap_due_on", "pk")
-    )
-    # The page names each row's children: loaded together, not a query a row.
-    prefetch_related_objects([s.escalation for s in capped], "children")
     add(
         "cap",
         "Near the formal time limit",
@@ -838,12 +1019,6 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             if s.escalation.formal_cap_due_on is not None
         ],
     )
-
-    answering = sorted(
-        _steps_for_todo().filter(pk__in=awaiting_reply_from(staff).values("pk")),
-        key=lambda s: (not s.is_overdue(today), *by_due(s)),
-    )
-    prefetch_related_objects([s.escalation for s in answering], "children")
     add(
         "respond",
         "Waiting for your response",
@@ -863,27 +1038,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             for s in answering
         ],
     )
-
-    authority_steps = _steps_for_todo().filter(escalation__authority=staff.authority)
-    # Stages someone other than the escalation's raiser raises: a QA manager's, or those
-    # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
-    # means the escalation's own chair, who decides above).
-    raises_stages = staff.is_quality_assurance or (
-        not staff.is_chair
-        and Stage.objects.filter(
-            policy__authority=staff.authority, raiser_roles=staff.role_id
-        ).exists()
-    )
-    if raises_stages:
-        waiting = list(
-            authority_steps.filter(
-                Q(escalation__policy__stages__raised_by=RaisedBy.QA_MANAGER)
-                | Q(escalation__policy__stages__raiser_roles=staff.role_id)
-            )
-            .filter(Q(AWAITING_CHAIR) | overdue_q(today))
-            .distinct()
-        )
-        _load_for_rules(waiting)
+    if waiting:
         to_raise = []
         for s in waiting:
             following = rules.next_stage(s.escalation)
@@ -915,15 +1070,6 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             ],
         )
     if staff.is_quality_assurance:
-        # The longest overdue only: at a large authority there are hundreds, all listed
-        # by the tracker's overdue filter.
-        overdue_here = authority_steps.overdue(today)
-        across = list(
-            overdue_here.annotate(due=effective_due()).order_by("due", "pk")[
-                :TODO_AUTHORITY_OVERDUE
-            ]
-        )
-        _load_for_rules(across)
         add(
             "authority_overdue",
             "Overdue across the authority",
@@ -937,7 +1083,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 )
                 for s in across
             ],
-            total=overdue_here.count() if len(across) == TODO_AUTHORITY_OVERDUE else 0,
+            total=total_overdue,
             more=reverse("reports:tracker") + "?overdue=1",
         )
     return sections
