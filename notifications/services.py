@@ -16,7 +16,7 @@ import logging
 import smtplib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, NamedTuple
@@ -140,25 +140,52 @@ class Alert(NamedTuple):
 _ALERT_COLUMNS = Alert._fields
 
 
+class AlertQuery(NamedTuple):
+    """Alerts as one SQL `SELECT` (and its parameters) whose columns are named as Alert's
+    fields: the sweep finds and inserts them in the database, never reading them out."""
+
+    sql: str
+    params: Sequence[Any]
+
+
 def _column(field: Field[Any, Any]) -> str:
     assert field.column is not None  # every concrete field has one
     return field.column
 
 
-def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> Counter[str]:
+def create_notifications_in_bulk(
+    *, alerts: Iterable[Alert] | AlertQuery, now: datetime
+) -> Counter[str]:
     """`create_notifications` for any number of rows in one statement; how many of each
     kind were new.
 
-    `INSERT … SELECT` over the rows passed as one JSON value, skipping inactive recipients,
-    staff or partner (as `create_notifications` does) and, by `ON CONFLICT DO NOTHING`
-    against the unique keys (the staff one and the partner one), every row that already
-    exists — whoever wrote it, a concurrent sweep included.
+    `INSERT … SELECT` over the rows (passed as one JSON value, or an AlertQuery the
+    database runs itself), skipping inactive recipients, staff or partner (as
+    `create_notifications` does), the rows already in the outbox (read from its unique
+    key's index, so a re-run writes and locks nothing) and, by `ON CONFLICT DO NOTHING`
+    against the unique keys (the staff one and the partner one), every row a concurrent
+    writer (another sweep) adds meanwhile.
     `RETURNING` counts only the rows this statement wrote, so two sweeps at once report
     each alert once between them.
     """
-    rows = list(dict.fromkeys(alerts))
-    if not rows:
-        return Counter()
+    qn = connection.ops.quote_name
+    if isinstance(alerts, AlertQuery):
+        source, source_params = f"({alerts.sql}) AS r", list(alerts.params)
+        picked = [f"r.{qn(c)}" for c in _ALERT_COLUMNS]
+    else:
+        rows = list(dict.fromkeys(alerts))
+        if not rows:
+            return Counter()
+        source_params = [json.dumps([row._asdict() for row in rows])]
+        if connection.vendor == "postgresql":
+            source = (
+                "jsonb_to_recordset(%s::jsonb) AS r(kind text, escalation_id bigint,"
+                " step_id bigint, recipient_id bigint, occurrence integer, partner_id bigint)"
+            )
+            picked = [f"r.{c}" for c in _ALERT_COLUMNS]
+        else:
+            source = "json_each(%s) AS j"
+            picked = [f"json_extract(j.value, '$.{c}')" for c in _ALERT_COLUMNS]
     # Every other column as a new row has it (created_at etc. set, the rest defaults);
     # read from the model so a field added later is not forgotten here.
     template = Notification(created_at=now, next_attempt_at=now, retry_window_from=now)
@@ -169,38 +196,38 @@ def create_notifications_in_bulk(*, alerts: Iterable[Alert], now: datetime) -> C
         and f.attname not in _ALERT_COLUMNS
         and getattr(template, f.attname) is not None
     ]
-    qn = connection.ops.quote_name
     if connection.vendor == "postgresql":
-        source = (
-            "jsonb_to_recordset(%s::jsonb) AS r(kind text, escalation_id bigint,"
-            " step_id bigint, recipient_id bigint, occurrence integer, partner_id bigint)"
-        )
-        picked = [f"r.{c}" for c in _ALERT_COLUMNS]
         constants = [f"CAST(%s AS {f.db_type(connection)})" for f in fixed]
+        same = "IS NOT DISTINCT FROM"
     else:
-        source = "json_each(%s) AS j"
-        picked = [f"json_extract(j.value, '$.{c}')" for c in _ALERT_COLUMNS]
         constants = ["%s" for _ in fixed]
+        same = "IS"
     by_attname = {f.attname: f for f in Notification._meta.concrete_fields}
     columns = [_column(by_attname[c]) for c in _ALERT_COLUMNS] + [_column(f) for f in fixed]
     staff = {f.attname: _column(f) for f in StaffMember._meta.concrete_fields}
     partners = {f.attname: _column(f) for f in Partner._meta.concrete_fields}
-    recipient = picked[_ALERT_COLUMNS.index("recipient_id")]
-    partner = picked[_ALERT_COLUMNS.index("partner_id")]
+    pick = dict(zip(_ALERT_COLUMNS, picked, strict=True))
+    table = qn(Notification._meta.db_table)
+    # Already in the outbox: the unique key's columns, led by its index's (step, kind).
+    sent = " AND ".join(
+        f"n.{qn(_column(by_attname[c]))} {'=' if c in ('step_id', 'kind', 'occurrence') else same} {pick[c]}"
+        for c in ("step_id", "kind", "recipient_id", "partner_id", "occurrence")
+    )
     # Only names from the models are formatted in; every value is a parameter. A row is
     # for staff or for a partner: the one it names must be active (the other join is
     # empty, so COALESCE reads the one that is there; a row naming nobody is dropped).
     sql = (
-        f"INSERT INTO {qn(Notification._meta.db_table)} ({', '.join(map(qn, columns))}) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(map(qn, columns))}) "  # noqa: S608
         f"SELECT {', '.join([*picked, *constants])} FROM {source} "
-        f"LEFT JOIN {qn(StaffMember._meta.db_table)} s ON s.{qn(staff['id'])} = {recipient} "
-        f"LEFT JOIN {qn(Partner._meta.db_table)} p ON p.{qn(partners['id'])} = {partner} "
+        f"LEFT JOIN {qn(StaffMember._meta.db_table)} s ON s.{qn(staff['id'])} = {pick['recipient_id']} "
+        f"LEFT JOIN {qn(Partner._meta.db_table)} p ON p.{qn(partners['id'])} = {pick['partner_id']} "
         f"WHERE COALESCE(s.{qn(staff['is_active'])}, p.{qn(partners['is_active'])}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} n WHERE {sent}) "
         f"ON CONFLICT DO NOTHING RETURNING {qn(_column(by_attname['kind']))}"
     )
     params = [
         *(f.get_db_prep_save(getattr(template, f.attname), connection) for f in fixed),
-        json.dumps([row._asdict() for row in rows]),
+        *source_params,
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
