@@ -28,7 +28,15 @@ from django.utils import timezone
 
 from children.models import Child, Conference
 from escalations.models import Addressee, AmendmentKind, Escalation, State, Step
-from policies.models import BypassRule, Completion, LocalAuthority, Policy, RaisedBy, Stage
+from policies.models import (
+    BypassRule,
+    Completion,
+    LocalAuthority,
+    Policy,
+    RaisedBy,
+    Role,
+    Stage,
+)
 from policies.working_days import add_working_days, is_working_day, next_working_day_on_or_after
 from staff.models import Partner, StaffMember
 
@@ -60,9 +68,18 @@ LAST_STAGE = "This is the last stage of the policy: there is no next stage."
 def ladder(policy: Policy) -> list[Stage]:
     """The policy's stages in order (from the prefetch cache when the caller loaded it,
     else with the raiser roles every stage_refusal reads)."""
-    if "stages" in getattr(policy, "_prefetched_objects_cache", {}):
-        return list(policy.stages.all())
+    cache = getattr(policy, "_prefetched_objects_cache", {})
+    if "stages" in cache:
+        return list(cache["stages"])  # the loaded rows, without cloning the queryset
     return list(policy.stages.prefetch_related("raiser_roles"))
+
+
+def _raiser_roles(stage: Stage) -> list[Role]:
+    """The stage's raiser roles (from the prefetch cache when the caller loaded them)."""
+    cache = getattr(stage, "_prefetched_objects_cache", {})
+    if "raiser_roles" in cache:
+        return list(cache["raiser_roles"])
+    return list(stage.raiser_roles.all())
 
 
 def _position(on: Escalation | Policy) -> tuple[Policy, Stage | None]:
@@ -144,7 +161,7 @@ def raiser_refusal(actor: StaffMember, on: Escalation | Policy, target: Stage) -
     manager of the authority.
     """
     policy, _current = _position(on)
-    raiser_roles = list(target.raiser_roles.all())
+    raiser_roles = _raiser_roles(target)
     if raiser_roles:
         holds = actor.authority_id == policy.authority_id and actor.role_id in {
             r.pk for r in raiser_roles
@@ -246,6 +263,13 @@ def enterable_stages(
         for s in stages
         if stage_refusal(on, s, actor, immediate_safety=immediate_safety, stages=stages) is None
     ]
+
+
+def _enters_any(on: Escalation | Policy, actor: StaffMember | None) -> bool:
+    """Whether `enterable_stages(on, actor)` is not empty, stopping at the first stage."""
+    policy, _current = _position(on)
+    stages = ladder(policy)
+    return any(stage_refusal(on, s, actor, stages=stages) is None for s in stages)
 
 
 # --- when it may be raised --------------------------------------------------------------
@@ -500,7 +524,7 @@ def action_refusal(actor: StaffMember, escalation: Escalation, action: Action) -
         return respond_refusal(actor, escalation.open_step())
     if action == Action.ESCALATE:
         refusal = closed_refusal(escalation)
-        if refusal is None and not enterable_stages(escalation, actor):
+        if refusal is None and not _enters_any(escalation, actor):
             # Nowhere to go: say why not the next stage, the one they would expect.
             following = next_stage(escalation)
             if following is not None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     BooleanField,
     Case,
@@ -23,9 +25,10 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.lookups import IsNull
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from children.models import Child
 from escalations import rules
 from escalations.models import (
     AWAITING_CHAIR,
@@ -50,6 +53,34 @@ from policies.working_days import (
 )
 from staff.models import StaffMember
 from staff.selectors import people_below
+
+# A pk no row has: reversed once, and split where it falls (`row_url`).
+_URL_MARK = 987654321987
+_URL_HALVES: dict[tuple[str, str | None, str, str], tuple[str, str]] = {}
+
+
+def row_url(name: str, pk: int) -> str:
+    """reverse(name, args=[pk]) for a list's many rows: each name reversed once per URLconf
+    and script prefix, the rows' pks put in its place (reverse per row cost more than the
+    list's queries)."""
+    key = (name, get_urlconf(), settings.ROOT_URLCONF, get_script_prefix())
+    halves = _URL_HALVES.get(key)
+    if halves is None:
+        before, _mark, after = reverse(name, args=[_URL_MARK]).partition(str(_URL_MARK))
+        halves = _URL_HALVES[key] = (before, after)
+    return f"{halves[0]}{pk}{halves[1]}"
+
+
+def children_of(escalation: Escalation) -> Iterable[Child]:
+    """`escalation.children.all()`, from the prefetch cache without building a related
+    manager each time when the caller loaded them (a list reads them twice a row)."""
+    cache = getattr(escalation, "_prefetched_objects_cache", {})
+    return cache["children"] if "children" in cache else escalation.children.all()
+
+
+def children_names(escalation: Escalation) -> str:
+    """The escalation's children's names, as a list's cell shows them."""
+    return ", ".join(c.full_name for c in children_of(escalation))
 
 
 def visible_escalations(staff: StaffMember, pk: int | None = None) -> QuerySet[Escalation]:
@@ -239,6 +270,28 @@ class EscalationRow:
     step: Step | None
     clock: Clock | None
 
+    # What the list's cells show, in words (escalations/_table.html only prints them).
+    @property
+    def url(self) -> str:
+        return row_url("escalations:detail", self.escalation.pk)
+
+    @property
+    def children(self) -> str:
+        return children_names(self.escalation)
+
+    @property
+    def state(self) -> str:
+        return self.escalation.get_state_display()
+
+    @property
+    def stage(self) -> str:
+        return self.step.stage_name if self.step is not None else ""
+
+    @property
+    def who(self) -> str:
+        """The step's addressee."""
+        return (self.step.addressee_name if self.step is not None else "") or "—"
+
 
 @dataclass(frozen=True)
 class AwaitingRow:
@@ -247,6 +300,28 @@ class AwaitingRow:
     escalation: Escalation
     step: Step
     clock: Clock
+
+    # What the list's cells show, in words (escalations/_table.html only prints them).
+    @property
+    def url(self) -> str:
+        return row_url("escalations:respond", self.step.pk)
+
+    @property
+    def children(self) -> str:
+        return children_names(self.escalation)
+
+    @property
+    def state(self) -> str:
+        return self.escalation.get_state_display()
+
+    @property
+    def stage(self) -> str:
+        return self.step.stage_name
+
+    @property
+    def who(self) -> str:
+        """Who raised the escalation."""
+        return self.escalation.raised_by.display_name
 
 
 @dataclass(frozen=True)
@@ -257,6 +332,32 @@ class StepRow:
     step: Step
     clock: Clock
     addressees: tuple[AddresseeRow, ...] = ()
+
+    # The step's files and amendments as the record lists them, from the prefetch cache
+    # (a related manager built for each read cost more than the rows).
+    @cached_property
+    def attachments(self) -> list[Attachment]:
+        return attachments_of(self.step)
+
+    @cached_property
+    def amendments(self) -> list[StepAmendment]:
+        return _loaded(self.step, "amendments")
+
+
+# Where `steps_for_the_record` lists each step's attachments.
+RECORD_ATTACHMENTS = "record_attachments"
+
+
+def attachments_of(step: Step) -> list[Attachment]:
+    """The step's attachments: as `steps_for_the_record` loaded them, else a query."""
+    loaded: list[Attachment] | None = getattr(step, RECORD_ATTACHMENTS, None)
+    return loaded if loaded is not None else _loaded(step, "attachments")
+
+
+def _loaded(instance: Any, name: str) -> list[Any]:
+    """`instance.<name>.all()` as a list, from the prefetch cache when the caller loaded it."""
+    cache = getattr(instance, "_prefetched_objects_cache", {})
+    return list(cache[name]) if name in cache else list(getattr(instance, name).all())
 
 
 @dataclass(frozen=True)
@@ -290,7 +391,7 @@ class AddresseeRow:
             days_left=days_left,
             overdue=addressee.is_overdue(today),
             attachments=tuple(
-                a for a in addressee.step.attachments.all() if a.addressee_id == addressee.pk
+                a for a in attachments_of(addressee.step) if a.addressee_id == addressee.pk
             ),
         )
 
@@ -438,8 +539,12 @@ def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
     """The escalations of a page of `my_escalation_pks`, in that order, with what a row
     of the list shows: its children and open step (a row names no policy, stage or
     raiser, so none is joined: building those objects cost more than the query)."""
+    open_steps = Step.objects.open().order_by().select_related("responder__user", "partner")
     found = {
-        e.pk: e for e in _with_open_step(Escalation.objects.filter(pk__in=pks)).select_related(None)
+        e.pk: e
+        for e in Escalation.objects.filter(pk__in=pks).prefetch_related(
+            "children", Prefetch("steps", queryset=open_steps)
+        )
     }
     return [found[pk] for pk in pks if pk in found]
 
@@ -518,21 +623,17 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
 
 def steps_for_the_record() -> Prefetch:
     """Every step of an escalation with all its record shows (who asked whom, replies,
-    attachments, amendments, addressees): prefetched for one escalation or for a list of
-    them, in the same fixed number of queries."""
+    attachments, amendments; the addressees with `load_addressees`): prefetched for one
+    escalation or for a list of them, in the same fixed number of queries.
+
+    The attachments are listed on each step as `record_attachments` (read through
+    `StepRow.attachments` and `AddresseeRow`), a plain list: Django builds a related
+    queryset for every step a prefetch fills, which cost more than the rows."""
     return Prefetch(
         "steps",
-        queryset=Step.objects.select_related(
-            "responder__user",
-            "responder__role",
-            "partner",
-            "raised_by__user",
-            "responded_by__user",
-            "judged_by__role",
-            "judged_by__user",
-        )
+        queryset=Step.objects.select_related("partner")
         .prefetch_related(
-            "attachments",
+            Prefetch("attachments", to_attr=RECORD_ATTACHMENTS),
             # Their default order is by step, which joins the step and its escalation:
             # the same order within each step's list, without the joins.
             Prefetch(
@@ -541,14 +642,49 @@ def steps_for_the_record() -> Prefetch:
                     "step_id", "made_at", "pk"
                 ),
             ),
-            Prefetch(
-                "addressees",
-                queryset=Addressee.objects.select_related(
-                    "staff__user", "staff__role", "partner"
-                ).order_by("step_id", "pk"),
-            ),
         )
         .order_by("sequence"),
+    )
+
+
+# Who a step names, each with their user and role (`load_the_record`).
+STEP_PEOPLE = ("responder", "raised_by", "responded_by", "judged_by")
+
+
+def load_the_record(escalations: Iterable[Escalation]) -> None:
+    """What `steps_for_the_record` leaves out, read once for all the escalations' steps.
+
+    The people: who raised each escalation and whom it is about, and each step's
+    addressee, sender, responder and judge, with their user and role, in one query
+    (joined to the steps, twelve tables took PostgreSQL longer to plan than to run). And
+    the addressees of the steps addressed to several people, the only ones with any:
+    one query, none if no step is.
+    """
+    escalations = list(escalations)
+    steps = [s for e in escalations for s in e.steps.all()]
+    ids = {e.raised_by_id for e in escalations} | {e.about_staff_id for e in escalations}
+    ids |= {getattr(s, f"{field}_id") for s in steps for field in STEP_PEOPLE}
+    ids.discard(None)
+    people = StaffMember.objects.select_related("user", "role").in_bulk(ids) if ids else {}
+    for e in escalations:
+        for field in ("raised_by", "about_staff"):
+            person = people.get(getattr(e, f"{field}_id"))
+            if person is not None:
+                setattr(e, field, person)
+    for s in steps:
+        for field in STEP_PEOPLE:
+            person = people.get(getattr(s, f"{field}_id"))
+            if person is not None:
+                setattr(s, field, person)
+    several = [s for s in steps if s.addresses_several]
+    prefetch_related_objects(
+        several,
+        Prefetch(
+            "addressees",
+            queryset=Addressee.objects.select_related(
+                "staff__user", "staff__role", "partner"
+            ).order_by("step_id", "pk"),
+        ),
     )
 
 
@@ -575,6 +711,7 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
     prefetch_related_objects(
         [escalation], steps_for_the_record(), "children", "policy__stages__raiser_roles"
     )
+    load_the_record([escalation])
     step_rows = step_rows_of(escalation, today, closures)
     actions = rules.allowed_actions(staff, escalation)
     return {
@@ -759,6 +896,23 @@ class TodoRow:
     when: str
     actions: list[TodoAction]
     overdue: bool = False
+    # What the row shows, in words, read here once (the template only prints them).
+    url: str = ""
+    children: str = ""
+    stage: str = ""
+    addressee: str = ""
+
+    def __post_init__(self) -> None:
+        step = self.step
+        shown = {
+            "url": row_url("escalations:detail", self.escalation.pk),
+            "children": children_names(self.escalation),
+            "stage": step.stage_name if step is not None else "",
+            "addressee": step.addressee_name if step is not None else "",
+        }
+        for field, value in shown.items():
+            if not getattr(self, field):
+                object.__setattr__(self, field, value)
 
 
 @dataclass(frozen=True)
@@ -773,20 +927,13 @@ class TodoSection:
 
 def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> StepQuerySet:
     """Open escalations' steps with what a to-do row shows. The authority is the
-    person's own (`_load_for_rules` sets it): one join fewer for PostgreSQL to plan."""
+    person's own, the current stage one of the policy's loaded ladder and the raiser,
+    on a chair's own rows, the chair (`_load_for_rules` sets them): fewer joins to plan
+    and fewer instances to build. The rows show the addressee's name, not their role."""
     return (
         (Step.objects.all() if steps is None else steps)
         .filter(escalation__state__in=OPEN_STATES)
-        .select_related(
-            "responder__user",
-            "responder__role",
-            "partner",
-            "responded_by",
-            "escalation__policy",
-            "escalation__current_stage",
-            "escalation__raised_by__user",
-            "escalation__raised_by__role",
-        )
+        .select_related("responder__user", "partner", "escalation__policy")
     )
 
 
@@ -797,30 +944,56 @@ def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
     for escalation in escalations:
         if escalation.authority_id == staff.authority_id:
             escalation.authority = staff.authority
-    prefetch_related_objects(
-        escalations,
-        "children",
-        "policy__stages__raiser_roles",
-        # The open step only: what open_step(), and so the rules, read of the steps.
-        Prefetch("steps", queryset=Step.objects.open().order_by()),
-    )
+    # The open step only: what open_step(), and so the rules, read of the steps. A listed
+    # step that is open is its escalation's open step (at most one: a constraint says
+    # so), so only the others' are read.
+    others = []
+    for step in steps:
+        if step.is_open:
+            loaded = step.escalation.steps.all()
+            loaded._result_cache = [step]
+            # What prefetch_related sets (Django's own attributes, not in the stubs).
+            loaded._prefetch_done = True  # type: ignore[attr-defined]
+            step.escalation._prefetched_objects_cache = {"steps": loaded}  # type: ignore[attr-defined]
+        else:
+            others.append(step.escalation)
+    # One instance of each policy (a handful) for every row: their ladders loaded once,
+    # not once per row.
+    policies: dict[int, Policy] = {}
+    for escalation in escalations:
+        escalation.policy = policies.setdefault(escalation.policy_id, escalation.policy)
+    prefetch_related_objects(escalations, "children")
+    prefetch_related_objects(list(policies.values()), "stages__raiser_roles")
+    for escalation in escalations:
+        if escalation.raised_by_id == staff.pk:
+            escalation.raised_by = staff
+        if escalation.current_stage_id is not None:
+            current = next(
+                (s for s in rules.ladder(escalation.policy) if s.pk == escalation.current_stage_id),
+                None,
+            )
+            if current is not None:
+                escalation.current_stage = current
+    prefetch_related_objects(others, Prefetch("steps", queryset=Step.objects.open().order_by()))
+
+
+def _allows(staff: StaffMember, escalation: Escalation, action: rules.Action) -> bool:
+    """`action in rules.allowed_actions(...)`, asking the rules of that action alone."""
+    return rules.action_refusal(staff, escalation, action) is None
 
 
 def _decide_actions(staff: StaffMember, escalation: Escalation) -> list[TodoAction]:
-    actions = rules.allowed_actions(staff, escalation)
     pk = escalation.pk
     out = []
-    if rules.Action.RESOLVE in actions:
-        out.append(TodoAction("Resolve", reverse("escalations:resolve", args=[pk])))
-    if rules.Action.ESCALATE in actions:
+    if _allows(staff, escalation, rules.Action.RESOLVE):
+        out.append(TodoAction("Resolve", row_url("escalations:resolve", pk)))
+    if _allows(staff, escalation, rules.Action.ESCALATE):
         following = rules.next_stage(escalation)
         label = f"Escalate to {following.name}" if following else "Escalate"
-        out.append(TodoAction(label, reverse("escalations:escalate", args=[pk])))
-    if rules.Action.FINAL_DECISION in actions:
+        out.append(TodoAction(label, row_url("escalations:escalate", pk)))
+    if _allows(staff, escalation, rules.Action.FINAL_DECISION):
         out.append(
-            TodoAction(
-                "Record the final decision", reverse("escalations:final_decision", args=[pk])
-            )
+            TodoAction("Record the final decision", row_url("escalations:final_decision", pk))
         )
     return out
 
@@ -834,13 +1007,13 @@ def _chase_actions(
         out.append(
             TodoAction(
                 f"Send {step.addressee_name} a reminder",
-                reverse("escalations:chase", args=[escalation.pk]),
+                row_url("escalations:chase", escalation.pk),
                 post=True,
             )
         )
-    if rules.Action.ESCALATE in rules.allowed_actions(staff, escalation):
-        out.append(TodoAction("Escalate", reverse("escalations:escalate", args=[escalation.pk])))
-    out.append(TodoAction("Open", reverse("escalations:detail", args=[escalation.pk])))
+    if _allows(staff, escalation, rules.Action.ESCALATE):
+        out.append(TodoAction("Escalate", row_url("escalations:escalate", escalation.pk)))
+    out.append(TodoAction("Open", row_url("escalations:detail", escalation.pk)))
     return out
 
 
@@ -990,7 +1163,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 [
                     TodoAction(
                         "Record the outcome of the discussion",
-                        reverse("escalations:discussion", args=[s.escalation.pk]),
+                        row_url("escalations:discussion", s.escalation.pk),
                     )
                 ],
                 overdue=True,
@@ -1010,7 +1183,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 [
                     TodoAction(
                         "Open it and decide before the limit",
-                        reverse("escalations:detail", args=[s.escalation.pk]),
+                        row_url("escalations:detail", s.escalation.pk),
                     )
                 ],
                 overdue=s.escalation.formal_cap_due_on < today,
@@ -1030,7 +1203,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 [
                     TodoAction(
                         _respond_label(s, today),
-                        reverse("escalations:respond", args=[s.pk]),
+                        row_url("escalations:respond", s.pk),
                     )
                 ],
                 overdue=s.is_overdue(today),
@@ -1061,7 +1234,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                     [
                         TodoAction(
                             f"Raise {following.name}",
-                            reverse("escalations:escalate", args=[s.escalation.pk]),
+                            row_url("escalations:escalate", s.escalation.pk),
                         )
                     ],
                     overdue=s.is_overdue(today),

@@ -104,6 +104,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["email_status", "created_at"]),
             models.Index(fields=["email_status", "next_attempt_at"]),
+            # "Was told" is "may see": the escalations a person was told of, from the
+            # index alone (escalations.selectors.visible_escalations).
+            models.Index(fields=["recipient", "escalation"], name="notification_told_of"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,28 @@
+"""What the lists' rows show, read once in the selectors (escalations.selectors.row_url,
+children_of, StepRow's files and amendments) rather than per cell in the templates."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from escalations import selectors
+from escalations.models import Escalation
+
+
+@pytest.mark.parametrize(
+    "name", ["escalations:detail", "escalations:respond", "escalations:escalate"]
+)
+@pytest.mark.parametrize("pk", [1, 42, 987654321])
+def test_a_rows_link_is_the_url_reverse_gives(name: str, pk: int) -> None:
+    assert selectors.row_url(name, pk) == reverse(name, args=[pk])
+
+
+@pytest.mark.django_db
+def test_a_rows_children_are_the_same_loaded_or_not(raise_concern, django_assert_num_queries):
+    escalation = raise_concern("rutland")
+    expected = ", ".join(c.full_name for c in escalation.children.all())
+    loaded = Escalation.objects.prefetch_related("children").get(pk=escalation.pk)
+    with django_assert_num_queries(0):
+        assert selectors.children_names(loaded) == expected
+    assert selectors.children_names(Escalation.objects.get(pk=escalation.pk)) == expected
