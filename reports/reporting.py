@@ -16,11 +16,14 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -31,7 +34,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,6 +49,7 @@ from escalations.models import (
     State,
     Step,
     effective_due,
+    escalation_reference,
     overdue_q,
 )
 from policies.models import ConcernCategory, LocalAuthority, Stage
@@ -456,25 +461,28 @@ CSV_CHUNK = 2000
 def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Iterator[list[str]]:
     """The tracker's CSV, row by row, from plain values: no model instance per row.
 
+    Read in one transaction, so the server-side cursor streams (outside one, Django
+    declares it WITH HOLD and PostgreSQL runs the whole query before the first row).
+    """
+    with transaction.atomic():
+        yield from _export_rows(escalations, today)
+
+
+def _export_rows(escalations: QuerySet[Escalation], today: date) -> Iterator[list[str]]:
+    """tracker_export_rows' rows, as plain tuples: one query for the escalations (the open
+    step's columns beside each, dates already as text), then per chunk one query apiece
+    for the children, the categories, the steps (dates and outcomes) and the people.
+
     The open step's due date and "overdue" come from the StepQuerySet's own definitions
     (effective_due, overdue), as the tracker's Clock reads them off the Step predicates.
     """
-    open_step = Step.objects.open().filter(escalation=OuterRef("pk"))
-
-    def steps_with(column: str, value: str) -> Coalesce:
-        """How many of the escalation's steps have this outcome (classified_steps)."""
-        counted = (
-            classified_steps(today)
-            .filter(escalation=OuterRef("pk"), **{column: value})
-            .order_by()
-            .values("escalation")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
+    # At most one open step per escalation (a unique index): no ordering needed.
+    open_step = Step.objects.open().filter(escalation=OuterRef("pk")).order_by()
     rows = (
         escalations.annotate(
+            raised_on=_day_text("raised_at"),
+            closed_on=_day_text("closed_at"),
+            formal=ExpressionWrapper(Q(formal_started_at__isnull=False), BooleanField()),
             # Whom the open step is addressed to: a member of staff, or a partner-agency
             # contact (named with their organisation); on a stage addressed to several
             # people, each of them (read per chunk, below).
@@ -491,16 +499,12 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
             issue_overdue=Exists(
                 Step.objects.filter(escalation=OuterRef("pk")).issue_overdue(today)
             ),
-            issued_on_time=steps_with("issue_outcome", "issued_on_time"),
-            issued_late=steps_with("issue_outcome", "issued_late"),
-            replied_on_time=steps_with("outcome", "met"),
-            replied_late=steps_with("outcome", "missed"),
         )
         .values_list(
             "pk",
-            "raised_at",
+            "raised_on",
             "state",
-            "formal_started_at",
+            "formal",
             "current_stage__name",
             "open_step_id",
             "several",
@@ -510,55 +514,86 @@ def tracker_export_rows(escalations: QuerySet[Escalation], today: date) -> Itera
             "due",
             "overdue",
             "raised_by_id",
-            "closed_at",
+            "closed_on",
             "issue_by",
             "issue_overdue",
-            "issued_on_time",
-            "issued_late",
-            "replied_on_time",
-            "replied_late",
             "outcome",
             "outcome_for_child",
-            named=True,
         )
         .iterator(chunk_size=CSV_CHUNK)
     )
-    names: dict[int, str] = {}
+    states = dict(State.choices)
+    no_children: tuple[list[str], set[str]] = ([], set())
+    no_counts = ("0", "0", "0", "0")
     while chunk := list(islice(rows, CSV_CHUNK)):
-        children = _children_of([row.pk for row in chunk])
-        categories = _categories_of([row.pk for row in chunk])
-        stage_dates = _stage_dates_of([row.pk for row in chunk])
-        addressees = _addressees_of([row.open_step_id for row in chunk if row.several])
-        wanted = {row.raised_by_id for row in chunk} | {row.responder_id for row in chunk}
+        ids = [row[0] for row in chunk]
+        children = _children_of(ids)
+        categories = _categories_of(ids)
+        stage_dates, counts = _steps_of(ids, today)
+        addressees = _addressees_of([row[5] for row in chunk if row[6]])
+        wanted = {row[12] for row in chunk} | {row[7] for row in chunk}
         wanted |= {a.staff_id for people in addressees.values() for a in people}
-        names |= _display_names(wanted - names.keys() - {None})
-        for row in chunk:
-            references, teams = children.get(row.pk, ([], set()))
+        # Per chunk, not kept across them: the export holds one chunk's worth of anything.
+        names = _display_names(wanted - {None})
+        for (
+            pk,
+            raised_on,
+            state,
+            formal,
+            stage,
+            open_step_id,
+            _several,
+            responder_id,
+            partner_name,
+            partner_organisation,
+            due,
+            overdue,
+            raised_by_id,
+            closed_on,
+            issue_by,
+            issue_overdue,
+            outcome,
+            outcome_for_child,
+        ) in chunk:
+            references, teams = children.get(pk, no_children)
+            people = addressees.get(open_step_id)
             yield [
-                # The model's own rule for a reference, read off the row (it needs only pk).
-                Escalation.reference.fget(row),
-                timezone.localtime(row.raised_at).strftime("%Y-%m-%d"),
-                State(row.state).label,
-                "Formal" if row.formal_started_at else "Informal",
-                row.current_stage__name or "",
-                _addressed_to(row, addressees.get(row.open_step_id, []), names),
-                row.due.isoformat() if row.due else "",
-                "Yes" if row.overdue else "No",
-                names[row.raised_by_id],
+                escalation_reference(pk),
+                raised_on,
+                states[state],
+                "Formal" if formal else "Informal",
+                stage or "",
+                _addressed_to(people, names)
+                if people
+                else _person(responder_id, partner_name, partner_organisation, names),
+                due.isoformat() if due else "",
+                "Yes" if overdue else "No",
+                names[raised_by_id],
                 " ".join(references),
                 "; ".join(sorted(teams)),
-                timezone.localtime(row.closed_at).strftime("%Y-%m-%d") if row.closed_at else "",
-                row.issue_by.isoformat() if row.issue_by else "",
-                "Yes" if row.issue_overdue else "No",
-                str(row.issued_on_time),
-                str(row.issued_late),
-                str(row.replied_on_time),
-                str(row.replied_late),
-                "; ".join(categories.get(row.pk, [])),
-                row.outcome,
-                row.outcome_for_child,
-                "; ".join(stage_dates.get(row.pk, [])),
+                closed_on or "",
+                issue_by.isoformat() if issue_by else "",
+                "Yes" if issue_overdue else "No",
+                *counts.get(pk, no_counts),
+                "; ".join(categories.get(pk, ())),
+                outcome,
+                outcome_for_child,
+                "; ".join(stage_dates.get(pk, ())),
             ]
+
+
+def _day_text(column: str) -> Cast:
+    """A date-time column as its day in the current time zone, as text ("2026-10-12"), so
+    no date-time is built in Python for a row (the same day timezone.localtime gives)."""
+    return Cast(TruncDate(column), CharField())
+
+
+def _among(ids: list[int]) -> list[int] | RawSQL:
+    """What `<column>__in` takes for one chunk's ids: on PostgreSQL one array parameter,
+    as 2,000 placeholders take longer to build and parse than the query takes to run."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids
 
 
 class _AddresseeRow(NamedTuple):
@@ -576,7 +611,7 @@ def _addressees_of(step_ids: list[int]) -> dict[int, list[_AddresseeRow]]:
         return {}
     found: dict[int, list[_AddresseeRow]] = {}
     rows = (
-        Addressee.objects.filter(step_id__in=step_ids)
+        Addressee.objects.filter(step_id__in=_among(step_ids))
         .order_by("step_id", "pk")
         .values_list(
             "step_id", "staff_id", "partner__name", "partner__organisation", "responded_at"
@@ -599,12 +634,10 @@ def _person(
     return f"{partner} ({organisation})" if partner else ""
 
 
-def _addressed_to(row: Any, addressees: list[_AddresseeRow], names: dict[int, str]) -> str:
-    """The CSV's "Responder": whom the open step is addressed to; on a stage addressed to
-    several people every one of them, with the day each replied ("Tess Team (replied
-    2026-11-04); Pat Police (Avon Police)")."""
-    if not addressees:
-        return _person(row.responder_id, row.partner_name, row.partner_organisation, names)
+def _addressed_to(addressees: list[_AddresseeRow], names: dict[int, str]) -> str:
+    """The CSV's "Responder" on a stage addressed to several people: every one of them,
+    with the day each replied ("Tess Team (replied 2026-11-04); Pat Police (Avon Police)").
+    On any other stage it is the open step's own addressee (_person)."""
     return "; ".join(
         _person(a.staff_id, a.partner_name, a.partner_organisation, names)
         + (
@@ -620,7 +653,7 @@ def _categories_of(escalation_ids: list[int]) -> dict[int, list[str]]:
     """Each escalation's categories as "theme: item" (a top-level category alone), for one
     chunk of rows in one query."""
     links = (
-        Escalation.categories.through.objects.filter(escalation_id__in=escalation_ids)
+        Escalation.categories.through.objects.filter(escalation_id__in=_among(escalation_ids))
         .order_by()
         .values_list("escalation_id", "concerncategory__parent__name", "concerncategory__name")
     )
@@ -631,28 +664,41 @@ def _categories_of(escalation_ids: list[int]) -> dict[int, list[str]]:
     return {pk: sorted(names) for pk, names in found.items()}
 
 
-def _stage_dates_of(escalation_ids: list[int]) -> dict[int, list[str]]:
-    """The day each of an escalation's stages was raised, in order ("Informal: 2026-10-12",
-    "Stage 1: 2026-10-16"), for one chunk of rows in one query."""
+def _steps_of(
+    escalation_ids: list[int], today: date
+) -> tuple[dict[int, list[str]], dict[int, tuple[str, str, str, str]]]:
+    """For one chunk of rows in one query, from each escalation's steps: the day each of
+    its stages was raised, in order ("Informal: 2026-10-12", "Stage 1: 2026-10-16"), and
+    how many of them were issued on time, issued late, answered on time and answered late
+    (classified_steps), as text."""
     steps = (
-        Step.objects.filter(escalation_id__in=escalation_ids)
+        classified_steps(today)
+        .filter(escalation_id__in=_among(escalation_ids))
         .order_by("escalation_id", "sequence")
-        .values_list("escalation_id", "stage_order", "raised_at")
+        .annotate(raised_day=_day_text("raised_at"))
+        .values_list("escalation_id", "stage_order", "raised_day", "issue_outcome", "outcome")
     )
-    found: dict[int, list[str]] = {}
-    for escalation_id, order, raised_at in steps:
+    dates: dict[int, list[str]] = {}
+    tallies: dict[int, list[int]] = {}
+    # Where each outcome is tallied: issued on time, issued late, answered on time, late.
+    place = {"issued_on_time": 0, "issued_late": 1, "met": 2, "missed": 3}
+    for escalation_id, order, raised_day, issue_outcome, outcome in steps:
         stage = f"Stage {order}" if order else "Informal"
-        found.setdefault(escalation_id, []).append(
-            f"{stage}: {timezone.localtime(raised_at):%Y-%m-%d}"
-        )
-    return found
+        dates.setdefault(escalation_id, []).append(f"{stage}: {raised_day}")
+        tally = tallies.setdefault(escalation_id, [0, 0, 0, 0])
+        if issue_outcome in place:
+            tally[place[issue_outcome]] += 1
+        if outcome in place:
+            tally[place[outcome]] += 1
+    counts = {pk: (str(a), str(b), str(c), str(d)) for pk, (a, b, c, d) in tallies.items()}
+    return dates, counts
 
 
 def _children_of(escalation_ids: list[int]) -> dict[int, tuple[list[str], set[str]]]:
     """Each escalation's children's case references (in the children's own order) and
     teams, for one chunk of rows in one query."""
     links = (
-        Escalation.children.through.objects.filter(escalation_id__in=escalation_ids)
+        Escalation.children.through.objects.filter(escalation_id__in=_among(escalation_ids))
         .order_by("escalation_id", *(f"child__{f}" for f in Child._meta.ordering or ()), "child_id")
         .values_list("escalation_id", "child__reference", "child__team__name")
     )
@@ -1164,7 +1210,9 @@ class BoardQuestions:
     by_theme: list[OutcomeRow] = field(default_factory=list)
     by_stage: list[OutcomeRow] = field(default_factory=list)
     closed_url: str = ""
+    # The RE_ESCALATED_SHOWN children escalated most often, of re_escalated_total.
     re_escalated: list[ReEscalation] = field(default_factory=list)
+    re_escalated_total: int = 0
     resolution_by_theme: list[ThemeResolution] = field(default_factory=list)
     good_practice_raised: int = 0
     good_practice_closed: int = 0
@@ -1179,6 +1227,9 @@ class BoardQuestions:
 
 
 NO_THEME = "No category recorded"
+# A large authority has hundreds of children escalated again within a year: the report
+# names those escalated most often and counts the rest.
+RE_ESCALATED_SHOWN = 25
 
 
 def _themed(through: QuerySet[Any]) -> QuerySet[Any]:
@@ -1302,7 +1353,11 @@ def board_questions(authority: LocalAuthority, period: Period, base_url: str) ->
         key=lambda r: (-r.count, r.label),
     )
 
-    b.re_escalated = _re_escalations(concerns, period)
+    again = _re_escalations(concerns, period)
+    b.re_escalated_total = len(again)
+    b.re_escalated = sorted(again, key=lambda r: (-len(r.escalations), r.reference))[
+        :RE_ESCALATED_SHOWN
+    ]
 
     good = Escalation.objects.filter(authority=authority, nature=Nature.GOOD_PRACTICE)
     counts = good.aggregate(
@@ -1345,7 +1400,7 @@ def _re_escalations(concerns: QuerySet[Escalation], period: Period) -> list[ReEs
                     child_id=child_id,
                     reference=raised[0][0],
                     url=reverse("children:file", args=[child_id]),
-                    escalations=[Escalation(pk=pk).reference for pk in involved],
+                    escalations=[escalation_reference(pk) for pk in involved],
                 )
             )
     return sorted(found, key=lambda r: r.reference)

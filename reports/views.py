@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
@@ -13,12 +14,14 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 
 from children.services import access_log_record
 from escalations import selectors
 from escalations.models import Escalation, Nature, State, Step
-from policies.models import ConcernCategory, Stage
-from reports import reporting
+from policies.models import ConcernCategory, LocalAuthority, Stage
+from reports import figures, reporting
 from reports.rules import may_view_reports
 from staff.decorators import StaffRequest, staff_required
 from staff.models import StaffMember, Team
@@ -37,30 +40,30 @@ def _refuse(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/not_allowed.html", status=403)
 
 
-def _dashboard_context(request: HttpRequest, staff: StaffMember) -> dict[str, Any]:
-    today = timezone.localdate()
+def _dashboard_context(request: HttpRequest, staff: StaffMember, kind: str) -> dict[str, Any]:
+    now = timezone.now()
+    today = timezone.localdate(now)
     period, errors = reporting.parse_period(request.GET, today)
-    base = reverse("reports:tracker")
-    data = reporting.dashboard(staff.authority, period, today, base)
     quarters = reporting.previous_quarters(reporting.financial_quarter(today), 8)
     # The date range's GOV.UK date inputs, as typed or as the link's ISO dates.
     range_boxes = {key: reporting.date_boxes_shown(request.GET, key) for key in ("from", "to")}
     ranged = any(v for boxes in range_boxes.values() for v in boxes.values())
     return {
         "staff": staff,
-        "d": data,
+        "period": period,
+        # Counted once and stored until the data changes (reports/figures.py).
+        "figures": figures.period_section(
+            kind=kind, authority=staff.authority, period=period, today=today, now=now
+        ),
         "errors": errors,
         "quarters": [(reporting.quarter_key(q), q.label) for q in reversed(quarters)],
         "selected_quarter": reporting.quarter_key(period)
         if "quarter" in request.GET or not ranged
         else "",
-        "trend_chart": reporting.trend_chart(data.trend),
-        "board": reporting.board_questions(staff.authority, period, base),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
         "range_boxes": range_boxes,
         "ranged": ranged,
-        "today": today,
     }
 
 
@@ -69,7 +72,8 @@ def dashboard(request: StaffRequest) -> HttpResponse:
     staff = request.staff
     if not may_view_reports(staff):
         return _refuse(request)
-    return render(request, "reports/dashboard.html", _dashboard_context(request, staff))
+    context = _dashboard_context(request, staff, figures.BODY)
+    return render(request, "reports/dashboard.html", context)
 
 
 @staff_required
@@ -78,19 +82,8 @@ def quarterly_report(request: StaffRequest) -> HttpResponse:
     staff = request.staff
     if not may_view_reports(staff):
         return _refuse(request)
-    context = _dashboard_context(request, staff)
-    today = context["today"]
-    # A summary of the open cases, not a list of them all (a thousand rows at a large
-    # authority): counts by stage linking to the tracker, and the longest open.
-    open_rows = selectors.escalation_rows(
-        staff, reporting.longest_open(staff.authority), today, sort=False
-    )
-    context |= {
-        "open_stages": reporting.open_by_stage(staff.authority, today, reverse("reports:tracker")),
-        "open_rows": open_rows,
-        "longest_open": reporting.LONGEST_OPEN,
-        "printed_at": timezone.localtime(),
-    }
+    context = _dashboard_context(request, staff, figures.REPORT)
+    context["printed_at"] = timezone.localtime()
     access_log_record(user=request.user, action="quarterly report")
     return render(request, "reports/quarterly.html", context)
 
@@ -108,12 +101,56 @@ def _tracker_queryset(
     staff: StaffMember, request: HttpRequest
 ) -> tuple[QuerySet[Escalation], dict[str, str]]:
     qs, used = _tracker_sorted(staff, request, timezone.localdate())
-    # Only the open step is wanted: the escalation's open_step() reads it from here.
-    open_steps = Step.objects.open().select_related("responder__user")
-    qs = qs.select_related("current_stage", "raised_by__user", "policy").prefetch_related(
-        "children__team", Prefetch("steps", queryset=open_steps)
+    # Only what the page shows: the open step (the escalation's open_step() reads it from
+    # here) for its clocks, the children's references, the stage's and the chair's names.
+    open_steps = Step.objects.open().order_by()
+    qs = (
+        qs.select_related("current_stage", "raised_by__user")
+        .only(*_TRACKER_COLUMNS)
+        .prefetch_related("children", Prefetch("steps", queryset=open_steps))
     )
     return qs, used
+
+
+# The escalation's columns the tracker's rows read (_tracker_row), and no others.
+_TRACKER_COLUMNS = (
+    "raised_at",
+    "state",
+    "current_stage__name",
+    "raised_by__user__first_name",
+    "raised_by__user__last_name",
+    "raised_by__user__username",
+)
+
+
+class _TrackerRow(NamedTuple):
+    """One line of the tracker, its cells worked out once here rather than looked up
+    field by field in the template (fifty rows of them)."""
+
+    url: str
+    reference: str
+    raised: str
+    children: str
+    status: str
+    stage: str
+    chair: str
+    clock: selectors.Clock | None
+
+
+def _tracker_row(
+    escalation: Escalation, today: date, nation: str, closures: frozenset[date]
+) -> _TrackerRow:
+    step = escalation.open_step()
+    return _TrackerRow(
+        url=reverse("escalations:detail", args=[escalation.pk]),
+        reference=escalation.reference,
+        raised=date_format(timezone.localtime(escalation.raised_at), "j M Y"),
+        children=", ".join(c.reference for c in escalation.children.all()),
+        status=escalation.get_state_display(),
+        stage=(escalation.current_stage.name if escalation.current_stage else "") or "—",
+        chair=escalation.raised_by.display_name,
+        clock=selectors.Clock.of(step, today, nation, closures) if step else None,
+    )
 
 
 @staff_required
@@ -126,11 +163,7 @@ def tracker(request: StaffRequest) -> HttpResponse:
     today = timezone.localdate()
     authority = staff.authority
     closures = authority.closure_dates()
-    rows = []
-    for escalation in page.object_list:
-        step = escalation.open_step()
-        clock = selectors.Clock.of(step, today, authority.nation, closures) if step else None
-        rows.append(selectors.EscalationRow(escalation=escalation, step=step, clock=clock))
+    rows = [_tracker_row(e, today, authority.nation, closures) for e in page.object_list]
     access_log_record(
         user=request.user,
         action="tracker",
@@ -151,18 +184,43 @@ def tracker(request: StaffRequest) -> HttpResponse:
             },
             "query": reporting.query_string(**used),
             "sort": request.GET.get("sort", "-raised"),
-            "statuses": State.choices,
-            "natures": Nature.choices,
-            "stages": Stage.objects.filter(policy__authority=authority).select_related("policy"),
-            "categories": ConcernCategory.objects.filter(
-                policy__authority=authority, parent__isnull=False
-            ).select_related("parent"),
-            "teams": Team.objects.filter(authority=authority),
-            "chairs": StaffMember.objects.filter(
-                authority=authority, role__is_chair=True
-            ).select_related("user"),
+            **_filter_options(authority, used),
         },
     )
+
+
+def _options(choices: Iterable[tuple[object, str]], chosen: str | None) -> list[_Option]:
+    return [_Option(str(value), label, str(value) == chosen) for value, label in choices]
+
+
+class _Option(NamedTuple):
+    """One <option> of a filter's <select>: its value, its text, and whether it is the
+    one in use (worked out here: a template's comparison per option is slow)."""
+
+    value: str
+    label: str
+    selected: bool
+
+
+def _filter_options(authority: LocalAuthority, used: dict[str, str]) -> dict[str, list[_Option]]:
+    """The tracker form's choices, each filter's in use marked."""
+    stages = Stage.objects.filter(policy__authority=authority)
+    categories = ConcernCategory.objects.filter(policy__authority=authority, parent__isnull=False)
+    chairs = StaffMember.objects.filter(authority=authority, role__is_chair=True)
+    return {
+        "statuses": _options(State.choices, used.get("status")),
+        "natures": _options(Nature.choices, used.get("nature")),
+        "stages": _options(((s.pk, s.name) for s in stages), used.get("stage")),
+        "categories": _options(
+            ((c.pk, Truncator(c.name).chars(70)) for c in categories), used.get("category")
+        ),
+        "teams": _options(
+            ((t.pk, t.name) for t in Team.objects.filter(authority=authority)), used.get("team")
+        ),
+        "chairs": _options(
+            ((c.pk, c.display_name) for c in chairs.select_related("user")), used.get("chair")
+        ),
+    }
 
 
 # Filters that come from the dashboard's links rather than the tracker's own form.
@@ -188,17 +246,17 @@ def _drilldown_labels(used: dict[str, str]) -> list[tuple[str, str, str]]:
     ]
 
 
+# Excel runs cells that start with one of these (= + - @, a tab or CR) as formulas.
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+# Lines sent to the browser at a time: each piece of a streamed response costs a little,
+# and this many lines (a few hundred kB) is still a small part of a chunk of rows.
+CSV_LINES_PER_WRITE = 500
+
+
 def _safe_cell(value: object) -> str:
     """Excel runs cells that start with = + - @ (or a tab/CR) as formulas: neutralise them."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    """csv.writer's file: hands each written line straight back instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 @staff_required
@@ -210,13 +268,20 @@ def tracker_csv(request: StaffRequest) -> HttpResponse | StreamingHttpResponse:
     qs, _used = _tracker_sorted(staff, request, today)
     # Logged before the first byte goes: a download cut short has still shown the rows.
     access_log_record(user=request.user, action=f"export csv ({qs.count()} escalations)")
-    writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:
-        yield "\ufeff"  # so Excel reads UTF-8
-        yield writer.writerow(reporting.CSV_HEADER)
-        for row in reporting.tracker_export_rows(qs, today):
-            yield writer.writerow([_safe_cell(v) for v in row])
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # so Excel reads UTF-8
+        writer = csv.writer(buffer)
+        writer.writerow(reporting.CSV_HEADER)
+        for n, row in enumerate(reporting.tracker_export_rows(qs, today), start=1):
+            # Every cell is text already (tracker_export_rows): _safe_cell's test, inline.
+            writer.writerow(["'" + v if v[:1] in _FORMULA_STARTS else v for v in row])
+            if n % CSV_LINES_PER_WRITE == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (

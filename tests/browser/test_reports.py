@@ -42,6 +42,21 @@ def test_qa_manager_follows_a_dashboard_number_to_the_escalations_behind_it(
     assert "Escalations dashboard" in page.locator("h1").inner_text()
     screenshot(page, "dashboard")
 
+    # At 200% zoom (a 1280 px window is 640 CSS px wide): no sideways scroll, and each
+    # chart's bar sits in the row of its label and figure.
+    page.set_viewport_size({"width": 640, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for row in page.locator("table.app-bars tbody tr:has(svg)").all():
+        label = row.locator("th").bounding_box()
+        bar = row.locator("svg").bounding_box()
+        figure = row.locator("td").last.bounding_box()
+        assert label and bar and figure
+        for box in (bar, figure):
+            # Vertically within the label's row.
+            assert box["y"] < label["y"] + label["height"] and label["y"] < box["y"] + box["height"]
+    screenshot(page, "dashboard-200-percent")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     # "Went formal: 1" links to the tracker filtered to exactly that escalation.
     page.get_by_role("row", name="Went formal 1", exact=True).get_by_role("link").click()
     assert "/reports/tracker/" in page.url

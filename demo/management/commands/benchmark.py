@@ -20,6 +20,7 @@ Timings only, no assertions: read the ratios, not the milliseconds, on a shared 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -47,11 +48,13 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from children.models import Child
-from demo.management.commands.benchmark_reports import _copy, _export_peak
+from demo.management.commands.benchmark_reports import _copy, export_peaks
 from escalations.models import OPEN_STATES, Escalation, Step, effective_due
 from escalations.selectors import awaiting_reply_from
 from escalations.sweep import process_due
 from policies.models import LocalAuthority
+from reports import figures
+from reports.reporting import financial_quarter
 from staff.models import StaffMember
 
 BARE_PATH = "benchmark-bare-view/"
@@ -92,6 +95,7 @@ class Page:
     queries: int = 0
     size: int = 0
     peak: int = 0
+    seq_scans: list[str] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -105,14 +109,55 @@ def _p95(times: list[float]) -> float:
 
 
 class _Counter:
-    """Counts every statement (Django's own query log stops at 9,000)."""
+    """Counts every statement (Django's own query log stops at 9,000), keeping the
+    SELECTs when asked (for EXPLAIN)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.n = 0
+        self.keep = keep
+        self.selects: list[tuple[str, Any]] = []
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         self.n += 1
+        if self.keep and not many and sql.lstrip().upper().startswith("SELECT"):
+            self.selects.append((sql, params))
         return execute(sql, params, many, context)
+
+
+# A sequential scan of a table this big in a page's path is a missing index.
+SEQ_SCAN_ROWS = 10_000
+
+
+def _seq_scans(selects: list[tuple[str, Any]]) -> set[str]:
+    """The tables of over SEQ_SCAN_ROWS rows that PostgreSQL's plans for these statements
+    read sequentially."""
+    found: set[str] = set()
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("Node Type") == "Seq Scan":
+            table = node.get("Relation Name", "")
+            if _rows_of(table) > SEQ_SCAN_ROWS:
+                found.add(table)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    with connection.cursor() as cursor:
+        for sql, params in selects:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            walk(plan[0]["Plan"])
+    return found
+
+
+def _rows_of(table: str, _cache: dict[str, float] = {}) -> float:  # noqa: B006 - a cache
+    if table not in _cache:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            row = cursor.fetchone()
+        _cache[table] = row[0] if row else 0
+    return _cache[table]
 
 
 class Command(BaseCommand):
@@ -160,6 +205,7 @@ class Command(BaseCommand):
                 for page in pages:
                     self._measure_page(page)
                 extra = self._floors(authority)
+                self._recount(authority)
                 raise _Rollback
         except _Rollback:
             pass
@@ -323,10 +369,12 @@ class Command(BaseCommand):
             else:
                 page.bare_times.append(self._timed(page.client, bare))
                 page.page_times.append(self._timed(page.client, page.url))
-        counter = _Counter()
+        counter = _Counter(keep=connection.vendor == "postgresql")
         with connection.execute_wrapper(counter):
             page.size = len(self._get(page.client, page.url))
         page.queries = counter.n
+        if counter.keep:
+            page.seq_scans = sorted(_seq_scans(counter.selects))
         tracemalloc.start()
         try:
             self._get(page.client, page.url)
@@ -384,14 +432,7 @@ class Command(BaseCommand):
             )
         else:
             self.notes.append("CSV against COPY: needs PostgreSQL.")
-        ordered = own.order_by("-raised_at", "-pk")
-        small, large = max(rows // 10, 1), max(rows, 1)
-        peaks = {n: _export_peak(ordered[:n], today) for n in (small, large)}
-        self.notes.append(
-            f"CSV peak Python memory: {peaks[small] / 2**20:.1f} MiB at {small:,} rows, "
-            f"{peaks[large] / 2**20:.1f} MiB at {large:,} rows "
-            f"(ratio {peaks[large] / max(peaks[small], 1):.2f}; 1.00 is flat)."
-        )
+        self.notes.append(export_peaks(own, today))
 
         now = timezone.now()
         due = _due_steps(today)
@@ -423,6 +464,22 @@ class Command(BaseCommand):
         )
         return out
 
+    def _recount(self, authority: LocalAuthority) -> None:
+        """What the first visit after a change costs: the dashboard's and the quarterly
+        report's figures counted afresh (the pages above read them stored)."""
+        today = timezone.localdate()
+        period = financial_quarter(today)
+        for kind, name in ((figures.BODY, "dashboard"), (figures.REPORT, "quarterly report")):
+            times = []
+            for _ in range(self.repeat):
+                started = time.perf_counter()
+                figures.count_section(kind=kind, authority=authority, period=period, today=today)
+                times.append(time.perf_counter() - started)
+            self.notes.append(
+                f"The {name}'s figures counted afresh (the first visit after a change, "
+                f"unless the refresh got there first): {statistics.median(times):.2f} s."
+            )
+
     # --- the report ----------------------------------------------------------------------
 
     def _report(
@@ -440,6 +497,17 @@ class Command(BaseCommand):
                 f"{statistics.median(p.page_times) * 1000:.1f} | {_p95(p.page_times) * 1000:.1f} | "
                 f"{statistics.median(p.bare_times) * 1000:.1f} | **{p.ratio:.1f}×** | "
                 f"{p.peak / 2**20:.1f} |"
+            )
+        w("")
+        scans = [f"{p.name} ({p.who}): {', '.join(p.seq_scans)}" for p in pages if p.seq_scans]
+        if connection.vendor != "postgresql":
+            w("Sequential scans: EXPLAIN needs PostgreSQL.")
+        elif scans:
+            w(f"Sequential scans of tables over {SEQ_SCAN_ROWS:,} rows: " + "; ".join(scans) + ".")
+        else:
+            w(
+                f"EXPLAIN of every page's statements: no sequential scan of a table over "
+                f"{SEQ_SCAN_ROWS:,} rows."
             )
         w("")
         w("| what | floor | queries | median s | floor s | ratio |")
