@@ -137,10 +137,10 @@ if not DATABASE_URL:
     # The embedded default for a first run on a laptop.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-# Persistent connections, checked before reuse, rather than psycopg's pool: a gunicorn
-# sync worker, the relay and each Celery worker process serve one thing at a time, so a
-# pool per process would hold one busy connection at most (and a thread to tend it);
-# keeping that one connection open saves the same connect per request. The health check
+# Persistent connections, checked before reuse, rather than psycopg's pool: each gunicorn
+# thread, the relay and each Celery worker process serve one thing at a time, and Django
+# keeps a connection per thread, so a pool would hold one busy connection per thread at
+# most (and a thread to tend it); keeping that one open saves the connect per request. The health check
 # replaces a connection the database or a restart closed, instead of failing a request.
 DATABASES = {
     "default": dj_database_url.parse(
