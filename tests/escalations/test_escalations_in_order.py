@@ -1,0 +1,35 @@
+"""A page of My escalations is read in a fixed number of queries, in the order asked,
+each row with its children and open step."""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from escalations import selectors
+from escalations.models import Escalation
+from tests.fixtures import at
+
+SLUG = "gloucestershire"
+
+
+def _shown(escalation: Escalation) -> tuple[int, list[int], int | None]:
+    step = escalation.open_step()
+    return escalation.pk, [c.pk for c in escalation.children.all()], step.pk if step else None
+
+
+def test_a_page_of_escalations_is_read_in_order_with_children_and_open_steps(
+    raise_concern, staff_of
+):
+    chair = staff_of(SLUG, "cp-chair")
+    made = [
+        raise_concern(
+            SLUG, stage_order=1, actor=chair, now=at(2026, 11, 2, 9) + timedelta(minutes=i)
+        )
+        for i in range(3)
+    ]
+    pks = [made[1].pk, made[2].pk, made[0].pk]
+    with CaptureQueriesContext(connection) as queries:
+        rows = [_shown(e) for e in selectors.escalations_in_order(pks)]
+    assert len(queries) == 3
+    assert rows == [_shown(Escalation.objects.get(pk=pk)) for pk in pks]
