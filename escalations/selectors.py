@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import (
@@ -651,15 +651,28 @@ def awaiting_reply_steps(staff: StaffMember) -> StepQuerySet:
     return Step.objects.filter(pk__in=[row["pk"] for row in _awaiting_reply_ids(staff)])
 
 
-def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
-    """Open steps addressed to me with no response yet, most urgent first."""
-    steps = (
+# A page of Awaiting my response: a head of service at a large authority is asked
+# hundreds of times at once.
+AWAITING_PAGE_SIZE = 50
+
+
+def awaiting_steps(staff: StaffMember) -> StepQuerySet:
+    """The open steps addressed to me with no response yet, most urgent first, in SQL so
+    that they can be paged: the soonest deadline first (so the overdue first), those with
+    none last; with what a row shows."""
+    return (
         awaiting_reply_steps(staff)
         .select_related("escalation__policy", "escalation__raised_by__user")
         .prefetch_related("escalation__children")
+        .annotate(effective=effective_due())
+        .order_by(F("effective").asc(nulls_last=True), "pk")
     )
+
+
+def awaiting_rows(staff: StaffMember, steps: Iterable[Step], today: date) -> list[AwaitingRow]:
+    """A page of `awaiting_steps`, each with its clock, in the order given."""
     closures = staff.authority.closure_dates()
-    rows = [
+    return [
         AwaitingRow(
             escalation=s.escalation,
             step=s,
@@ -667,13 +680,6 @@ def awaiting_rows(staff: StaffMember, today: date) -> list[AwaitingRow]:
         )
         for s in steps
     ]
-    rows.sort(
-        key=lambda r: (
-            not r.clock.overdue,
-            r.clock.effective or date.max,
-        )
-    )
-    return rows
 
 
 def steps_for_the_record() -> Prefetch:
@@ -929,7 +935,11 @@ def case_sentence(
 # --- the to-do list: what each person must do now --------------------------------------
 
 # A QA manager's "Overdue across the authority" lists this many, the longest overdue first.
+T = TypeVar("T")
 TODO_AUTHORITY_OVERDUE = 25
+# Each of a person's own sections lists this many, most pressing first, and links to the
+# page that lists them all (a chair at a large authority has hundreds open).
+TODO_SECTION_ROWS = 25
 
 # How close the formal cap must be, in working days, for the chair to be warned of it.
 CAP_WARNING_WORKING_DAYS = 5
@@ -978,6 +988,7 @@ class TodoSection:
     # A section shown in part: how many there are in all, and where the rest are listed.
     total: int = 0
     more_url: str = ""
+    more_label: str = ""
 
 
 def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> StepQuerySet:
@@ -1114,9 +1125,27 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
 
     sections: list[TodoSection] = []
 
-    def add(key: str, heading: str, rows: list[TodoRow], total: int = 0, more: str = "") -> None:
+    def add(
+        key: str,
+        heading: str,
+        rows: list[TodoRow],
+        total: int = 0,
+        more: str = "",
+        more_label: str = "",
+    ) -> None:
         if rows:
-            sections.append(TodoSection(key, heading, rows, total=total, more_url=more))
+            sections.append(
+                TodoSection(key, heading, rows, total=total, more_url=more, more_label=more_label)
+            )
+
+    def bounded(listed: list[T]) -> tuple[list[T], int]:
+        """The first TODO_SECTION_ROWS of a section, and how many in all when there are
+        more (0 when all are shown)."""
+        if len(listed) <= TODO_SECTION_ROWS:
+            return listed, 0
+        return listed[:TODO_SECTION_ROWS], len(listed)
+
+    mine_url, mine_label = reverse("escalations:mine"), "see them all in My escalations"
 
     # Which steps each section lists, as pks (each a cheap indexed query); then every
     # step of every section in one query with what the rows show, and what the rules
@@ -1184,20 +1213,32 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         return [loaded[pk] for pk in ids if pk in loaded]
 
     mine = steps(mine_ids)
-    deciding = sorted(
-        (s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk)
+    deciding, deciding_total = bounded(
+        sorted((s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk))
     )
     overdue = sorted((s for s in mine if s.is_overdue(today)), key=by_due)
-    capped = sorted(
-        (
+    chase, chase_total = bounded([s for s in overdue if not s.is_informal])
+    informal, informal_total = bounded(
+        [
             s
-            for s in mine
-            if s.escalation.formal_cap_due_on is not None
-            and s.escalation.formal_cap_due_on <= horizon
-        ),
-        key=lambda s: (s.escalation.formal_cap_due_on, s.pk),
+            for s in overdue
+            if s.is_informal and rules.discussion_refusal(staff, s.escalation) is None
+        ]
     )
-    answering = sorted(steps(answering_ids), key=lambda s: (not s.is_overdue(today), *by_due(s)))
+    capped, capped_total = bounded(
+        sorted(
+            (
+                s
+                for s in mine
+                if s.escalation.formal_cap_due_on is not None
+                and s.escalation.formal_cap_due_on <= horizon
+            ),
+            key=lambda s: (s.escalation.formal_cap_due_on, s.pk),
+        )
+    )
+    answering, answering_total = bounded(
+        sorted(steps(answering_ids), key=lambda s: (not s.is_overdue(today), *by_due(s)))
+    )
     # Newest escalation first, as the steps' default order.
     waiting = sorted(steps(waiting_ids), key=lambda s: s.sequence)
     waiting.sort(key=lambda s: s.escalation.raised_at, reverse=True)
@@ -1216,6 +1257,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             )
             for s in deciding
         ],
+        deciding_total,
+        mine_url,
+        mine_label,
     )
     add(
         "chase",
@@ -1224,9 +1268,11 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             TodoRow(
                 s.escalation, s, late(s), _chase_actions(staff, s, today, closures), overdue=True
             )
-            for s in overdue
-            if not s.is_informal
+            for s in chase
         ],
+        chase_total,
+        mine_url,
+        mine_label,
     )
     add(
         "informal",
@@ -1244,9 +1290,11 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 ],
                 overdue=True,
             )
-            for s in overdue
-            if s.is_informal and rules.discussion_refusal(staff, s.escalation) is None
+            for s in informal
         ],
+        informal_total,
+        mine_url,
+        mine_label,
     )
     add(
         "cap",
@@ -1267,6 +1315,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             for s in capped
             if s.escalation.formal_cap_due_on is not None
         ],
+        capped_total,
+        mine_url,
+        mine_label,
     )
     add(
         "respond",
@@ -1286,6 +1337,9 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             )
             for s in answering
         ],
+        answering_total,
+        reverse("escalations:awaiting"),
+        "see them all in Awaiting my response",
     )
     if waiting:
         to_raise = []
@@ -1334,6 +1388,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             ],
             total=total_overdue,
             more=reverse("reports:tracker") + "?overdue=1",
+            more_label="see them all in the tracker",
         )
     return sections
 

@@ -169,9 +169,17 @@ def todo(request: StaffRequest) -> HttpResponse:
 @require_safe
 def awaiting_my_response(request: StaffRequest) -> HttpResponse:
     staff = request.staff
-    rows = selectors.awaiting_rows(staff, timezone.localdate())
+    paginator = Paginator(selectors.awaiting_steps(staff), selectors.AWAITING_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = selectors.awaiting_rows(staff, page.object_list, timezone.localdate())
     _log_list(request, "awaiting my response", rows)
-    return render(request, "escalations/awaiting.html", {"staff": staff, "rows": rows})
+    context = {
+        "staff": staff,
+        "rows": rows,
+        "page": page,
+        "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+    }
+    return render(request, "escalations/awaiting.html", context)
 
 
 # --- one escalation --------------------------------------------------------------------

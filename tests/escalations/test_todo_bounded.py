@@ -20,8 +20,13 @@ REFERENCE = re.compile(r">(ESC-\d{6})</a>")
 
 
 @pytest.fixture
-def overdue(raise_concern, staff_of):
-    chair = staff_of(SLUG, "cp-chair")
+def chair(staff_of):
+    return staff_of(SLUG, "cp-chair")
+
+
+@pytest.fixture
+def overdue(raise_concern, chair):
+    """Make `n` escalations the chair raised at Stage 1, overdue on TODAY."""
 
     def make(n: int) -> list:
         return [
@@ -67,10 +72,8 @@ def test_qa_sees_every_overdue_case_when_there_are_few(client, time_machine, sta
 
 
 def test_a_chairs_to_do_asks_the_same_queries_however_many_rows(
-    client, time_machine, staff_of, overdue
+    client, time_machine, chair, overdue
 ):
-    chair = staff_of(SLUG, "cp-chair")
-
     def count() -> int:
         _todo(client, time_machine, chair)  # the session's first writes
         with CaptureQueriesContext(connection) as queries:
@@ -81,3 +84,17 @@ def test_a_chairs_to_do_asks_the_same_queries_however_many_rows(
     few = count()
     overdue(6)
     assert count() == few
+    assert len(REFERENCE.findall(_todo(client, time_machine, chair))) >= 7
+
+
+def test_a_chairs_overdue_section_lists_the_most_pressing_and_links_to_the_rest(
+    client, time_machine, chair, overdue
+):
+    made = overdue(selectors.TODO_SECTION_ROWS + 2)
+    page = _todo(client, time_machine, chair)
+    section = page.split("Overdue: chase or escalate", 1)[1].split("</table>", 1)[0]
+    # The same deadline for all: the first raised first.
+    assert REFERENCE.findall(section) == [e.reference for e in made[: selectors.TODO_SECTION_ROWS]]
+    after = page.split("Overdue: chase or escalate", 1)[1]
+    assert f"The {selectors.TODO_SECTION_ROWS} most pressing of {len(made)}" in after
+    assert f'href="{reverse("escalations:mine")}">see them all in My escalations' in after
