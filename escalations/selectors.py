@@ -294,18 +294,12 @@ class Clock:
         )
 
 
-@dataclass(frozen=True)
-class EscalationRow:
-    """One line of a list of escalations: its open step, if any, and that step's clocks."""
+class _ListCells:
+    """What every list's cells show of the escalation, in words (escalations/_table.html
+    only prints them)."""
 
     escalation: Escalation
     step: Step | None
-    clock: Clock | None
-
-    # What the list's cells show, in words (escalations/_table.html only prints them).
-    @property
-    def url(self) -> str:
-        return row_url("escalations:detail", self.escalation.pk)
 
     @property
     def children(self) -> str:
@@ -319,6 +313,19 @@ class EscalationRow:
     def stage(self) -> str:
         return self.step.stage_name if self.step is not None else ""
 
+
+@dataclass(frozen=True)
+class EscalationRow(_ListCells):
+    """One line of a list of escalations: its open step, if any, and that step's clocks."""
+
+    escalation: Escalation
+    step: Step | None
+    clock: Clock | None
+
+    @property
+    def url(self) -> str:
+        return row_url("escalations:detail", self.escalation.pk)
+
     @property
     def who(self) -> str:
         """The step's addressee."""
@@ -326,29 +333,16 @@ class EscalationRow:
 
 
 @dataclass(frozen=True)
-class AwaitingRow:
+class AwaitingRow(_ListCells):
     """One line of "awaiting my response": an open step, so always a step and its clocks."""
 
     escalation: Escalation
     step: Step
     clock: Clock
 
-    # What the list's cells show, in words (escalations/_table.html only prints them).
     @property
     def url(self) -> str:
         return row_url("escalations:respond", self.step.pk)
-
-    @property
-    def children(self) -> str:
-        return children_names(self.escalation)
-
-    @property
-    def state(self) -> str:
-        return self.escalation.get_state_display()
-
-    @property
-    def stage(self) -> str:
-        return self.step.stage_name
 
     @property
     def who(self) -> str:
