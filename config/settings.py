@@ -124,6 +124,8 @@ TEMPLATES = [
                 "config.timeout.session_timeout",
             ],
             "libraries": {"table_region": "config.table_region", "admin_a11y": "config.admin_a11y"},
+            # Django's `date` filter, the same text faster (config/dates.py).
+            "builtins": ["config.dates"],
         },
     },
 ]
