@@ -27,6 +27,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.lookups import IsNull
+from django.template.defaultfilters import pluralize
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from escalations.models import (
     Addressee,
     Attachment,
     Escalation,
+    Nature,
     State,
     Step,
     StepAmendment,
@@ -46,7 +48,7 @@ from escalations.models import (
     overdue_q,
 )
 from notifications.models import Notification
-from policies.models import DayType, LocalAuthority, Policy, PolicyKind, RaisedBy, Stage
+from policies.models import DayType, LocalAuthority, Policy, PolicyKind, RaisedBy, Role, Stage
 from policies.working_days import (
     add_working_days,
     calendar_days_between,
@@ -300,6 +302,7 @@ class _ListCells:
 
     escalation: Escalation
     step: Step | None
+    clock: Clock | None
 
     @property
     def children(self) -> str:
@@ -312,6 +315,29 @@ class _ListCells:
     @property
     def stage(self) -> str:
         return self.step.stage_name if self.step is not None else ""
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def who(self) -> str:
+        raise NotImplementedError
+
+    def cells(self) -> dict[str, Any]:
+        """The row as escalations/_table.html prints it: plain strings in a dict, read once
+        here (the template reads a dict's keys at a third of the cost of a dataclass's
+        attributes, and calls nothing); the clock as its fields, for _clock.html."""
+        return {
+            "url": self.url,
+            "reference": self.escalation.reference,
+            "children": self.children,
+            "state": self.state,
+            "stage": self.stage or "—",
+            "who": self.who,
+            "step": self.step is not None,
+            "clock": vars(self.clock) if self.clock is not None else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -350,14 +376,69 @@ class AwaitingRow(_ListCells):
         return self.escalation.raised_by.display_name
 
 
-@dataclass(frozen=True)
-class StepRow:
-    """One step of the escalation page's history, with its clocks; on a stage addressed to
-    several people, each of them with their own."""
+class Printable:
+    """A row a template prints. `{{ row.name }}` tries row["name"] before the attribute:
+    on an object without `__getitem__` that first try raises, and catching it cost more
+    than printing the value (some 2,000 a child's file). Answering it here makes a row as
+    quick to read as a dict."""
 
-    step: Step
-    clock: Clock
-    addressees: tuple[AddresseeRow, ...] = ()
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+class StepRow(Printable):
+    """One step of the record (escalations/_steps.html) with its clocks; on a stage
+    addressed to several people, each of them with their own. What the template prints is
+    read from the step here, each property once, not at every mention."""
+
+    def __init__(self, step: Step, clock: Clock, addressees: tuple[AddresseeRow, ...] = ()):
+        self.step = step
+        self.clock = clock
+        self.addressees = addressees
+        self.pk = step.pk
+        self.sequence = step.sequence
+        self.stage_name = step.stage_name
+        self.is_open = step.is_open
+        self.is_awaiting_chair = step.is_awaiting_chair
+        self.binding = clock.binding
+        raised_by = step.raised_by
+        self.raised_by = raised_by.display_name if raised_by is not None else ""
+        self.raised_at = step.raised_at
+        if addressees:
+            self.completion_label = step.completion_label
+        else:
+            self.addressee_name = step.addressee_name
+            self.addressee_title = step.addressee_title
+        self.copies_unfilled = step.copies_unfilled
+        self.skipped_stage_names = step.skipped_stage_names
+        self.skip_reason = step.skip_reason
+        self.due_on = step.due_on
+        self.extended_from = step.extended_from if step.due_on else None
+        # "(10 working days from receipt)", as the page has always said it.
+        days = step.response_days
+        unit = "working" if step.day_type == DayType.WORKING else "calendar"
+        self.timescale = f"{days} {unit} day{pluralize(days)}"
+        self.timescale_reason = step.timescale_reason
+        self.timescale_words = step.timescale_words if step.timescale_reason else ""
+        self.cap_due_on = step.cap_due_on
+        self.issue_due_on = step.issue_due_on
+        self.was_issued_late = bool(step.issue_due_on and step.was_issued_late)
+        self.statement_issue = step.statement_issue
+        self.statement_actions = step.statement_actions
+        self.statement_wanted_label = step.statement_wanted_label or "What is wanted"
+        self.statement_wanted = step.statement_wanted
+        self.responded_at = step.responded_at
+        self.response = step.response
+        self.meeting_date = step.meeting_date
+        self.meeting_attendees = step.meeting_attendees
+        self.chased_at = step.chased_at
+        self.verdict = step.verdict
+        if step.verdict:
+            self.verdict_label = step.verdict_label
+            self.verdict_display = step.get_verdict_display()
+            self.verdict_at = step.verdict_at
 
     # The step's files and amendments as the record lists them, from the prefetch cache
     # (a related manager built for each read cost more than the rows).
@@ -370,12 +451,12 @@ class StepRow:
         return _loaded(self.step, "amendments")
 
 
-# Where `steps_for_the_record` lists each step's attachments.
+# Where `load_the_record` lists each step's attachments.
 RECORD_ATTACHMENTS = "record_attachments"
 
 
 def attachments_of(step: Step) -> list[Attachment]:
-    """The step's attachments: as `steps_for_the_record` loaded them, else a query."""
+    """The step's attachments: as `load_the_record` loaded them, else a query."""
     loaded: list[Attachment] | None = getattr(step, RECORD_ATTACHMENTS, None)
     return loaded if loaded is not None else _loaded(step, "attachments")
 
@@ -387,7 +468,7 @@ def _loaded(instance: Any, name: str) -> list[Any]:
 
 
 @dataclass(frozen=True)
-class AddresseeRow:
+class AddresseeRow(Printable):
     """One person a stage addressed to several people asks, where they stand by the
     Addressee predicates: replied (and when, with what), awaited (due, days left, overdue),
     or no longer asked (the stage was answered without them, or closed)."""
@@ -490,9 +571,16 @@ def _mine(staff: StaffMember) -> QuerySet[Escalation]:
     qs = Escalation.objects.filter(authority=staff.authority)
     if staff.is_quality_assurance:
         return qs
+    raised = Escalation.objects.filter(raised_by=staff).values("pk").order_by()
+    return qs.filter(pk__in=raised.union(_ways_in_besides_raising(staff), all=True))
+
+
+def _ways_in_besides_raising(staff: StaffMember) -> QuerySet[Any]:
+    """The pks of what `_mine` lists other than what the person raised: what they must
+    answer, is about them, is on their own children or they were told of (a UNION of
+    indexed lookups, a few rows)."""
     through = Escalation.children.through.objects
     ways_in = [
-        Escalation.objects.filter(raised_by=staff).values("pk"),
         Escalation.objects.filter(about_staff=staff).values("pk"),
         Step.objects.filter(responder=staff).values("escalation_id"),
         Addressee.objects.filter(staff=staff).values("step__escalation_id"),
@@ -500,7 +588,7 @@ def _mine(staff: StaffMember) -> QuerySet[Escalation]:
         Notification.objects.filter(recipient=staff).values("escalation_id"),
     ]
     first, *rest = (way.order_by() for way in ways_in)
-    return qs.filter(pk__in=first.union(*rest, all=True))
+    return first.union(*rest, all=True)
 
 
 def _with_open_step(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
@@ -546,18 +634,67 @@ def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
 
 
 def my_escalation_pks(staff: StaffMember, today: date) -> tuple[list[int], list[int]]:
-    """The pks of `my_decisions` and of `my_escalations`, in its order, in one query: the
-    pager's count and page both (a chair's history runs to thousands of pks, a few KB),
-    and the sort reads no joined rows (`escalations_in_order` loads a page's)."""
-    rows = (
-        _in_list_order(_mine(staff), today)
-        .annotate(deciding=ExpressionWrapper(_awaiting_my_decision(staff), BooleanField()))
-        .values_list("pk", "deciding")
+    """The pks of `my_decisions` and of `my_escalations`, in its order: the pager's count
+    and page both (a chair's history runs to thousands of pks, a few KB), and the sort
+    reads no joined rows (`escalations_in_order` loads a page's)."""
+    if staff.is_quality_assurance:
+        # The whole authority's: sorted where it is.
+        rows = (
+            _in_list_order(_mine(staff), today)
+            .annotate(deciding=ExpressionWrapper(_awaiting_my_decision(staff), BooleanField()))
+            .values_list("pk", "deciding")
+        )
+        deciding: list[int] = []
+        others: list[int] = []
+        for pk, is_deciding in rows:
+            (deciding if is_deciding else others).append(pk)
+        return deciding, others
+    return _sorted_as_listed(staff, today)
+
+
+def _sorted_as_listed(staff: StaffMember, today: date) -> tuple[list[int], list[int]]:
+    """`my_escalation_pks` for anyone but a QA manager, in three plain queries: the pks
+    the other ways in than raising find (a few), `_mine`'s rows (pk, state, raiser) newest
+    raised first, and their open steps; put in `_in_list_order`'s order here (a stable
+    sort) by the Step predicates. The same order in SQL cost more to build in the ORM
+    (three correlated subqueries) and to run (a probe of the primary key and a read of
+    the table for each of a chair's 1,355 rows) than the whole rest of the page; a UNION
+    of what they raised and the rest PostgreSQL planned in parallel workers, whose start
+    cost more than the scan; and the rows' raised_at, read to sort them here, cost 10 ms
+    to convert."""
+    besides = list(_ways_in_besides_raising(staff).values_list("pk", flat=True))
+    rows = list(
+        Escalation.objects.filter(authority=staff.authority)
+        .filter(Q(raised_by=staff) | Q(pk__in=besides))
+        .order_by("-raised_at", "-pk")
+        .values_list("pk", "state", "raised_by_id")
     )
+    open_pks = [pk for pk, state, _raiser in rows if state in OPEN_STATES]
+    open_step: dict[int, Step] = {
+        step.escalation_id: step
+        for step in Step.objects.open()
+        .filter(escalation_id__in=open_pks)
+        .order_by()
+        .only("escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at")
+    }
+
+    def rank(row: tuple[int, str, int]) -> tuple[bool, bool, bool, date]:
+        """Open first, overdue first, soonest due (none last)."""
+        step = open_step.get(row[0]) if row[1] in OPEN_STATES else None
+        if step is None:
+            return (row[1] not in OPEN_STATES, True, True, date.min)
+        due = step.effective_due_on
+        return (False, not step.is_overdue(today), due is None, due or date.min)
+
+    rows.sort(key=rank)
     deciding: list[int] = []
     others: list[int] = []
-    for pk, is_deciding in rows:
-        (deciding if is_deciding else others).append(pk)
+    me = staff.pk
+    for pk, state, raiser in rows:
+        step = open_step.get(pk) if state in OPEN_STATES else None
+        # `_awaiting_my_decision`: raised by them, open, its open step answered.
+        mine_to_decide = raiser == me and step is not None and step.is_awaiting_chair
+        (deciding if mine_to_decide else others).append(pk)
     return deciding, others
 
 
@@ -565,14 +702,17 @@ def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
     """The escalations of a page of `my_escalation_pks`, in that order, with what a row
     of the list shows: its children and open step (a row names no policy, stage or
     raiser, so none is joined: building those objects cost more than the query)."""
-    found = Escalation.objects.order_by().in_bulk(pks)
-    children = children_by_escalation(list(found))
+    # Only the columns a row reads: the escalations' and steps' long texts (summary,
+    # statements, response) cost more to read and build than the rest of the row.
+    found = Escalation.objects.order_by().only(*_LISTED_ESCALATION).in_bulk(pks)
+    children = listed_children(list(found))
     open_steps: dict[int, list[Step]] = {pk: [] for pk in found}
     for step in (
         Step.objects.open()
         .filter(escalation_id__in=list(found))
         .order_by()
         .select_related("responder__user", "partner")
+        .only(*_LISTED_STEP)
     ):
         step.escalation = found[step.escalation_id]
         open_steps[step.escalation_id].append(step)
@@ -580,6 +720,46 @@ def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
         set_loaded(escalation, "children", Child, children[pk])
         set_loaded(escalation, "steps", Step, open_steps[pk])
     return [found[pk] for pk in pks if pk in found]
+
+
+# What a list's row (_ListCells, Clock.of, the access log) reads of an escalation, its
+# open step and that step's addressee: a row's cells read nothing else.
+_LISTED_ESCALATION = ("state", "authority_id", "raised_by_id")
+_LISTED_STEP = (
+    "escalation_id",
+    "stage_name",
+    "stage_order",
+    "day_type",
+    "due_on",
+    "cap_due_on",
+    "next_issue_due_on",
+    "closed_at",
+    "responded_at",
+    "completion",
+    "responder__user__username",
+    "responder__user__first_name",
+    "responder__user__last_name",
+    "partner__name",
+    "partner__organisation",
+)
+
+
+def listed_children(
+    pks: Sequence[int], fields: Sequence[str] = ("first_name", "last_name")
+) -> dict[int, list[Child]]:
+    """{escalation pk: its children, in Child's order (ties by pk)}, in one query of one
+    instance per child with only the `fields` a list shows (`children_by_escalation`
+    builds a link and a child each, with every column)."""
+    grouped: dict[int, list[Child]] = {pk: [] for pk in pks}
+    listed = (
+        Child.objects.filter(escalations__in=pks)
+        .annotate(listed_on=F("escalations__id"))
+        .only(*fields)
+        .order_by(*(Child._meta.ordering or ()), "pk")
+    )
+    for child in listed:
+        grouped[child.listed_on].append(child)
+    return grouped
 
 
 def _my_escalations_in_order(staff: StaffMember, today: date) -> QuerySet[Escalation]:
@@ -654,18 +834,31 @@ def awaiting_steps(staff: StaffMember) -> StepQuerySet:
     """The open steps addressed to me with no response yet, most urgent first, in SQL so
     that they can be paged: the soonest deadline first (so the overdue first), those with
     none last; with what a row shows."""
+    # The columns a row reads only (`_LISTED_STEP`; the escalation's state and raiser's
+    # name): the steps' long texts cost more to read and build than the rest of the row.
     return (
         awaiting_reply_steps(staff)
-        .select_related("escalation__policy", "escalation__raised_by__user")
-        .prefetch_related("escalation__children")
+        .select_related("escalation__raised_by__user")
+        .only(
+            *_LISTED_STEP,
+            *(f"escalation__{name}" for name in _LISTED_ESCALATION),
+            "escalation__raised_by__user__username",
+            "escalation__raised_by__user__first_name",
+            "escalation__raised_by__user__last_name",
+        )
         .annotate(effective=effective_due())
         .order_by(F("effective").asc(nulls_last=True), "pk")
     )
 
 
 def awaiting_rows(staff: StaffMember, steps: Iterable[Step], today: date) -> list[AwaitingRow]:
-    """A page of `awaiting_steps`, each with its clock, in the order given."""
+    """A page of `awaiting_steps`, each with its clock and its escalation's children (in
+    one query), in the order given."""
     closures = staff.authority.closure_dates()
+    steps = list(steps)
+    children = listed_children([s.escalation_id for s in steps])
+    for step in steps:
+        set_loaded(step.escalation, "children", Child, children[step.escalation_id])
     return [
         AwaitingRow(
             escalation=s.escalation,
@@ -676,47 +869,52 @@ def awaiting_rows(staff: StaffMember, steps: Iterable[Step], today: date) -> lis
     ]
 
 
-def steps_for_the_record() -> Prefetch:
-    """Every step of an escalation with all its record shows (who asked whom, replies,
-    attachments, amendments; the addressees with `load_addressees`): prefetched for one
-    escalation or for a list of them, in the same fixed number of queries.
-
-    The attachments are listed on each step as `record_attachments` (read through
-    `StepRow.attachments` and `AddresseeRow`), a plain list: Django builds a related
-    queryset for every step a prefetch fills, which cost more than the rows."""
-    return Prefetch(
-        "steps",
-        queryset=Step.objects.select_related("partner")
-        .prefetch_related(
-            Prefetch("attachments", to_attr=RECORD_ATTACHMENTS),
-            # Their default order is by step, which joins the step and its escalation:
-            # the same order within each step's list, without the joins.
-            Prefetch(
-                "amendments",
-                queryset=StepAmendment.objects.select_related("made_by__user").order_by(
-                    "step_id", "made_at", "pk"
-                ),
-            ),
-        )
-        .order_by("sequence"),
-    )
-
-
 # Who a step names, each with their user and role (`load_the_record`).
 STEP_PEOPLE = ("responder", "raised_by", "responded_by", "judged_by")
 
 
 def load_the_record(escalations: Iterable[Escalation]) -> None:
-    """What `steps_for_the_record` leaves out, read once for all the escalations' steps.
+    """Every step of the escalations with all the record shows, read once for all of
+    them, in the same fixed number of queries for one escalation or a list.
 
-    The people: who raised each escalation and whom it is about, and each step's
-    addressee, sender, responder and judge, with their user and role, in one query
+    The steps, their attachments and amendments: each in one flat query grouped here, in
+    the order a prefetch would give (`set_loaded`; the attachments as each step's
+    `record_attachments`, read through `StepRow.attachments` and `AddresseeRow`): Django's
+    prefetch builds a filtered queryset for every object it fills, which cost more than
+    the rows. The people: who raised each escalation and whom it is about, and each
+    step's addressee, sender, responder and judge, with their user and role, in one query
     (joined to the steps, twelve tables took PostgreSQL longer to plan than to run). And
     the addressees of the steps addressed to several people, the only ones with any:
     one query, none if no step is.
     """
     escalations = list(escalations)
-    steps = [s for e in escalations for s in e.steps.all()]
+    by_escalation: dict[int, list[Step]] = {e.pk: [] for e in escalations}
+    by_pk: dict[int, Step] = {}
+    for step in (
+        Step.objects.filter(escalation_id__in=list(by_escalation))
+        .select_related("partner")
+        .order_by("escalation_id", "sequence")
+    ):
+        by_escalation[step.escalation_id].append(step)
+        by_pk[step.pk] = step
+        setattr(step, RECORD_ATTACHMENTS, [])
+    amendments: dict[int, list[StepAmendment]] = {pk: [] for pk in by_pk}
+    if by_pk:
+        for attachment in Attachment.objects.filter(step_id__in=list(by_pk)):
+            getattr(by_pk[attachment.step_id], RECORD_ATTACHMENTS).append(attachment)
+        for amendment in (
+            StepAmendment.objects.filter(step_id__in=list(by_pk))
+            .select_related("made_by__user")
+            .order_by("step_id", "made_at", "pk")
+        ):
+            amendments[amendment.step_id].append(amendment)
+    for pk, step in by_pk.items():
+        set_loaded(step, "amendments", StepAmendment, amendments[pk])
+    for e in escalations:
+        set_loaded(e, "steps", Step, by_escalation[e.pk])
+        for step in by_escalation[e.pk]:
+            step.escalation = e
+    steps = list(by_pk.values())
     ids = {e.raised_by_id for e in escalations} | {e.about_staff_id for e in escalations}
     ids |= {getattr(s, f"{field}_id") for s in steps for field in STEP_PEOPLE}
     ids.discard(None)
@@ -744,7 +942,7 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
 
 
 def step_rows_of(escalation: Escalation, today: date, closures: frozenset[date]) -> list[StepRow]:
-    """The escalation's steps (loaded with `steps_for_the_record`) with their clocks; no
+    """The escalation's steps (loaded with `load_the_record`) with their clocks; no
     query when its policy's stages are prefetched too."""
     nation = escalation.authority.nation
     following = rules.next_stage(escalation) if escalation.is_open else None
@@ -758,16 +956,74 @@ def step_rows_of(escalation: Escalation, today: date, closures: frozenset[date])
     ]
 
 
+# What the summary calls the closing words, by how the escalation closed.
+_OUTCOME_LABELS = {State.WITHDRAWN: "Reason withdrawn", State.FINAL_DECISION: "Final decision"}
+
+
+class EscalationSummary(Printable):
+    """What escalations/_summary.html (and the child's file's heading) prints of an
+    escalation, read from it once."""
+
+    def __init__(
+        self, escalation: Escalation, children: Iterable[Child], categories: Iterable[Any]
+    ):
+        self.url = row_url("escalations:detail", escalation.pk)
+        self.reference = escalation.reference
+        self.state = escalation.get_state_display()
+        self.children = [
+            {"url": row_url("children:file", c.pk), "name": c.full_name, "reference": c.reference}
+            for c in children
+        ]
+        self.immediate_safety = escalation.immediate_safety
+        self.good_practice = escalation.nature == Nature.GOOD_PRACTICE
+        self.policy = escalation.policy.name
+        self.raised_by = escalation.raised_by.display_name
+        self.raised_at = escalation.raised_at
+        conference = escalation.conference
+        self.conference = (
+            {"kind": conference.get_kind_display(), "date": conference.date}
+            if conference is not None
+            else None
+        )
+        about = escalation.about_staff
+        self.about_staff = about.display_name if about is not None else ""
+        self.categories = [str(c) for c in categories]
+        self.summary = escalation.summary
+        self.desired_outcome = escalation.desired_outcome
+        self.formal_cap_due_on = escalation.formal_cap_due_on
+        if escalation.formal_cap_due_on:
+            self.formal_started_at = escalation.formal_started_at
+            self.formal_cap_working_days = escalation.policy.formal_cap_working_days
+        self.outcome = escalation.outcome
+        self.outcome_label = _OUTCOME_LABELS.get(escalation.state, "Outcome")
+        self.outcome_for_child = escalation.outcome_for_child
+
+
 def escalation_context(staff: StaffMember, escalation: Escalation, today: date) -> dict[str, Any]:
     """Everything the escalation page, its action pages and the printed record show."""
     closures = escalation.authority.closure_dates()
     # Loaded onto the escalation, so its open_step(), its children and the rules (its
-    # ladder) read these rows, each once.
-    prefetch_related_objects(
-        [escalation], steps_for_the_record(), "children", "policy__stages__raiser_roles"
+    # ladder, each stage's raiser roles) read these rows, each once: flat reads grouped
+    # here (`set_loaded`), as a prefetch costs more than the rows.
+    set_loaded(
+        escalation, "children", Child, children_by_escalation([escalation.pk])[escalation.pk]
     )
+    ladder = list(Stage.objects.filter(policy_id=escalation.policy_id).order_by("order", "pk"))
+    raisers: dict[int, list[Role]] = {stage.pk: [] for stage in ladder}
+    for link in (
+        Stage.raiser_roles.through.objects.filter(stage_id__in=list(raisers))
+        .select_related("role")
+        .order_by("role__name", "role_id")
+    ):
+        raisers[link.stage_id].append(link.role)
+    for stage in ladder:
+        stage.policy = escalation.policy
+        set_loaded(stage, "raiser_roles", Role, raisers[stage.pk])
+    set_loaded(escalation.policy, "stages", Stage, ladder)
     load_the_record([escalation])
     step_rows = step_rows_of(escalation, today, closures)
+    children = list(escalation.children.all())
+    categories = list(escalation.categories.select_related("parent"))
     actions = rules.allowed_actions(staff, escalation)
     return {
         "staff": staff,
@@ -775,8 +1031,9 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
         "sentence": case_sentence(escalation, today, closures=closures),
         "can_chase": rules.chase_refusal(staff, escalation, today=today, closures=closures) is None,
         "can_record_discussion": rules.discussion_refusal(staff, escalation) is None,
-        "children": list(escalation.children.all()),
-        "categories": list(escalation.categories.select_related("parent")),
+        "children": children,
+        "categories": categories,
+        "summary": EscalationSummary(escalation, children, categories),
         "step_rows": step_rows,
         "open_step": escalation.open_step(),
         "can_escalate": rules.Action.ESCALATE in actions,
@@ -973,6 +1230,21 @@ class TodoRow:
             if not getattr(self, field):
                 object.__setattr__(self, field, value)
 
+    def cells(self) -> dict[str, Any]:
+        """The row as escalations/todo.html prints it: plain values in dicts (the template
+        reads a dict's keys at a third of the cost of a dataclass's attributes)."""
+        return {
+            "url": self.url,
+            "reference": self.escalation.reference,
+            "children": self.children,
+            "stage": self.stage or "—",
+            "step": self.step is not None,
+            "addressee": self.addressee,
+            "overdue": self.overdue,
+            "when": self.when,
+            "actions": [{"label": a.label, "url": a.url, "post": a.post} for a in self.actions],
+        }
+
 
 @dataclass(frozen=True)
 class TodoSection:
@@ -983,6 +1255,17 @@ class TodoSection:
     total: int = 0
     more_url: str = ""
     more_label: str = ""
+
+    def cells(self) -> dict[str, Any]:
+        """The section as escalations/todo.html prints it (`TodoRow.cells`)."""
+        return {
+            "key": self.key,
+            "heading": self.heading,
+            "rows": [row.cells() for row in self.rows],
+            "total": self.total,
+            "more_url": self.more_url,
+            "more_label": self.more_label,
+        }
 
 
 def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> StepQuerySet:
@@ -1018,7 +1301,7 @@ def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
     policies: dict[int, Policy] = {}
     for escalation in escalations:
         escalation.policy = policies.setdefault(escalation.policy_id, escalation.policy)
-    children = children_by_escalation(list({e.pk for e in escalations}))
+    children = listed_children(list({e.pk for e in escalations}))
     for escalation in escalations:
         set_loaded(escalation, "children", Child, children[escalation.pk])
     prefetch_related_objects(list(policies.values()), "stages__raiser_roles")

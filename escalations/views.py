@@ -144,8 +144,8 @@ def my_escalations(request: StaffRequest) -> HttpResponse:
         "escalations/mine.html",
         {
             "staff": staff,
-            "deciding": deciding,
-            "rows": rows,
+            "deciding": [row.cells() for row in deciding],
+            "rows": [row.cells() for row in rows],
             "page": page,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         },
@@ -162,7 +162,11 @@ def todo(request: StaffRequest) -> HttpResponse:
         c for s in sections for row in s.rows for c in selectors.children_of(row.escalation)
     }
     access_log_record(user=request.user, action="to do", children=list(children))
-    return render(request, "escalations/todo.html", {"staff": staff, "sections": sections})
+    return render(
+        request,
+        "escalations/todo.html",
+        {"staff": staff, "sections": [section.cells() for section in sections]},
+    )
 
 
 @staff_required
@@ -175,7 +179,7 @@ def awaiting_my_response(request: StaffRequest) -> HttpResponse:
     _log_list(request, "awaiting my response", rows)
     context = {
         "staff": staff,
-        "rows": rows,
+        "rows": [row.cells() for row in rows],
         "page": page,
         "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
     }

@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import AccessLog, AccessLogChild, Child, Conference
-from escalations.models import Addressee, Attachment, Escalation, Step, StepAmendment
+from escalations.models import Addressee, Attachment, Escalation, Step
 from escalations.selectors import (
-    RECORD_ATTACHMENTS,
+    EscalationSummary,
+    Printable,
     StepRow,
     children_by_escalation,
     load_the_record,
@@ -33,7 +34,7 @@ from escalations.selectors import (
     step_rows_of,
     visible_escalations,
 )
-from policies.models import ConcernCategory, Policy
+from policies.models import ConcernCategory, Policy, Stage
 from reports.rules import may_view_reports
 from staff.models import StaffMember
 
@@ -171,13 +172,14 @@ def next_conference(
 
 
 @dataclass(frozen=True)
-class FileEscalation:
+class FileEscalation(Printable):
     """One escalation on the child's file: its summary and every step with its clocks."""
 
     escalation: Escalation
     children: list[Child]
     categories: list[ConcernCategory]
     step_rows: list[StepRow]
+    summary: EscalationSummary
 
 
 def child_file_escalations(staff: StaffMember, child: Child, today: date) -> list[FileEscalation]:
@@ -208,43 +210,31 @@ def child_file_escalations(staff: StaffMember, child: Child, today: date) -> lis
         )
     ):
         categories[link.escalation_id].append(link.concerncategory)
-    steps: dict[int, list[Step]] = {pk: [] for pk in pks}
-    by_pk: dict[int, Step] = {}
-    for step in (
-        Step.objects.filter(escalation_id__in=pks)
-        .select_related("partner")
-        .order_by("escalation_id", "sequence")
-    ):
-        steps[step.escalation_id].append(step)
-        by_pk[step.pk] = step
-        setattr(step, RECORD_ATTACHMENTS, [])
-    amendments: dict[int, list[StepAmendment]] = {pk: [] for pk in by_pk}
-    if by_pk:
-        for attachment in Attachment.objects.filter(step_id__in=list(by_pk)):
-            getattr(by_pk[attachment.step_id], RECORD_ATTACHMENTS).append(attachment)
-        for amendment in (
-            StepAmendment.objects.filter(step_id__in=list(by_pk))
-            .select_related("made_by__user")
-            .order_by("step_id", "made_at", "pk")
-        ):
-            amendments[amendment.step_id].append(amendment)
-    for pk, step in by_pk.items():
-        set_loaded(step, "amendments", StepAmendment, amendments[pk])
     # visible_escalations: the staff's authority. Each policy (a handful) read once with
     # its ladder, the current stage taken from it, and the people once for all
     # (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan the
     # query than to run it.
     # The ladder only (`rules.next_stage`): the file offers no action, so no stage's
     # raiser roles are read.
-    policies = Policy.objects.prefetch_related("stages").in_bulk({e.policy_id for e in escalations})
+    # Read from the ladder's side, the policies with their stages: one query, not two.
+    ladders: dict[int, list[Stage]] = {e.policy_id: [] for e in escalations}
+    policies: dict[int, Policy] = {}
+    for stage in (
+        Stage.objects.filter(policy_id__in=list(ladders))
+        .select_related("policy")
+        .order_by("policy_id", "order", "pk")
+    ):
+        stage.policy = policies.setdefault(stage.policy_id, stage.policy)
+        ladders[stage.policy_id].append(stage)
+    if ladders.keys() - policies.keys():  # a policy with no stage: none is shipped
+        policies |= Policy.objects.in_bulk(ladders.keys() - policies.keys())
+    for pk, policy in policies.items():
+        set_loaded(policy, "stages", Stage, ladders[pk])
     for escalation in escalations:
         escalation.authority = staff.authority
         escalation.policy = policies[escalation.policy_id]
         set_loaded(escalation, "children", Child, children[escalation.pk])
         set_loaded(escalation, "categories", ConcernCategory, categories[escalation.pk])
-        set_loaded(escalation, "steps", Step, steps[escalation.pk])
-        for step in steps[escalation.pk]:
-            step.escalation = escalation
         stages = {s.pk: s for s in escalation.policy.stages.all()}
         if escalation.current_stage_id in stages:
             escalation.current_stage = stages[escalation.current_stage_id]
@@ -256,6 +246,7 @@ def child_file_escalations(staff: StaffMember, child: Child, today: date) -> lis
             children=children[e.pk],
             categories=categories[e.pk],
             step_rows=step_rows_of(e, today, closures),
+            summary=EscalationSummary(e, children[e.pk], categories[e.pk]),
         )
         for e in escalations
     ]

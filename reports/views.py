@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.text import Truncator
 
 from children.services import access_log_record
-from escalations import selectors
-from escalations.models import Escalation, Nature, State, Step
-from policies.models import ConcernCategory, LocalAuthority, Stage
+from escalations.models import Escalation
 from reports import figures, reporting
 from reports.rules import may_view_reports
+from reports.selectors import tracker_options, tracker_rows
 from staff.decorators import StaffRequest, staff_required
-from staff.models import StaffMember, Team
+from staff.models import StaffMember
 
 SORTS = {
     "raised": "raised_at",
@@ -97,78 +93,27 @@ def _tracker_sorted(
     return qs.order_by(SORTS.get(sort, "-raised_at"), "-pk"), used
 
 
-def _tracker_queryset(
-    staff: StaffMember, request: HttpRequest
-) -> tuple[QuerySet[Escalation], dict[str, str]]:
-    qs, used = _tracker_sorted(staff, request, timezone.localdate())
-    # Only what the page shows: the open step (the escalation's open_step() reads it from
-    # here) for its clocks, the children's references, the stage's and the chair's names.
-    open_steps = Step.objects.open().order_by()
-    qs = (
-        qs.select_related("current_stage", "raised_by__user")
-        .only(*_TRACKER_COLUMNS)
-        .prefetch_related("children", Prefetch("steps", queryset=open_steps))
-    )
-    return qs, used
-
-
-# The escalation's columns the tracker's rows read (_tracker_row), and no others.
-_TRACKER_COLUMNS = (
-    "raised_at",
-    "state",
-    "current_stage__name",
-    "raised_by__user__first_name",
-    "raised_by__user__last_name",
-    "raised_by__user__username",
-)
-
-
-class _TrackerRow(NamedTuple):
-    """One line of the tracker, its cells worked out once here rather than looked up
-    field by field in the template (fifty rows of them)."""
-
-    url: str
-    reference: str
-    raised: str
-    children: str
-    status: str
-    stage: str
-    chair: str
-    clock: selectors.Clock | None
-
-
-def _tracker_row(
-    escalation: Escalation, today: date, nation: str, closures: frozenset[date]
-) -> _TrackerRow:
-    step = escalation.open_step()
-    return _TrackerRow(
-        url=reverse("escalations:detail", args=[escalation.pk]),
-        reference=escalation.reference,
-        raised=date_format(timezone.localtime(escalation.raised_at), "j M Y"),
-        children=", ".join(c.reference for c in escalation.children.all()),
-        status=escalation.get_state_display(),
-        stage=(escalation.current_stage.name if escalation.current_stage else "") or "—",
-        chair=escalation.raised_by.display_name,
-        clock=selectors.Clock.of(step, today, nation, closures) if step else None,
-    )
-
-
 @staff_required
 def tracker(request: StaffRequest) -> HttpResponse:
     staff = request.staff
     if not may_view_reports(staff):
         return _refuse(request)
-    qs, used = _tracker_queryset(staff, request)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
     today = timezone.localdate()
+    qs, used = _tracker_sorted(staff, request, today)
+    # Counted and sliced as it stands: the rows' columns join other tables (the count
+    # would join them too), so the page's slice reads them (tracker_rows).
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    assert isinstance(page.object_list, QuerySet)  # the slice of qs
     authority = staff.authority
-    closures = authority.closure_dates()
-    rows = [_tracker_row(e, today, authority.nation, closures) for e in page.object_list]
-    access_log_record(
-        user=request.user,
-        action="tracker",
-        children=[c for e in page.object_list for c in e.children.all()],
+    filter_options, names = tracker_options(authority, used)
+    rows, children = tracker_rows(
+        page.object_list,
+        today,
+        authority.nation,
+        authority.closure_dates(),
+        names,
     )
+    access_log_record(user=request.user, action="tracker", children=children)
     return render(
         request,
         "reports/tracker.html",
@@ -184,43 +129,9 @@ def tracker(request: StaffRequest) -> HttpResponse:
             },
             "query": reporting.query_string(**used),
             "sort": request.GET.get("sort", "-raised"),
-            **_filter_options(authority, used),
+            **filter_options,
         },
     )
-
-
-def _options(choices: Iterable[tuple[object, str]], chosen: str | None) -> list[_Option]:
-    return [_Option(str(value), label, str(value) == chosen) for value, label in choices]
-
-
-class _Option(NamedTuple):
-    """One <option> of a filter's <select>: its value, its text, and whether it is the
-    one in use (worked out here: a template's comparison per option is slow)."""
-
-    value: str
-    label: str
-    selected: bool
-
-
-def _filter_options(authority: LocalAuthority, used: dict[str, str]) -> dict[str, list[_Option]]:
-    """The tracker form's choices, each filter's in use marked."""
-    stages = Stage.objects.filter(policy__authority=authority)
-    categories = ConcernCategory.objects.filter(policy__authority=authority, parent__isnull=False)
-    chairs = StaffMember.objects.filter(authority=authority, role__is_chair=True)
-    return {
-        "statuses": _options(State.choices, used.get("status")),
-        "natures": _options(Nature.choices, used.get("nature")),
-        "stages": _options(((s.pk, s.name) for s in stages), used.get("stage")),
-        "categories": _options(
-            ((c.pk, Truncator(c.name).chars(70)) for c in categories), used.get("category")
-        ),
-        "teams": _options(
-            ((t.pk, t.name) for t in Team.objects.filter(authority=authority)), used.get("team")
-        ),
-        "chairs": _options(
-            ((c.pk, c.display_name) for c in chairs.select_related("user")), used.get("chair")
-        ),
-    }
 
 
 # Filters that come from the dashboard's links rather than the tracker's own form.

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -137,3 +138,34 @@ def test_the_page_asks_the_same_number_of_queries_however_long_the_history(
     few = count()
     history(selectors.MINE_PAGE_SIZE + 5, start=at(2026, 11, 16, 9))
     assert count() == few
+
+
+def _in_sql_order(viewer, today) -> tuple[list[int], list[int]]:
+    """What waits on the viewer's decision and the rest, in `_in_list_order`'s SQL."""
+    rows = selectors._in_list_order(selectors._mine(viewer), today).annotate(
+        deciding=ExpressionWrapper(selectors._awaiting_my_decision(viewer), BooleanField())
+    )
+    deciding = [e.pk for e in rows if e.deciding]
+    return deciding, [e.pk for e in rows if not e.deciding]
+
+
+def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, history, staff_of):
+    """my_escalation_pks sorts in Python what it reads in plain queries: the same order
+    as the list's SQL, for the chair who raised them and for the one who must answer."""
+    overdue = history(2, start=at(2026, 11, 2, 9))
+    current = history(4)
+    services.escalation_withdraw(
+        actor=chair, escalation=current[0], reason="Raised in error.", now=THAT_MORNING
+    )
+    step = current[1].steps.get()
+    services.step_respond(
+        actor=step.responder, step=step, response="Visits booked.", now=at(2026, 11, 25, 11)
+    )
+    time_machine.move_to(TODAY, tick=False)
+    today = TODAY.date()
+    deciding, others = selectors.my_escalation_pks(chair, today)
+    assert deciding == [current[1].pk]
+    assert others[:2] == [e.pk for e in overdue[::-1]]
+    assert (deciding, others) == _in_sql_order(chair, today)
+    responder = overdue[0].steps.get().responder
+    assert selectors.my_escalation_pks(responder, today) == _in_sql_order(responder, today)
