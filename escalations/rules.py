@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from children.models import Child, Conference
@@ -288,11 +288,22 @@ def policies_in_force(authority: LocalAuthority, kind: str, on: date) -> list[Po
     Borough's alerts protocol and its multi-agency procedure). PolicyQuerySet.current_for
     picks one of them; this keeps them all.
     """
-    candidates = list(
-        Policy.objects.filter(authority=authority, kind=kind, is_active=True)
+    return in_force_among(list(policy_candidates(authority, on).filter(kind=kind)))
+
+
+def policy_candidates(authority: LocalAuthority, on: date) -> QuerySet[Policy]:
+    """The authority's active policies of every kind dated on or before `on` (or undated),
+    by name: those `in_force_among` chooses from, kind by kind."""
+    return (
+        Policy.objects.filter(authority=authority, is_active=True)
         .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
         .order_by("name", "pk")
     )
+
+
+def in_force_among(candidates: list[Policy]) -> list[Policy]:
+    """Of one kind's `policy_candidates`, those in force (`policies_in_force`): the
+    latest-dated, or all of them when none is dated."""
     latest = max((p.effective_from for p in candidates if p.effective_from), default=None)
     return [p for p in candidates if p.effective_from == latest]
 

@@ -14,6 +14,7 @@ from django.db.models import (
     BooleanField,
     Case,
     DateField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -26,7 +27,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
-from django.db.models.lookups import IsNull
+from django.db.models.lookups import IsNull, LessThanOrEqual
 from django.template.defaultfilters import pluralize
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -170,13 +171,29 @@ def policies_for(staff: StaffMember, on: date | None = None) -> QuerySet[Policy]
     """The policies this person may raise under on `on` (today), in their authority: of
     each kind, the version in force that day (Policy.effective_from), if they may raise
     under it."""
+    pks = [p.pk for p in raisable_policies(staff, on)]
+    return Policy.objects.filter(pk__in=pks).order_by("kind", "name")
+
+
+def raisable_policies(staff: StaffMember, on: date | None = None) -> list[Policy]:
+    """`policies_for` as a list, in one query: every kind's candidates read together,
+    each marked whether this person's role may raise under it (the child's file asks
+    only whether there is one)."""
     on = on or timezone.localdate()
-    in_force = [
-        p.pk
+    candidates = rules.policy_candidates(staff.authority, on).annotate(
+        may_raise=Exists(
+            Policy.raisers.through.objects.filter(policy_id=OuterRef("pk"), role_id=staff.role_id)
+        )
+    )
+    by_kind: dict[str, list[Policy]] = {}
+    for policy in candidates:
+        by_kind.setdefault(policy.kind, []).append(policy)
+    return [
+        p
         for kind in PolicyKind.values
-        for p in rules.policies_in_force(staff.authority, kind, on)
+        for p in rules.in_force_among(by_kind.get(kind, []))
+        if p.may_raise  # type: ignore[attr-defined]  # the annotation above
     ]
-    return Policy.objects.filter(pk__in=in_force, raisers=staff.role).order_by("kind", "name")
 
 
 def policy_to_raise(
@@ -1429,11 +1446,15 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     # read of them in four more, for all the sections together.
     horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
     # A chair's own open steps in one of their sections (split below by the Step
-    # predicates): awaiting their verdict, overdue, or near the formal time limit.
+    # predicates): awaiting their verdict, overdue, or near the formal time limit. The
+    # limit is the probed escalation's own column (OuterRef): through the step's
+    # `escalation__` each probe joined the escalation again (2.5 ms against 1 ms).
     mine_ids = list(
         _open_steps_of(
             Escalation.objects.filter(raised_by=staff),
-            Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
+            Q(AWAITING_CHAIR)
+            | overdue_q(today)
+            | Q(LessThanOrEqual(OuterRef("formal_cap_due_on"), horizon)),
         ).values_list("open_step_pk", flat=True)
     )
     answering_ids = [row["pk"] for row in _awaiting_reply_ids(staff)]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -199,17 +199,15 @@ def child_file_escalations(staff: StaffMember, child: Child, today: date) -> lis
     pks = [e.pk for e in escalations]
     children = children_by_escalation(pks)
     categories: dict[int, list[ConcernCategory]] = {pk: [] for pk in pks}
-    for link in (
-        Escalation.categories.through.objects.filter(escalation_id__in=pks)
-        .select_related("concerncategory__parent")
-        .order_by(
-            "concerncategory__policy_id",
-            "concerncategory__parent_id",
-            "concerncategory__order",
-            "concerncategory_id",
-        )
+    # Read from the categories' side, each row tagged with its escalation: no link-table
+    # instance to build per row.
+    for category in (
+        ConcernCategory.objects.filter(escalations__in=pks)
+        .annotate(escalation_pk=F("escalations__id"))
+        .select_related("parent")
+        .order_by("policy_id", "parent_id", "order", "pk")
     ):
-        categories[link.escalation_id].append(link.concerncategory)
+        categories[category.escalation_pk].append(category)
     # visible_escalations: the staff's authority. Each policy (a handful) read once with
     # its ladder, the current stage taken from it, and the people once for all
     # (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan the

@@ -76,7 +76,7 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
             "conferences": child.conferences.select_related("chair__user"),
             "events": child.significant_events.all(),
             "escalations": selectors.child_file_escalations(staff, child, today),
-            "can_raise": escalation_selectors.policies_for(staff).exists(),
+            "can_raise": bool(escalation_selectors.raisable_policies(staff)),
         },
     )
 
