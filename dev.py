@@ -145,7 +145,16 @@ def run() -> int:
 
 
 def test(args: list[str], env: dict[str, str] | None = None) -> int:
+    """The whole suite, when no arguments are given, runs in one worker per core
+    (pytest-xdist; TEST_WORKERS overrides): on two cores that halves CI. A test file stays
+    on one worker (--dist loadfile), as its module fixtures and the fault suite's results
+    file assume. With arguments, pytest runs as given (add `-n 2` to spread them)."""
     ensure_venv("[dev]")
+    if not args:
+        workers = os.environ.get("TEST_WORKERS") or str(os.cpu_count() or 1)
+        if not workers.isdigit():
+            sys.exit(f"TEST_WORKERS must be a whole number (it is {workers!r}).")
+        args = ["-n", workers, "--dist", "loadfile"] if int(workers) > 1 else []
     return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 
 
