@@ -135,17 +135,11 @@ def tracker_options(
         "natures": options(Nature.choices, used.get("nature")),
         "stages": options(stages, used.get("stage")),
         "categories": options(
-            ((pk, _at_most_70(name)) for pk, name in categories), used.get("category")
+            ((pk, Truncator(name).chars(70)) for pk, name in categories), used.get("category")
         ),
         "teams": options(teams, used.get("team")),
         "chairs": options(names.items(), used.get("chair")),
     }, names
-
-
-def _at_most_70(name: str) -> str:
-    """Truncator(name).chars(70), which costs a few µs a name, kept for names it could
-    change: an ASCII name of 70 characters or fewer it returns as it is."""
-    return name if len(name) <= 70 and name.isascii() else Truncator(name).chars(70)
 
 
 # The kinds of choice _listed_choices reads, in the order it returns them.
