@@ -1,7 +1,8 @@
 """Shared fixtures: the shipped ladders loaded into the test database, and staff for them."""
 
+import asyncio
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings
@@ -17,6 +18,25 @@ pytest_plugins = ["tests.fixtures"]
 
 # Real password hashing costs ~0.2 s a user; tests create hundreds.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _playwright_loop_set_aside(request) -> Iterator[None]:
+    """Playwright's sync API marks its event loop as running in this thread between calls
+    (playwright/_impl/_greenlets.py, wait_for_future), for the rest of the session once a
+    browser test has run. Django then refuses async_to_sync in the request thread, so the
+    status page and the async health views would 500 in whichever tests followed. Tests
+    without the browser run as in production, with no loop in the thread; the marker is put
+    back afterwards because Playwright's coroutines read it when they resume."""
+    loop = asyncio._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
 @pytest.fixture
