@@ -135,55 +135,6 @@ def test_every_report_view_is_in_the_permission_table():
     assert report_url_names() == set(REPORT_VIEWS)
 
 
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-@pytest.mark.parametrize("role", REFUSED_ROLES)
-def test_report_views_are_refused_to_everyone_but_qa(
-    client, time_machine, quarter, staff_of, name, role
-):
-    user = staff_of(GLOUCESTERSHIRE, role).user
-    response = get_as(client, time_machine, user, reverse(name))
-    assert response.status_code == 403
-    page = response.content.decode()
-    assert "Reports are for quality assurance managers" in page
-    assert quarter["e1"].reference not in page
-    assert not AccessLog.objects.filter(user=user).exists()
-
-
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-def test_report_views_send_signed_out_visitors_to_sign_in(client, quarter, name):
-    response = client.get(reverse(name))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
-
-
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-def test_report_views_refuse_an_account_with_no_staff_record(client, time_machine, quarter, name):
-    response = get_as(client, time_machine, UserFactory(), reverse(name))
-    assert response.status_code == 403
-    assert quarter["e1"].reference not in response.content.decode()
-    # An administrator with no staff record belongs to no authority: sent to admin.
-    response = get_as(client, time_machine, UserFactory(is_staff=True), reverse(name))
-    assert (response.status_code, response["Location"]) == (302, reverse("admin:index"))
-
-
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-@pytest.mark.parametrize("who", ["qa-manager", "is_staff team manager"])
-def test_report_views_are_open_to_qa_and_to_django_staff_with_a_staff_record(
-    client, time_machine, quarter, staff_of, name, who
-):
-    if who == "qa-manager":
-        user = staff_of(GLOUCESTERSHIRE, "qa-manager").user
-    else:
-        user = staff_of(GLOUCESTERSHIRE, "team-manager", user__is_staff=True).user
-    response = get_as(client, time_machine, user, reverse(name))
-    assert response.status_code == 200
-    assert response["Content-Type"] == REPORT_VIEWS[name]
-    # The dashboard names Q3's chairs; the others list open E5 (the quarterly report
-    # lists the open cases).
-    expected = "Ann Archer" if name == "reports:dashboard" else quarter["e5"].reference
-    assert expected in text_of(response)
-
-
 GLOUCESTERSHIRE_ONLY = [
     "GL-N1",
     "GL-N2",
@@ -196,24 +147,79 @@ GLOUCESTERSHIRE_ONLY = [
 ]
 
 
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-@pytest.mark.parametrize(
-    "query",
-    ["", "?quarter=2026-27-Q3", "?from=2024-01-01&to=2026-12-31", "?sort=reference"],
-)
-def test_qa_of_another_authority_sees_only_their_own(
-    client, time_machine, quarter, world, name, query
-):
-    rutland_qa = qa_of(world, RUTLAND).user
-    response = get_as(client, time_machine, rutland_qa, reverse(name) + query)
-    assert response.status_code == 200
-    page = text_of(response)
-    for key in ("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e9", "e10"):
-        assert quarter[key].reference not in page
-    for text in GLOUCESTERSHIRE_ONLY:
-        assert text not in page
-    if name != "reports:dashboard":
-        assert quarter["x1"].reference in page  # their own open escalation is there
+@pytest.mark.usefixtures("db")
+class TestWhoMaySeeTheReports:
+    """Read-only tests over build_quarter's data: one build for the class (shared_quarter)."""
+
+    @pytest.fixture
+    def quarter(self, shared_quarter) -> dict:
+        return shared_quarter[0]
+
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    @pytest.mark.parametrize("role", REFUSED_ROLES)
+    def test_report_views_are_refused_to_everyone_but_qa(
+        self, client, time_machine, quarter, staff_of, name, role
+    ):
+        user = staff_of(GLOUCESTERSHIRE, role).user
+        response = get_as(client, time_machine, user, reverse(name))
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert "Reports are for quality assurance managers" in page
+        assert quarter["e1"].reference not in page
+        assert not AccessLog.objects.filter(user=user).exists()
+
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    def test_report_views_send_signed_out_visitors_to_sign_in(self, client, quarter, name):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    def test_report_views_refuse_an_account_with_no_staff_record(
+        self, client, time_machine, quarter, name
+    ):
+        response = get_as(client, time_machine, UserFactory(), reverse(name))
+        assert response.status_code == 403
+        assert quarter["e1"].reference not in response.content.decode()
+        # An administrator with no staff record belongs to no authority: sent to admin.
+        response = get_as(client, time_machine, UserFactory(is_staff=True), reverse(name))
+        assert (response.status_code, response["Location"]) == (302, reverse("admin:index"))
+
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    @pytest.mark.parametrize("who", ["qa-manager", "is_staff team manager"])
+    def test_report_views_are_open_to_qa_and_to_django_staff_with_a_staff_record(
+        self, client, time_machine, quarter, staff_of, name, who
+    ):
+        if who == "qa-manager":
+            user = staff_of(GLOUCESTERSHIRE, "qa-manager").user
+        else:
+            user = staff_of(GLOUCESTERSHIRE, "team-manager", user__is_staff=True).user
+        response = get_as(client, time_machine, user, reverse(name))
+        assert response.status_code == 200
+        assert response["Content-Type"] == REPORT_VIEWS[name]
+        # The dashboard names Q3's chairs; the others list open E5 (the quarterly report
+        # lists the open cases).
+        expected = "Ann Archer" if name == "reports:dashboard" else quarter["e5"].reference
+        assert expected in text_of(response)
+
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    @pytest.mark.parametrize(
+        "query",
+        ["", "?quarter=2026-27-Q3", "?from=2024-01-01&to=2026-12-31", "?sort=reference"],
+    )
+    def test_qa_of_another_authority_sees_only_their_own(
+        self, client, time_machine, quarter, world, name, query
+    ):
+        rutland_qa = qa_of(world, RUTLAND).user
+        response = get_as(client, time_machine, rutland_qa, reverse(name) + query)
+        assert response.status_code == 200
+        page = text_of(response)
+        for key in ("e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e9", "e10"):
+            assert quarter[key].reference not in page
+        for text in GLOUCESTERSHIRE_ONLY:
+            assert text not in page
+        if name != "reports:dashboard":
+            assert quarter["x1"].reference in page  # their own open escalation is there
 
 
 def test_another_authoritys_ids_in_the_filters_show_nothing(client, time_machine, quarter, world):
@@ -1016,42 +1022,50 @@ def test_the_quarterly_report_shows_an_answered_step_awaiting_the_chair_not_over
 BIG = "99999999999999999999"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        f"category={BIG}",
-        f"team={BIG}",
-        f"chair={BIG}",
-        f"stage={BIG}",
-        f"theme={BIG}",
-        "theme=-1",
-        f"highest=1:{BIG}",
-        "highest=::",
-        "highest=a:b",
-        "timescale=missed&step_stage=x:y",
-        f"timescale=met&step_stage=1:{BIG}",
-        "timescale=none&from=2026-10-01&to=2026-12-31",
-        "timescale=closed&step_from=0001-01-01&step_to=9999-12-31",
-        "timescale=met&step_from=yesterday&step_to=2026-02-30",
-        "page=abc",
-        "page=-1",
-        f"page={BIG}",
-        "from=2026-13-01",
-        "to=9999-12-31",
-        "from=0001-01-01",
-        "closed_to=9999-12-31",
-        "closed_from=0001-01-01&closed_to=0001-01-01",
-        "from=2026-12-31&to=2026-01-01",
-        "sort=raised_at;DROP TABLE",
-        "status=<script>",
-        "quarter=2026-27-Q3&from=x&to=y",
-    ],
-)
-@pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
-def test_odd_parameters_never_cause_a_500(client, time_machine, quarter, qa, name, query):
-    response = get_as(client, time_machine, qa.user, f"{reverse(name)}?{query}")
-    assert response.status_code == 200, response.status_code
-    assert "<script>" not in text_of(response).replace("<script src", "")
+@pytest.mark.usefixtures("db")
+class TestOddRequests:
+    """Read-only: one build_quarter for every odd request (shared_quarter)."""
+
+    @pytest.fixture
+    def quarter(self, shared_quarter) -> dict:
+        return shared_quarter[0]
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            f"category={BIG}",
+            f"team={BIG}",
+            f"chair={BIG}",
+            f"stage={BIG}",
+            f"theme={BIG}",
+            "theme=-1",
+            f"highest=1:{BIG}",
+            "highest=::",
+            "highest=a:b",
+            "timescale=missed&step_stage=x:y",
+            f"timescale=met&step_stage=1:{BIG}",
+            "timescale=none&from=2026-10-01&to=2026-12-31",
+            "timescale=closed&step_from=0001-01-01&step_to=9999-12-31",
+            "timescale=met&step_from=yesterday&step_to=2026-02-30",
+            "page=abc",
+            "page=-1",
+            f"page={BIG}",
+            "from=2026-13-01",
+            "to=9999-12-31",
+            "from=0001-01-01",
+            "closed_to=9999-12-31",
+            "closed_from=0001-01-01&closed_to=0001-01-01",
+            "from=2026-12-31&to=2026-01-01",
+            "sort=raised_at;DROP TABLE",
+            "status=<script>",
+            "quarter=2026-27-Q3&from=x&to=y",
+        ],
+    )
+    @pytest.mark.parametrize("name", sorted(REPORT_VIEWS))
+    def test_odd_parameters_never_cause_a_500(self, client, time_machine, quarter, qa, name, query):
+        response = get_as(client, time_machine, qa.user, f"{reverse(name)}?{query}")
+        assert response.status_code == 200, response.status_code
+        assert "<script>" not in text_of(response).replace("<script src", "")
 
 
 # --- query counts: fixed, however many escalations there are ---------------------------
