@@ -8,10 +8,20 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from operations.models import SweepRun
 from operations.services import sweep_run_record
 from tests.staff.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_sweeps():
+    """The sweep history is what each test records. A process another test started (the
+    fault suite's schedulers, the Celery integration's beat) can commit a sweep run after
+    that test's database flush; on a parallel worker one did, and the page rightly
+    reported a sweep minutes old."""
+    SweepRun.objects.all().delete()
 
 
 def page(user) -> object:
