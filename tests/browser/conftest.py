@@ -176,7 +176,7 @@ def sign_in(site) -> Callable[..., Any]:
             page.goto(f"{site}/accounts/login/")
         page.fill("#id_username", staff.user.username)
         page.fill("#id_password", PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_load_state()
         assert "/accounts/login/" not in page.url, f"sign-in failed for {staff.user.username}"
         return page

@@ -23,7 +23,7 @@ def test_a_chair_sets_up_the_second_factor_and_reaches_their_escalations(
     page.goto(f"{site}/escalations/")
     page.fill("#id_username", chair.user.username)
     page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     assert "Set up your authenticator app" in page.locator("h1").inner_text()
     check_accessibility(page, "second factor set-up")
     screenshot(page, "second_factor_setup")
