@@ -2,7 +2,10 @@
 
 import asyncio
 import copy
+from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import suppress
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -18,6 +21,64 @@ pytest_plugins = ["tests.fixtures"]
 
 # Real password hashing costs ~0.2 s a user; tests create hundreds.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Tables no session fixture fills: between tests they hold no committed row.
+_NEVER_COMMITTED = (
+    "auth_user",
+    "staff_staffmember",
+    "staff_identityprovider",
+    "escalations_escalation",
+)
+_recent: deque[str] = deque(maxlen=6)
+_committed_probe: list[Any] = []  # one connection of its own, opened on first use
+
+
+def _committed_rows() -> dict[str, int]:
+    """Rows committed in the test database, seen from outside any test's transaction."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith(
+        "test_"
+    ):
+        return {}  # SQLite's in-memory test database cannot be seen from a second connection
+    import psycopg
+
+    if not _committed_probe:
+        probe = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        probe.execute("SET lock_timeout = '10s'")  # never wait long on a test's locks
+        _committed_probe.append(probe)
+    probe = _committed_probe[0]
+    counts = {
+        table: probe.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        for table in _NEVER_COMMITTED
+    }
+    return {table: n for table, n in counts.items() if n}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """A test starts on an empty database: rows an earlier test committed (it wrote outside
+    its transaction, or something wrote after its flush) would make this one pass or fail
+    by the order the tests ran in. Named here, with what ran before on this worker."""
+    leaked = _committed_rows()
+    if leaked:
+        ran_before = "\n  ".join(_recent) or "(nothing)"
+        import psycopg
+        from django.db import connection
+
+        # Cleared so one leak fails one test, not every test after it on this worker.
+        with suppress(psycopg.Error):  # a test's lock held past lock_timeout: leave it
+            _committed_probe[0].execute("TRUNCATE " + ", ".join(_NEVER_COMMITTED) + " CASCADE")
+        _recent.append(item.nodeid)
+        pytest.fail(
+            f"committed rows left by an earlier test: {leaked} (main connection in a "
+            f"transaction: {connection.in_atomic_block}). Ran before, on this worker:\n  "
+            f"{ran_before}",
+            pytrace=False,
+        )
+    _recent.append(item.nodeid)
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +113,14 @@ def shipped_ladders() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker, shipped_ladders):
+def django_db_setup(django_db_setup, django_db_blocker, shipped_ladders) -> Iterator[None]:
     """Load the shipped ladders once into the test database; tests roll back over them."""
     with django_db_blocker.unblock():
         load_ladders(copy.deepcopy(shipped_ladders))
+    yield
+    # Before the test database is dropped, which our own connection would block.
+    while _committed_probe:
+        _committed_probe.pop().close()
 
 
 @pytest.fixture
