@@ -1,6 +1,5 @@
 """Shared fixtures: the shipped ladders loaded into the test database, and staff for them."""
 
-import asyncio
 import copy
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -9,10 +8,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
 from policies.models import Policy
 from staff.models import StaffMember
+from tests import playwright_loop
 from tests.children.factories import ChildFactory
 from tests.staff.factories import StaffMemberFactory
 
@@ -31,16 +32,15 @@ _NEVER_COMMITTED = (
     "escalations_escalation",
 )
 _recent: deque[str] = deque(maxlen=6)
-_committed_probe: list[Any] = []  # one connection of its own, opened on first use
+_committed_probe: list[Any] = []  # a connection of its own, opened on first use
 
 
 def _committed_rows() -> dict[str, int]:
     """Rows committed in the test database, seen from outside any test's transaction."""
     from django.db import connection
 
-    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith(
-        "test_"
-    ):
+    name = connection.settings_dict["NAME"] or ""
+    if connection.vendor != "postgresql" or not name.startswith("test_"):
         return {}  # SQLite's in-memory test database cannot be seen from a second connection
     import psycopg
 
@@ -48,56 +48,41 @@ def _committed_rows() -> dict[str, int]:
         probe = psycopg.connect(**connection.get_connection_params(), autocommit=True)
         probe.execute("SET lock_timeout = '10s'")  # never wait long on a test's locks
         _committed_probe.append(probe)
-    probe = _committed_probe[0]
     counts = {
-        table: probe.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        table: _committed_probe[0].execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
         for table in _NEVER_COMMITTED
     }
     return {table: n for table, n in counts.items() if n}
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """A test starts on an empty database: rows an earlier test committed (it wrote outside
     its transaction, or something wrote after its flush) would make this one pass or fail
     by the order the tests ran in. Named here, with what ran before on this worker."""
+    if "browser" in getattr(item, "fixturenames", ()):
+        playwright_loop.put_back()
     leaked = _committed_rows()
+    ran_before = "\n  ".join(_recent) or "(nothing)"
+    _recent.append(item.nodeid)
     if leaked:
-        ran_before = "\n  ".join(_recent) or "(nothing)"
         import psycopg
-        from django.db import connection
 
         # Cleared so one leak fails one test, not every test after it on this worker.
-        with suppress(psycopg.Error):  # a test's lock held past lock_timeout: leave it
+        with suppress(psycopg.Error):  # a lock held past lock_timeout: leave the rows
             _committed_probe[0].execute("TRUNCATE " + ", ".join(_NEVER_COMMITTED) + " CASCADE")
-        _recent.append(item.nodeid)
         pytest.fail(
-            f"committed rows left by an earlier test: {leaked} (main connection in a "
-            f"transaction: {connection.in_atomic_block}). Ran before, on this worker:\n  "
-            f"{ran_before}",
+            f"committed rows left by an earlier test: {leaked}. Ran before, on this "
+            f"worker:\n  {ran_before}",
             pytrace=False,
         )
-    _recent.append(item.nodeid)
     yield
 
 
-@pytest.fixture(autouse=True)
-def _playwright_loop_set_aside(request) -> Iterator[None]:
-    """Playwright's sync API marks its event loop as running in this thread between calls
-    (playwright/_impl/_greenlets.py, wait_for_future), for the rest of the session once a
-    browser test has run. Django then refuses async_to_sync in the request thread, so the
-    status page and the async health views would 500 in whichever tests followed. Tests
-    without the browser run as in production, with no loop in the thread; the marker is put
-    back afterwards because Playwright's coroutines read it when they resume."""
-    loop = asyncio._get_running_loop()
-    if loop is None or "browser" in request.fixturenames:
-        yield
-        return
-    asyncio._set_running_loop(None)
-    try:
-        yield
-    finally:
-        asyncio._set_running_loop(loop)
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    playwright_loop.set_aside()
 
 
 @pytest.fixture
@@ -118,9 +103,11 @@ def django_db_setup(django_db_setup, django_db_blocker, shipped_ladders) -> Iter
     with django_db_blocker.unblock():
         load_ladders(copy.deepcopy(shipped_ladders))
     yield
-    # Before the test database is dropped, which our own connection would block.
+    # Before the test database is dropped, which an open connection would block: the
+    # probe's, and the main thread's (the browser tests' own: tests/playwright_loop.py).
     while _committed_probe:
         _committed_probe.pop().close()
+    connections.close_all()
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from django.db import connections
 from django.utils import timezone
 
 from notifications.relay import relay_once
 from staff.models import StaffMember
+from tests import playwright_loop
 from tests.staff.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django's async-safety check
@@ -101,8 +103,11 @@ def browser() -> Iterator[Any]:
         playwright.stop()
         _unavailable(f"{CHROMIUM} could not be launched: {exc}")
     yield chromium
-    chromium.close()
-    playwright.stop()
+    # At the session's end, after a test without the browser may have set the mark aside.
+    with playwright_loop.put_back_for_now():
+        connections.close_all()  # the browser tests' own (tests/playwright_loop.py)
+        chromium.close()
+        playwright.stop()
 
 
 @pytest.fixture
