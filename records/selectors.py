@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import BooleanField, Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import AccessLog, AccessLogChild, Child, Conference
-from escalations.models import Addressee, Attachment, Escalation, Step
+from escalations.models import OPEN_STATES, Addressee, Attachment, Escalation, Step
 from escalations.selectors import (
     EscalationSummary,
     Printable,
@@ -182,20 +183,44 @@ class FileEscalation(Printable):
     summary: EscalationSummary
 
 
-def child_file_escalations(staff: StaffMember, child: Child, today: date) -> list[FileEscalation]:
-    """Every escalation about the child this person may see, newest first, each with its
-    whole record. A fixed number of queries however many there are (the page once built
+# Escalations a page of the child's file shows, each with its whole record: a child's
+# history runs to a dozen or more, and each costs as much to show as an escalation page.
+CHILD_FILE_PAGE_SIZE = 5
+
+
+def child_file_page(
+    staff: StaffMember, child: Child, today: date, page: str | None
+) -> tuple[Page, list[FileEscalation]]:
+    """One page of the escalations about the child this person may see: the open ones
+    first (what is live heads the file), then newest first; `page` as the address gave it
+    (anything that is not a page number shows the first page, past the end the last)."""
+    escalations = (
+        visible_escalations(staff)
+        .filter(children=child)
+        .select_related("conference")
+        .annotate(
+            closed=Case(
+                When(state__in=OPEN_STATES, then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("closed", "-raised_at", "-pk")
+    )
+    shown = Paginator(escalations, CHILD_FILE_PAGE_SIZE).get_page(page)
+    return shown, file_escalations(staff, list(shown.object_list), today)
+
+
+def file_escalations(
+    staff: StaffMember, escalations: list[Escalation], today: date
+) -> list[FileEscalation]:
+    """The escalations (of the staff member's authority), each with its whole record, in
+    the order given. A fixed number of queries however many there are (the page once built
     the escalation page's context for each: seven queries an escalation).
 
     Each relation is read in one flat query and grouped here, in the order its prefetch
     would give: Django's prefetch builds a filtered queryset for every object it fills
     (some two hundred on a child's file), which cost more than the rows."""
-    escalations = list(
-        visible_escalations(staff)
-        .filter(children=child)
-        .select_related("conference")
-        .order_by("-raised_at")
-    )
     pks = [e.pk for e in escalations]
     children = children_by_escalation(pks)
     categories: dict[int, list[ConcernCategory]] = {pk: [] for pk in pks}

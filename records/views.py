@@ -65,7 +65,9 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
         visible_children(staff).select_related("team", "social_worker__user"), pk=pk
     )
     access_log_record(user=staff.user, action="view child", children=[child])
-    today = timezone.localdate()
+    page, escalations = selectors.child_file_page(
+        staff, child, timezone.localdate(), request.GET.get("page")
+    )
     return render(
         request,
         "children/file.html",
@@ -75,7 +77,11 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
             "plans": child.plans.all(),
             "conferences": child.conferences.select_related("chair__user"),
             "events": child.significant_events.all(),
-            "escalations": selectors.child_file_escalations(staff, child, today),
+            "escalations": escalations,
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(
+                page.number, on_each_side=1, on_ends=1
+            ),
             "can_raise": bool(escalation_selectors.raisable_policies(staff)),
         },
     )
