@@ -30,6 +30,7 @@ _NEVER_COMMITTED = (
     "staff_staffmember",
     "staff_identityprovider",
     "escalations_escalation",
+    "operations_sweeprun",
 )
 _recent: deque[str] = deque(maxlen=6)
 _committed_probe: list[Any] = []  # a connection of its own, opened on first use

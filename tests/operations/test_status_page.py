@@ -8,20 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from operations.models import SweepRun
 from operations.services import sweep_run_record
 from tests.staff.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def only_this_tests_sweeps():
-    """The sweep history is what each test records. On a parallel worker the second test
-    once found a sweep minutes old, most likely the first test's own row surviving its
-    rollback (the same unexplained leak as tests/sso/test_admin.py's providers; see the
-    stop note of 27 November), and the page rightly reported all well."""
-    SweepRun.objects.all().delete()
 
 
 def page(user) -> object:
