@@ -29,9 +29,12 @@ def people_below(staff: StaffMember) -> set[int]:
     while frontier:
         frontier = (
             set(
+                # Unordered: StaffMember's default order joined auth_user to sort a set.
                 StaffMember.objects.filter(
                     authority_id=staff.authority_id, line_manager_id__in=frontier
-                ).values_list("pk", flat=True)
+                )
+                .order_by()
+                .values_list("pk", flat=True)
             )
             - found
             - {staff.pk}
