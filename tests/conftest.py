@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 
 from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
 from policies.models import Policy
@@ -38,13 +39,9 @@ _committed_probe: list[Any] = []  # a connection of its own, opened on first use
 
 def _committed_rows() -> dict[str, int]:
     """Rows committed in the test database, seen from outside any test's transaction."""
-    from django.db import connection
-
     name = connection.settings_dict["NAME"] or ""
     if connection.vendor != "postgresql" or not name.startswith("test_"):
         return {}  # SQLite's in-memory test database cannot be seen from a second connection
-    import psycopg
-
     if not _committed_probe:
         probe = psycopg.connect(**connection.get_connection_params(), autocommit=True)
         probe.execute("SET lock_timeout = '10s'")  # never wait long on a test's locks
@@ -67,8 +64,6 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     ran_before = "\n  ".join(_recent) or "(nothing)"
     _recent.append(item.nodeid)
     if leaked:
-        import psycopg
-
         # Cleared so one leak fails one test, not every test after it on this worker.
         with suppress(psycopg.Error):  # a lock held past lock_timeout: leave the rows
             _committed_probe[0].execute("TRUNCATE " + ", ".join(_NEVER_COMMITTED) + " CASCADE")
