@@ -8,9 +8,11 @@ snapshots it (escalations.Step).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from simple_history.models import HistoricalRecords
 
 slug_validator = RegexValidator(
@@ -63,7 +65,50 @@ class LocalAuthority(models.Model):
         return self.name
 
     def closure_dates(self) -> frozenset[date]:
+        # Read with the signed-in person's staff record (`listed_closure_dates`), so the
+        # pages of a request ask no query of their own.
+        if self._listed_closure_dates is not None:
+            return self._listed_closure_dates
         return frozenset(self.closure_days.values_list("date", flat=True))
+
+    _listed_closure_dates: frozenset[date] | None = None
+
+    def keep_listed_closure_dates(self, listed: str | None) -> None:
+        """Take the closure days as `listed_closure_dates` read them, for this instance
+        (one request's) only: a later instance reads them afresh."""
+        self._listed_closure_dates = frozenset(
+            date.fromisoformat(day) for day in (listed or "").split(",") if day
+        )
+
+    @staticmethod
+    def listed_closure_dates(authority: OuterRef) -> Subquery:
+        """The authority's closure days as one string of ISO dates, to read alongside a
+        row that names the authority (`keep_listed_closure_dates` takes it)."""
+        return Subquery(
+            ClosureDay.objects.filter(authority=authority)
+            .order_by()
+            .values("authority")
+            .annotate(listed=_DateList("date"))
+            .values("listed")
+        )
+
+
+class _DateList(models.Aggregate):
+    """Dates as one comma-separated string of ISO dates, in no particular order."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(TO_CHAR(%(expressions)s, 'YYYY-MM-DD'), ',')"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # SQLite keeps a date as its ISO text already.
+        return self.as_sql(
+            compiler,
+            connection,
+            function="GROUP_CONCAT",
+            template="%(function)s(%(expressions)s, ',')",
+            **extra,
+        )
 
 
 class ClosureDay(models.Model):

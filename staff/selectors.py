@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import OuterRef
 
+from policies.models import LocalAuthority
 from staff.models import StaffMember
 
 
@@ -15,11 +17,16 @@ def staff_of(user: AbstractBaseUser | AnonymousUser) -> StaffMember | None:
     """
     if not isinstance(user, User) or not user.is_authenticated:
         return None
-    return (
+    staff = (
         StaffMember.objects.select_related("role", "authority", "team", "user")
         .filter(user=user, is_active=True)
+        .annotate(closures=LocalAuthority.listed_closure_dates(OuterRef("authority")))
         .first()
     )
+    if staff is not None:
+        # Nearly every page counts working days: the closure days come with the record.
+        staff.authority.keep_listed_closure_dates(staff.closures)
+    return staff
 
 
 def people_below(staff: StaffMember) -> set[int]:

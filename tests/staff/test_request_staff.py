@@ -3,8 +3,13 @@ once per request, and the pages that need one refuse a request without it."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from policies.models import ClosureDay
 from tests.staff.factories import UserFactory
 
 
@@ -44,3 +49,37 @@ def test_an_administrator_without_a_staff_record_is_sent_to_the_admin(client, db
 
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
+
+
+def test_the_staff_record_brings_its_authoritys_closure_days(client, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    for day in (date(2026, 12, 24), date(2026, 12, 29)):
+        ClosureDay.objects.create(authority=chair.authority, date=day)
+    client.force_login(chair.user)
+
+    request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
+
+    with CaptureQueriesContext(connection) as queries:
+        closures = request_staff.authority.closure_dates()
+    assert closures == {date(2026, 12, 24), date(2026, 12, 29)}
+    assert len(queries) == 0
+
+
+def test_an_authority_without_closure_days_has_none_on_the_request(client, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    client.force_login(chair.user)
+
+    request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
+
+    assert request_staff.authority.closure_dates() == frozenset()
+
+
+def test_a_closure_day_added_later_is_seen_by_the_next_request(client, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    client.force_login(chair.user)
+    client.get(reverse("notifications:list"))
+
+    ClosureDay.objects.create(authority=chair.authority, date=date(2026, 12, 24))
+    request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
+
+    assert request_staff.authority.closure_dates() == {date(2026, 12, 24)}
