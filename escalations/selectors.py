@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -650,37 +651,43 @@ def my_escalations(staff: StaffMember, today: date) -> QuerySet[Escalation]:
     return _with_open_step(_my_escalations_in_order(staff, today))
 
 
-def my_escalation_pks(staff: StaffMember, today: date) -> tuple[list[int], list[int]]:
-    """The pks of `my_decisions` and of `my_escalations`, in its order: the pager's count
-    and page both (a chair's history runs to thousands of pks, a few KB), and the sort
-    reads no joined rows (`escalations_in_order` loads a page's)."""
+# A row of My escalations as listed: (pk, state, raised_by_id), what a row reads of the
+# escalation itself (`_LISTED_ESCALATION`, with the viewer's authority), read with its
+# place in the list so that a page of them needs no query for the escalations. Plain
+# tuples: a chair's history runs to thousands.
+Listed = tuple[int, str, int]
+
+
+def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed], list[Listed]]:
+    """`my_decisions` and `my_escalations`, in its order, as `Listed` rows: the pager's
+    count and page both (a chair's history runs to thousands, a few hundred KB), and the
+    sort reads no joined rows (`escalations_in_order` loads a page's)."""
     if staff.is_quality_assurance:
         # The whole authority's: sorted where it is.
         rows = (
             _in_list_order(_mine(staff), today)
             .annotate(deciding=ExpressionWrapper(_awaiting_my_decision(staff), BooleanField()))
-            .values_list("pk", "deciding")
+            .values_list("pk", "state", "raised_by_id", "deciding")
         )
-        deciding: list[int] = []
-        others: list[int] = []
-        for pk, is_deciding in rows:
-            (deciding if is_deciding else others).append(pk)
+        deciding: list[Listed] = []
+        others: list[Listed] = []
+        for pk, state, raiser, is_deciding in rows:
+            (deciding if is_deciding else others).append((pk, state, raiser))
         return deciding, others
     return _sorted_as_listed(staff, today)
 
 
-def _sorted_as_listed(staff: StaffMember, today: date) -> tuple[list[int], list[int]]:
-    """`my_escalation_pks` for anyone but a QA manager, in three plain queries: the pks
-    the other ways in than raising find (a few), `_mine`'s rows (pk, state, raiser) newest
-    raised first, and their open steps; put in `_in_list_order`'s order here (a stable
-    sort) by the Step predicates. The same order in SQL cost more to build in the ORM
-    (three correlated subqueries) and to run (a probe of the primary key and a read of
-    the table for each of a chair's 1,355 rows) than the whole rest of the page; a UNION
-    of what they raised and the rest PostgreSQL planned in parallel workers, whose start
-    cost more than the scan; and the rows' raised_at, read to sort them here, cost 10 ms
-    to convert."""
+def _sorted_as_listed(staff: StaffMember, today: date) -> tuple[list[Listed], list[Listed]]:
+    """`my_escalations_listed` for anyone but a QA manager, in three plain queries: the
+    pks the other ways in than raising find (a few), `_mine`'s rows newest raised first,
+    and their open steps; put in `_in_list_order`'s order here (a stable sort) by the Step
+    predicates. The same order in SQL cost more to build in the ORM (three correlated
+    subqueries) and to run (a probe of the primary key and a read of the table for each
+    of a chair's 1,355 rows) than the whole rest of the page; a UNION of what they raised
+    and the rest PostgreSQL planned in parallel workers, whose start cost more than the
+    scan; and the rows' raised_at, read to sort them here, cost 10 ms to convert."""
     besides = list(_ways_in_besides_raising(staff).values_list("pk", flat=True))
-    rows = list(
+    rows: list[Listed] = list(
         Escalation.objects.filter(authority=staff.authority)
         .filter(Q(raised_by=staff) | Q(pk__in=besides))
         .order_by("-raised_at", "-pk")
@@ -695,7 +702,7 @@ def _sorted_as_listed(staff: StaffMember, today: date) -> tuple[list[int], list[
         .only("escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at")
     }
 
-    def rank(row: tuple[int, str, int]) -> tuple[bool, bool, bool, date]:
+    def rank(row: Listed) -> tuple[bool, bool, bool, date]:
         """Open first, overdue first, soonest due (none last)."""
         step = open_step.get(row[0]) if row[1] in OPEN_STATES else None
         if step is None:
@@ -704,29 +711,33 @@ def _sorted_as_listed(staff: StaffMember, today: date) -> tuple[list[int], list[
         return (False, not step.is_overdue(today), due is None, due or date.min)
 
     rows.sort(key=rank)
-    deciding: list[int] = []
-    others: list[int] = []
+    deciding: list[Listed] = []
+    others: list[Listed] = []
     me = staff.pk
-    for pk, state, raiser in rows:
+    for row in rows:
+        pk, state, raiser = row
         step = open_step.get(pk) if state in OPEN_STATES else None
         # `_awaiting_my_decision`: raised by them, open, its open step answered.
         mine_to_decide = raiser == me and step is not None and step.is_awaiting_chair
-        (deciding if mine_to_decide else others).append(pk)
+        (deciding if mine_to_decide else others).append(row)
     return deciding, others
 
 
-def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
-    """The escalations of a page of `my_escalation_pks`, in that order, with what a row
-    of the list shows: its children and open step (a row names no policy, stage or
-    raiser, so none is joined: building those objects cost more than the query)."""
-    # Only the columns a row reads: the escalations' and steps' long texts (summary,
-    # statements, response) cost more to read and build than the rest of the row.
-    found = Escalation.objects.order_by().only(*_LISTED_ESCALATION).in_bulk(pks)
+def escalations_in_order(listed: Sequence[Listed], authority_id: int) -> list[Escalation]:
+    """The escalations of a page of `my_escalations_listed` (of the authority), in that
+    order, with what a row of the list shows: its children and open step (a row names no
+    policy, stage or raiser, so none is joined: building those objects cost more than the
+    query). The escalations themselves are built from `listed`, as
+    `.only(*_LISTED_ESCALATION)` would read them: that query cost more than the others."""
+    fields = ["id", "state", "raised_by_id", "authority_id"]
+    found = {
+        row[0]: Escalation.from_db(DEFAULT_DB_ALIAS, fields, (*row, authority_id)) for row in listed
+    }
     children = listed_children(list(found))
     open_steps: dict[int, list[Step]] = {pk: [] for pk in found}
     for step in (
         Step.objects.open()
-        .filter(escalation_id__in=list(found))
+        .filter(escalation_id__in=[pk for pk, state, _raiser in listed if state in OPEN_STATES])
         .order_by()
         .select_related("responder__user", "partner")
         .only(*_LISTED_STEP)
@@ -736,7 +747,7 @@ def escalations_in_order(pks: Sequence[int]) -> list[Escalation]:
     for pk, escalation in found.items():
         set_loaded(escalation, "children", Child, children[pk])
         set_loaded(escalation, "steps", Step, open_steps[pk])
-    return [found[pk] for pk in pks if pk in found]
+    return list(found.values())
 
 
 # What a list's row (_ListCells, Clock.of, the access log) reads of an escalation, its

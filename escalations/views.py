@@ -120,14 +120,14 @@ def my_escalations(request: StaffRequest) -> HttpResponse:
     today = timezone.localdate()
     # Paged: a chair's history runs to more than a thousand escalations. What waits on
     # their decision heads the first page.
-    deciding_pks, others = selectors.my_escalation_pks(staff, today)
+    deciding_listed, others = selectors.my_escalations_listed(staff, today)
     paginator = Paginator(others, selectors.MINE_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    shown = [*deciding_pks, *page.object_list] if page.number == 1 else list(page.object_list)
+    shown = [*deciding_listed, *page.object_list] if page.number == 1 else list(page.object_list)
     # Both lists' rows in one load (one query and its prefetches).
-    escalations = selectors.escalations_in_order(shown)
+    escalations = selectors.escalations_in_order(shown, staff.authority_id)
     closures = staff.authority.closure_dates()
-    awaiting = set(deciding_pks)
+    awaiting = {pk for pk, _state, _raiser in deciding_listed}
     deciding = selectors.escalation_rows(
         staff, [e for e in escalations if e.pk in awaiting], today, closures=closures
     )

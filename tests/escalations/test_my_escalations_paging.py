@@ -150,7 +150,7 @@ def _in_sql_order(viewer, today) -> tuple[list[int], list[int]]:
 
 
 def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, history, staff_of):
-    """my_escalation_pks sorts in Python what it reads in plain queries: the same order
+    """my_escalations_listed sorts in Python what it reads in plain queries: the same order
     as the list's SQL, for the chair who raised them and for the one who must answer."""
     overdue = history(2, start=at(2026, 11, 2, 9))
     current = history(4)
@@ -163,9 +163,15 @@ def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, his
     )
     time_machine.move_to(TODAY, tick=False)
     today = TODAY.date()
-    deciding, others = selectors.my_escalation_pks(chair, today)
+    deciding, others = _pks(selectors.my_escalations_listed(chair, today))
     assert deciding == [current[1].pk]
     assert others[:2] == [e.pk for e in overdue[::-1]]
     assert (deciding, others) == _in_sql_order(chair, today)
     responder = overdue[0].steps.get().responder
-    assert selectors.my_escalation_pks(responder, today) == _in_sql_order(responder, today)
+    listed = selectors.my_escalations_listed(responder, today)
+    assert _pks(listed) == _in_sql_order(responder, today)
+
+
+def _pks(listed) -> tuple[list[int], list[int]]:
+    deciding, others = listed
+    return [row[0] for row in deciding], [row[0] for row in others]
