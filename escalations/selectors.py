@@ -106,6 +106,40 @@ def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> N
     cache[name] = as_loaded(model, rows)
 
 
+def load_ladders(policy_ids: Iterable[int], *, raiser_roles: bool = False) -> dict[int, Policy]:
+    """{pk: policy} with its ladder loaded (`rules.ladder` reads it with no query) and,
+    when asked, each stage's raiser roles: one flat query each, grouped here
+    (`set_loaded`), for however many policies (Django's prefetch of
+    `stages__raiser_roles` cost more than a to-do list's rows)."""
+    ids = set(policy_ids)
+    ladders: dict[int, list[Stage]] = {pk: [] for pk in ids}
+    policies: dict[int, Policy] = {}
+    for stage in (
+        Stage.objects.filter(policy_id__in=ids)
+        .select_related("policy")
+        .order_by("policy_id", "order", "pk")
+    ):
+        stage.policy = policies.setdefault(stage.policy_id, stage.policy)
+        ladders[stage.policy_id].append(stage)
+    if ids - policies.keys():  # a policy with no stage: none is shipped
+        policies |= Policy.objects.in_bulk(ids - policies.keys())
+    for pk, policy in policies.items():
+        set_loaded(policy, "stages", Stage, ladders[pk])
+    if raiser_roles:
+        stages = {stage.pk: stage for ladder in ladders.values() for stage in ladder}
+        roles: dict[int, list[Role]] = {pk: [] for pk in stages}
+        if stages:
+            for link in (
+                Stage.raiser_roles.through.objects.filter(stage_id__in=list(stages))
+                .select_related("role")
+                .order_by("stage_id", *(f"role__{f}" for f in Role._meta.ordering or ()), "role_id")
+            ):
+                roles[link.stage_id].append(link.role)
+        for pk, stage in stages.items():
+            set_loaded(stage, "raiser_roles", Role, roles[pk])
+    return policies
+
+
 def children_by_escalation(pks: Sequence[int]) -> dict[int, list[Child]]:
     """{escalation pk: its children, in Child's order}, in one query."""
     grouped: dict[int, list[Child]] = {pk: [] for pk in pks}
@@ -1304,7 +1338,8 @@ def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> St
     return (
         (Step.objects.all() if steps is None else steps)
         .filter(escalation__state__in=OPEN_STATES)
-        .select_related("responder__user", "partner", "escalation__policy")
+        # The policies come with their ladders (`_load_for_rules`), not joined per row.
+        .select_related("responder__user", "partner", "escalation")
     )
 
 
@@ -1324,15 +1359,14 @@ def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
             set_loaded(step.escalation, "steps", Step, [step])
         else:
             others.append(step.escalation)
-    # One instance of each policy (a handful) for every row: their ladders loaded once,
-    # not once per row.
-    policies: dict[int, Policy] = {}
+    # One instance of each policy (a handful) for every row, with its ladder and the
+    # stages' raiser roles: loaded once, not once per row.
+    policies = load_ladders({e.policy_id for e in escalations}, raiser_roles=True)
     for escalation in escalations:
-        escalation.policy = policies.setdefault(escalation.policy_id, escalation.policy)
+        escalation.policy = policies[escalation.policy_id]
     children = listed_children(list({e.pk for e in escalations}))
     for escalation in escalations:
         set_loaded(escalation, "children", Child, children[escalation.pk])
-    prefetch_related_objects(list(policies.values()), "stages__raiser_roles")
     for escalation in escalations:
         if escalation.raised_by_id == staff.pk:
             escalation.raised_by = staff

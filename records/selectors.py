@@ -30,12 +30,13 @@ from escalations.selectors import (
     Printable,
     StepRow,
     children_by_escalation,
+    load_ladders,
     load_the_record,
     set_loaded,
     step_rows_of,
     visible_escalations,
 )
-from policies.models import ConcernCategory, Policy, Stage
+from policies.models import ConcernCategory
 from reports.rules import may_view_reports
 from staff.models import StaffMember
 
@@ -236,23 +237,9 @@ def file_escalations(
     # visible_escalations: the staff's authority. Each policy (a handful) read once with
     # its ladder, the current stage taken from it, and the people once for all
     # (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan the
-    # query than to run it.
-    # The ladder only (`rules.next_stage`): the file offers no action, so no stage's
-    # raiser roles are read.
-    # Read from the ladder's side, the policies with their stages: one query, not two.
-    ladders: dict[int, list[Stage]] = {e.policy_id: [] for e in escalations}
-    policies: dict[int, Policy] = {}
-    for stage in (
-        Stage.objects.filter(policy_id__in=list(ladders))
-        .select_related("policy")
-        .order_by("policy_id", "order", "pk")
-    ):
-        stage.policy = policies.setdefault(stage.policy_id, stage.policy)
-        ladders[stage.policy_id].append(stage)
-    if ladders.keys() - policies.keys():  # a policy with no stage: none is shipped
-        policies |= Policy.objects.in_bulk(ladders.keys() - policies.keys())
-    for pk, policy in policies.items():
-        set_loaded(policy, "stages", Stage, ladders[pk])
+    # query than to run it. The ladder only (`rules.next_stage`): the file offers no
+    # action, so no stage's raiser roles are read.
+    policies = load_ladders({e.policy_id for e in escalations})
     for escalation in escalations:
         escalation.authority = staff.authority
         escalation.policy = policies[escalation.policy_id]
