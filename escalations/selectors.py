@@ -1070,18 +1070,9 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
     set_loaded(
         escalation, "children", Child, children_by_escalation([escalation.pk])[escalation.pk]
     )
-    ladder = list(Stage.objects.filter(policy_id=escalation.policy_id).order_by("order", "pk"))
-    raisers: dict[int, list[Role]] = {stage.pk: [] for stage in ladder}
-    for link in (
-        Stage.raiser_roles.through.objects.filter(stage_id__in=list(raisers))
-        .select_related("role")
-        .order_by("role__name", "role_id")
-    ):
-        raisers[link.stage_id].append(link.role)
-    for stage in ladder:
-        stage.policy = escalation.policy
-        set_loaded(stage, "raiser_roles", Role, raisers[stage.pk])
-    set_loaded(escalation.policy, "stages", Stage, ladder)
+    escalation.policy = load_ladders([escalation.policy_id], raiser_roles=True)[
+        escalation.policy_id
+    ]
     load_the_record([escalation])
     step_rows = step_rows_of(escalation, today, closures)
     children = list(escalation.children.all())

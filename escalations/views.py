@@ -73,12 +73,16 @@ def _escalation_or_404(staff: StaffMember, pk: int, *, people: bool = True) -> E
     # entries for it, not all the person may see. `people=False`: the page reads who
     # raised it and whom it is about with the steps' people (selectors.load_the_record),
     # and nine joined tables took PostgreSQL longer to plan than to run.
-    related = ["policy", "authority", "current_stage", "conference"]
+    # Its authority is the person's own (visible_escalations): that instance, which came
+    # with its closure days (staff_of), rather than a join and a query for them.
+    related = ["policy", "current_stage", "conference"]
     if people:
         related += ["raised_by__user", "about_staff__user"]
-    return get_object_or_404(
+    escalation = get_object_or_404(
         selectors.visible_escalations(staff, pk=pk).select_related(*related), pk=pk
     )
+    escalation.authority = staff.authority
+    return escalation
 
 
 def _seen(request: HttpRequest, preview: StepRecipients | None) -> bool:
