@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import TypedDict
 
 from django.db.models import CharField, F, QuerySet, Value
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -37,7 +36,7 @@ class TrackerRow(TypedDict):
     status: str
     stage: str
     chair: str
-    due: str  # HTML: escalations/_clock.html's, or "—" where no step is open
+    due: str  # HTML: the open step's Clock.html(), or "—" where no step is open
 
 
 def tracker_rows(
@@ -64,23 +63,13 @@ def tracker_rows(
     if missing:
         people = StaffMember.objects.filter(pk__in=missing).select_related("user")
         names = names | {person.pk: person.display_name for person in people}
-    # A page of fifty shows a handful of different clocks: each is rendered once.
-    due_cells: dict[tuple[object, ...], str] = {}
     rows: list[TrackerRow] = []
     shown: list[Child] = []
     for pk, raised_at, state, stage, raised_by_id in page:
         kids = children.get(pk, [])
         shown += kids
         step = open_steps.get(pk)
-        if step is None:
-            due = "—"
-        else:
-            clock = selectors.Clock.of(step, today, nation, closures)
-            # Its fields' values (dataclasses.astuple copies each: a hundred times slower).
-            key = tuple(vars(clock).values())
-            if key not in due_cells:
-                due_cells[key] = render_to_string("escalations/_clock.html", {"clock": clock})
-            due = due_cells[key]
+        due = "—" if step is None else selectors.Clock.of(step, today, nation, closures).html()
         rows.append(
             {
                 "url": selectors.row_url("escalations:detail", pk),
