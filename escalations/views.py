@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -169,7 +170,7 @@ def todo(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "escalations/todo.html",
-        {"staff": staff, "sections": [section.cells() for section in sections]},
+        {"staff": staff, "sections": [section.cells(csrf_input(request)) for section in sections]},
     )
 
 

@@ -4,6 +4,7 @@ must do now, each row with its next action in words and a link to it."""
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 import time_machine
@@ -188,6 +189,21 @@ def test_the_to_do_page_shows_each_row_with_its_next_action_and_keeps_the_lists_
     assert f'href="{reverse("escalations:resolve", args=[escalation.pk])}"' in text
     assert f'href="{reverse("escalations:mine")}"' in text
     assert f'href="{reverse("escalations:awaiting")}"' in text
+
+
+def test_the_to_do_pages_actions_are_links_and_buttons_with_the_forms_token(world, raise_concern):
+    escalation = at_stage_1(world, raise_concern)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.chair.user)
+    with time_machine.travel(at(2026, 11, 12), tick=False):
+        page = client.get(reverse("escalations:todo")).content.decode()
+    chase = reverse("escalations:chase", args=[escalation.pk])
+    form = re.search(rf'<form method="post" action="{re.escape(chase)}">(.*?)</form>', page, re.S)
+    assert form is not None, "the reminder is no form of its own"
+    assert re.search(r'<input type="hidden" name="csrfmiddlewaretoken" value="\w+">', form[1])
+    assert "Send Tess TeamN a reminder" in form[1]
+    escalate = reverse("escalations:escalate", args=[escalation.pk])
+    assert f'<a class="govuk-link" href="{escalate}">Escalate<span' in page
 
 
 def test_the_to_do_page_says_when_there_is_nothing_to_do(world):
