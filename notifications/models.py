@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import models
+from django.db.models import Q
 
 from escalations.models import AmendmentKind, Escalation, Step, StepAmendment
 from staff.models import Partner, StaffMember
@@ -107,6 +108,11 @@ class Notification(models.Model):
             # "Was told" is "may see": the escalations a person was told of, from the
             # index alone (escalations.selectors.visible_escalations).
             models.Index(fields=["recipient", "escalation"], name="notification_told_of"),
+            # The header's unread count on every page (selectors.unread), from the index
+            # alone: a chair's hundreds of read notifications are not in it.
+            models.Index(
+                fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
         ]
 
     def __str__(self) -> str:
