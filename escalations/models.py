@@ -16,7 +16,7 @@ import uuid
 from datetime import date, timedelta
 
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import GreaterThan, LessThan, LessThanOrEqual
 from django.utils import timezone
@@ -299,6 +299,12 @@ class Step(models.Model):
     """One stage visited: who was asked, when, the due date, the response, the verdict."""
 
     escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="steps")
+    # The escalation's authority, copied when the step is raised (an escalation never
+    # moves authority): an authority's overdue steps are then read from one index
+    # (step_awaiting_by_authority), not found by probing each open escalation's step.
+    authority = models.ForeignKey(
+        "policies.LocalAuthority", on_delete=models.PROTECT, related_name="+", editable=False
+    )
     sequence = models.PositiveSmallIntegerField()
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="steps")
     # The person addressed: council staff, or a partner-agency contact (exactly one). A
@@ -395,6 +401,14 @@ class Step(models.Model):
             models.Index(fields=["responder", "closed_at"]),
             # The reports count the steps raised in a period (the dashboard's timescales).
             models.Index(fields=["raised_at"], name="step_raised_at"),
+            # An authority's steps awaiting a response by their deadline: the QA
+            # manager's "Overdue across the authority", longest overdue first.
+            models.Index(
+                F("authority"),
+                effective_due(),
+                condition=AWAITING_RESPONSE,
+                name="step_awaiting_by_authority",
+            ),
         ]
 
     def __str__(self) -> str:

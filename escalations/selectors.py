@@ -1489,28 +1489,21 @@ def _chase_actions(
     return out
 
 
-def _open_steps_of(
-    escalations: QuerySet[Escalation], condition: Q, *, with_due: bool = False
-) -> QuerySet[Any]:
+def _open_steps_of(escalations: QuerySet[Escalation], condition: Q) -> QuerySet[Any]:
     """The open escalations among `escalations` whose open step meets `condition`, with
-    that step's pk as `open_step_pk` (and its effective deadline as `open_step_due`).
+    that step's pk as `open_step_pk`.
 
     Found from the escalations, by a probe of each one's open step (LIMIT 1: the one the
     unique `one_open_step_per_escalation` index finds). Joined from the steps instead,
     PostgreSQL read every open step of every authority to hash them: 8-15 ms on the
     load set, against 1-2 ms."""
     probe = Step.objects.filter(escalation=OuterRef("pk")).open().filter(condition).order_by()
-    found = (
+    return (
         escalations.filter(state__in=OPEN_STATES)
         .order_by()
         .annotate(open_step_pk=Subquery(probe.values("pk")[:1]))
         .filter(open_step_pk__isnull=False)
     )
-    if with_due:
-        found = found.annotate(
-            open_step_due=Subquery(probe.annotate(due=effective_due()).values("due")[:1])
-        )
-    return found
 
 
 def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
@@ -1600,18 +1593,18 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     total_overdue = 0
     if staff.is_quality_assurance:
         # The longest overdue only: at a large authority there are hundreds, all listed
-        # by the tracker's overdue filter (all their pks and deadlines: the count too).
-        overdue_here = sorted(
-            (due or date.max, pk)
-            for pk, due in _open_steps_of(
-                Escalation.objects.filter(authority=staff.authority),
-                overdue_q(today),
-                with_due=True,
-            ).values_list("open_step_pk", "open_step_due")
+        # by the tracker's overdue filter. Read from the authority's index of steps
+        # awaiting a response (Step.authority), by deadline; counted only when there are
+        # more than are shown. (Found from the escalations, each one's open step probed,
+        # this read every open escalation of the authority: 4 ms on the load set.)
+        overdue_here = Step.objects.filter(authority=staff.authority).filter(overdue_q(today))
+        across_ids = list(
+            overdue_here.annotate(due=effective_due())
+            .order_by("due", "pk")
+            .values_list("pk", flat=True)[:TODO_AUTHORITY_OVERDUE]
         )
-        across_ids = [pk for _, pk in overdue_here[:TODO_AUTHORITY_OVERDUE]]
-        if len(overdue_here) >= TODO_AUTHORITY_OVERDUE:
-            total_overdue = len(overdue_here)
+        if len(across_ids) == TODO_AUTHORITY_OVERDUE:
+            total_overdue = overdue_here.count()
 
     wanted = {*mine_ids, *answering_ids, *waiting_ids, *across_ids}
     loaded = (

@@ -487,6 +487,7 @@ def _raise_step(
     statement = (statement or {}) if stage.statement_required else {}
     step = Step.objects.create(
         escalation=escalation,
+        authority_id=escalation.authority_id,
         sequence=sequence,
         stage=stage,
         responder=responder,

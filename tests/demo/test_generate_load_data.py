@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from children.models import AccessLog, Child, ChildProtectionPlan, Conference
@@ -83,6 +84,13 @@ def test_open_escalations_have_one_open_step_and_closed_ones_none(generated):
             assert escalation.state in CLOSED_STATES
             assert open_steps == []
             assert escalation.closed_at is not None
+
+
+def test_every_step_carries_its_escalations_authority(generated):
+    assert Step.objects.exists()
+    assert not Step.objects.exclude(authority=F("escalation__authority")).exists()
+    history = Step.history.exclude(authority_id=F("escalation__authority_id"))
+    assert not history.exists()
 
 
 def test_history_rows_exist(generated):

@@ -98,6 +98,7 @@ def _make(home, drawn: Drawn, nation: str, closures: frozenset[date]) -> Step:
     )
     return Step.objects.create(
         escalation=escalation,
+        authority=escalation.authority,
         sequence=1,
         stage=home["stage"],
         responder=home["responder"],

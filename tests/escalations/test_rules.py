@@ -268,6 +268,7 @@ def _position(policy: Policy, stage: Stage, raiser: StaffMember, answered: bool)
     escalation.children.add(ChildFactory(authority=policy.authority))
     Step.objects.create(
         escalation=escalation,
+        authority=escalation.authority,
         sequence=1,
         stage=stage,
         responder=_holder(policy, stage.role),

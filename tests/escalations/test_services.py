@@ -152,6 +152,16 @@ def test_chair_raises_informal_escalation_with_informal_step_due_in_five_working
     assert step.due_on == date(2026, 11, 9)
 
 
+def test_each_step_carries_its_escalations_authority(raise_concern, escalate_to):
+    escalation = raise_concern(GLOUCESTERSHIRE)
+    respond(escalation, now=at(2026, 11, 3, 10))
+    escalate_to(escalation, now=at(2026, 11, 3, 11))
+
+    steps = steps_of(reload(escalation))
+    assert len(steps) == 2
+    assert {step.authority_id for step in steps} == {escalation.authority_id}
+
+
 def test_escalation_raised_on_a_saturday_is_deemed_received_on_monday(raise_concern):
     escalation = raise_concern(GLOUCESTERSHIRE, now=at(2026, 11, 7))  # Saturday 7 Nov
 

@@ -883,7 +883,11 @@ class Command(BaseCommand):
                     None,
                 )
             step_rows = [
-                {"escalation_id": e, **fields}
+                {
+                    "escalation_id": e,
+                    "authority_id": plan["escalation"]["authority_id"],
+                    **fields,
+                }
                 for e, plan in zip(escalations, chunk, strict=True)
                 for fields in plan["steps"]
             ]
