@@ -611,6 +611,7 @@ def bulk_escalations(world: Scenario, n: int, slug: str = GLOUCESTERSHIRE) -> li
         steps.append(
             Step(
                 escalation=e,
+                authority=e.authority,
                 sequence=1,
                 stage=stage,
                 responder=responder,
