@@ -151,7 +151,8 @@ def _in_sql_order(viewer, today) -> tuple[list[int], list[int]]:
 
 def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, history, staff_of):
     """my_escalations_listed sorts in Python what it reads in plain queries: the same order
-    as the list's SQL, for the chair who raised them and for the one who must answer."""
+    as the list's SQL, for the chair who raised them, the one who must answer and a QA
+    manager (the whole authority's)."""
     overdue = history(2, start=at(2026, 11, 2, 9))
     current = history(4)
     services.escalation_withdraw(
@@ -170,6 +171,29 @@ def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, his
     responder = overdue[0].steps.get().responder
     listed = selectors.my_escalations_listed(responder, today)
     assert _pks(listed) == _in_sql_order(responder, today)
+    qa = staff_of("gloucestershire", "qa-manager")
+    assert _pks(selectors.my_escalations_listed(qa, today)) == _in_sql_order(qa, today)
+
+
+def test_a_page_runs_on_from_the_last_open_escalations_into_the_closed(
+    client, time_machine, chair, history, monkeypatch
+):
+    """The open rows are sorted in Python, the closed read a page at a time: a page that
+    holds the end of one and the start of the other shows both, in the list's order."""
+    monkeypatch.setattr(selectors, "MINE_PAGE_SIZE", 3)
+    made = history(7)
+    for escalation in made[:4]:
+        services.escalation_withdraw(
+            actor=chair, escalation=escalation, reason="Raised in error.", now=THAT_MORNING
+        )
+    pages = [_page(client, time_machine, chair, f"?page={n}") for n in (1, 2, 3)]
+    shown = [REFERENCE.findall(page) for page in pages]
+    assert [len(refs) for refs in shown] == [3, 3, 1]
+    _deciding, in_order = _in_sql_order(chair, TODAY.date())
+    by_pk = {e.pk: e.reference for e in made}
+    assert [ref for refs in shown for ref in refs] == [by_pk[pk] for pk in in_order]
+    # The three still open, newest first, then the withdrawn, newest first.
+    assert in_order == [e.pk for e in made[4:][::-1]] + [e.pk for e in made[:4][::-1]]
 
 
 def _pks(listed) -> tuple[list[int], list[int]]:
