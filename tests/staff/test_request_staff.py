@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from policies.models import ClosureDay
+from staff.selectors import people_below
 from tests.staff.factories import UserFactory
 
 
@@ -83,3 +84,26 @@ def test_a_closure_day_added_later_is_seen_by_the_next_request(client, staff_of)
     request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
 
     assert request_staff.authority.closure_dates() == {date(2026, 12, 24)}
+
+
+def test_the_line_of_someone_who_manages_nobody_is_read_with_their_record(client, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    client.force_login(chair.user)
+    request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
+
+    with CaptureQueriesContext(connection) as queries:
+        line = people_below(request_staff)
+
+    assert line == set()
+    assert len(queries) == 0
+
+
+def test_a_managers_line_is_read_through_every_level(client, staff_of):
+    head = staff_of("rutland", "service-manager")
+    manager = staff_of("rutland", "team-manager", line_manager=head)
+    worker = staff_of("rutland", "social-worker", line_manager=manager)
+    client.force_login(head.user)
+
+    request_staff = client.get(reverse("notifications:list")).wsgi_request.staff
+
+    assert people_below(request_staff) == {manager.pk, worker.pk}
