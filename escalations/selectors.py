@@ -110,21 +110,28 @@ def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> N
     cache[name] = as_loaded(model, rows)
 
 
-def load_ladders(policy_ids: Iterable[int], *, raiser_roles: bool = False) -> dict[int, Policy]:
+def load_ladders(
+    policy_ids: Iterable[int] = (),
+    *,
+    raiser_roles: bool = False,
+    authority: LocalAuthority | None = None,
+) -> dict[int, Policy]:
     """{pk: policy} with its ladder loaded (`rules.ladder` reads it with no query) and,
     when asked, each stage's raiser roles: one flat query each, grouped here
     (`set_loaded`), for however many policies (Django's prefetch of
-    `stages__raiser_roles` cost more than a to-do list's rows)."""
+    `stages__raiser_roles` cost more than a to-do list's rows). `authority`: every one
+    of its policies with a ladder (a handful), rather than those named."""
     ids = set(policy_ids)
     ladders: dict[int, list[Stage]] = {pk: [] for pk in ids}
     policies: dict[int, Policy] = {}
-    for stage in (
-        Stage.objects.filter(policy_id__in=ids)
-        .select_related("policy")
-        .order_by("policy_id", "order", "pk")
-    ):
+    read = (
+        Stage.objects.filter(policy__authority=authority)
+        if authority is not None
+        else Stage.objects.filter(policy_id__in=ids)
+    )
+    for stage in read.select_related("policy").order_by("policy_id", "order", "pk"):
         stage.policy = policies.setdefault(stage.policy_id, stage.policy)
-        ladders[stage.policy_id].append(stage)
+        ladders.setdefault(stage.policy_id, []).append(stage)
     if ids - policies.keys():  # a policy with no stage: none is shipped
         policies |= Policy.objects.in_bulk(ids - policies.keys())
     for pk, policy in policies.items():
@@ -1441,9 +1448,12 @@ def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> St
     )
 
 
-def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
+def _load_for_rules(
+    staff: StaffMember, steps: Sequence[Step], ladders: dict[int, Policy] | None = None
+) -> None:
     """What the rows and the rules read of each escalation (its children, ladder and
-    open step): the same four queries for every section of the list together."""
+    open step): the same four queries for every section of the list together.
+    `ladders`: the authority's, when the caller has read them (`load_ladders`)."""
     escalations = [s.escalation for s in steps]
     for escalation in escalations:
         if escalation.authority_id == staff.authority_id:
@@ -1459,7 +1469,10 @@ def _load_for_rules(staff: StaffMember, steps: Sequence[Step]) -> None:
             others.append(step.escalation)
     # One instance of each policy (a handful) for every row, with its ladder and the
     # stages' raiser roles: loaded once, not once per row.
-    policies = load_ladders({e.policy_id for e in escalations}, raiser_roles=True)
+    wanted = {e.policy_id for e in escalations}
+    policies = ladders if ladders is not None and wanted <= ladders.keys() else {}
+    if not policies:
+        policies = load_ladders(wanted, raiser_roles=True)
     for escalation in escalations:
         escalation.policy = policies[escalation.policy_id]
     children = listed_children(list({e.pk for e in escalations}))
@@ -1602,16 +1615,22 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
     # means the escalation's own chair, who decides above).
     waiting_ids: list[int] = []
+    ladders: dict[int, Policy] | None = None
     if staff.is_quality_assurance or not staff.is_chair:
-        stages = Stage.objects.filter(policy__authority=staff.authority)
-        if staff.is_quality_assurance or stages.filter(raiser_roles=staff.role_id).exists():
-            # The policies with such a stage first (a handful): joining the stages and
-            # their roles to every step made the query slow to plan and to run.
-            policies = set(
-                stages.filter(
-                    Q(raised_by=RaisedBy.QA_MANAGER) | Q(raiser_roles=staff.role_id)
-                ).values_list("policy_id", flat=True)
-            )
+        # The authority's ladders first (a handful, with their raiser roles): which
+        # policies have such a stage comes from them, and the rows' rules read them
+        # after (`_load_for_rules`). Joining the stages and their roles to every step
+        # made the query slow to plan and to run.
+        ladders = load_ladders(raiser_roles=True, authority=staff.authority)
+        stages = [stage for policy in ladders.values() for stage in rules.ladder(policy)]
+        role = staff.role_id
+        raises = [s for s in stages if role in {r.pk for r in s.raiser_roles.all()}]
+        if staff.is_quality_assurance or raises:
+            policies = {
+                stage.policy_id
+                for stage in stages
+                if stage.raised_by == RaisedBy.QA_MANAGER or stage in raises
+            }
             if policies:
                 waiting_ids = list(
                     _open_steps_of(
@@ -1647,7 +1666,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         loaded |= {
             s.pk: s for s in _steps_for_todo(staff, Step.objects.filter(pk__in=wanted)).order_by()
         }
-    _load_for_rules(staff, list(loaded.values()))
+    _load_for_rules(staff, list(loaded.values()), ladders)
 
     def steps(ids: Iterable[int]) -> list[Step]:
         return [loaded[pk] for pk in ids if pk in loaded]
