@@ -217,25 +217,30 @@ def policies_for(staff: StaffMember, on: date | None = None) -> QuerySet[Policy]
     """The policies this person may raise under on `on` (today), in their authority: of
     each kind, the version in force that day (Policy.effective_from), if they may raise
     under it."""
-    pks = [p.pk for p in raisable_policies(staff, on)]
-    return Policy.objects.filter(pk__in=pks).order_by("kind", "name")
+    return Policy.objects.filter(pk__in=raisable_policy_pks(staff, on)).order_by("kind", "name")
 
 
-def raisable_policies(staff: StaffMember, on: date | None = None) -> list[Policy]:
-    """`policies_for` as a list, in one query: every kind's candidates read together,
-    each marked whether this person's role may raise under it (the child's file asks
-    only whether there is one)."""
+def raisable_policy_pks(staff: StaffMember, on: date | None = None) -> list[int]:
+    """The pks of `policies_for`, in one query: every kind's candidates read together,
+    each marked whether this person's role may raise under it, with only what choosing
+    the version in force reads (the child's file asks only whether there is one)."""
     on = on or timezone.localdate()
-    candidates = rules.policy_candidates(staff.authority, on).annotate(
-        may_raise=Exists(
-            Policy.raisers.through.objects.filter(policy_id=OuterRef("pk"), role_id=staff.role_id)
+    candidates = (
+        rules.policy_candidates(staff.authority, on)
+        .only("pk", "kind", "effective_from")
+        .annotate(
+            may_raise=Exists(
+                Policy.raisers.through.objects.filter(
+                    policy_id=OuterRef("pk"), role_id=staff.role_id
+                )
+            )
         )
     )
     by_kind: dict[str, list[Policy]] = {}
     for policy in candidates:
         by_kind.setdefault(policy.kind, []).append(policy)
     return [
-        p
+        p.pk
         for kind in PolicyKind.values
         for p in rules.in_force_among(by_kind.get(kind, []))
         if p.may_raise  # type: ignore[attr-defined]  # the annotation above

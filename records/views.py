@@ -82,7 +82,7 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
             "page_range": page.paginator.get_elided_page_range(
                 page.number, on_each_side=1, on_ends=1
             ),
-            "can_raise": bool(escalation_selectors.raisable_policies(staff)),
+            "can_raise": bool(escalation_selectors.raisable_policy_pks(staff)),
         },
     )
 
