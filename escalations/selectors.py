@@ -1475,11 +1475,10 @@ def _load_for_rules(
     # One instance of each policy (a handful) for every row, with its ladder and the
     # stages' raiser roles: loaded once, not once per row.
     wanted = {e.policy_id for e in escalations}
-    policies = ladders if ladders is not None and wanted <= ladders.keys() else {}
-    if not policies:
-        policies = load_ladders(wanted, raiser_roles=True)
+    if ladders is None or not wanted <= ladders.keys():
+        ladders = load_ladders(wanted, raiser_roles=True)
     for escalation in escalations:
-        escalation.policy = policies[escalation.policy_id]
+        escalation.policy = ladders[escalation.policy_id]
     children = listed_children(list({e.pk for e in escalations}))
     for escalation in escalations:
         set_loaded(escalation, "children", Child, children[escalation.pk])
