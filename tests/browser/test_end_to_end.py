@@ -67,7 +67,7 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     assert chair_page.url == f"{site}/escalations/todo/"
     chair_page.goto(f"{site}/children/{child.pk}/")
     chair_page.get_by_role("link", name="Raise an escalation").click()
-    assert chair_page.url == f"{site}/escalations/raise/{child.pk}/"
+    chair_page.wait_for_url(f"{site}/escalations/raise/{child.pk}/")
     assert _stage(chair_page, RUTLAND_INFORMAL).is_checked()
     assert chair_page.get_by_label("Poppy Example").is_checked()
     chair_page.get_by_label("Core Group Meetings not having taken place", exact=False).check()
@@ -114,7 +114,7 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     assert escalation.reference in manager_page.locator("table").inner_text()
     screenshot(manager_page, "awaiting")
     manager_page.get_by_role("link", name=escalation.reference).click()
-    assert manager_page.url == f"{site}/escalations/steps/{stage1.pk}/"
+    manager_page.wait_for_url(f"{site}/escalations/steps/{stage1.pk}/")
     due = manager_page.locator(".govuk-inset-text").inner_text()
     # "Please respond by Thu 3 Dec 2026 (5 working days left)."
     respond_by = r"Please respond by \w{3} \d+ \w+ \d{4} \(5 working days left\)\."
@@ -161,7 +161,7 @@ def test_rutland_chair_raises_escalates_skips_and_resolves(
     )
 
     chair_page.get_by_role("link", name="Print the record").click()
-    assert chair_page.url == f"{site}/escalations/{escalation.pk}/record/"
+    chair_page.wait_for_url(f"{site}/escalations/{escalation.pk}/record/")
     screenshot(chair_page, "record")
     chair_page.emulate_media(media="print")
     screenshot(chair_page, "record_print")
@@ -411,7 +411,9 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
     # Errors: no child ticked, no issue, no responder.
     page.goto(f"{site}/escalations/raise/{child.pk}/")
     page.get_by_label("Ada Checked").uncheck()
-    page.get_by_role("button", name="Raise escalation").click()
+    # The form posts back to its own address: wait for the answer, not for the URL.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Raise escalation").click()
     assert page.title().startswith("Error: ")
     summary = page.locator(".govuk-error-summary")
     assert summary.inner_text().splitlines()[1:] == [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -59,7 +61,7 @@ def test_qa_manager_follows_a_dashboard_number_to_the_escalations_behind_it(
 
     # "Went formal: 1" links to the tracker filtered to exactly that escalation.
     page.get_by_role("row", name="Went formal 1", exact=True).get_by_role("link").click()
-    assert "/reports/tracker/" in page.url
+    page.wait_for_url(re.compile("/reports/tracker/"))
     listed = page.locator("#main-content table").last.inner_text()
     assert formal.reference in listed
     assert informal.reference not in listed

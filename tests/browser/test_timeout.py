@@ -6,6 +6,7 @@ short: config/timeout.py) comes after 6.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -75,7 +76,7 @@ def test_a_raise_form_sent_after_the_session_ended_comes_back_filled_in(
     page.get_by_role("button", name="Continue").click()
     ended.wait_for(state="hidden")
     page.get_by_role("button", name="Raise escalation").click()
-    assert "/accounts/login/" in page.url
+    page.wait_for_url(re.compile("/accounts/login/"))
 
     sign_in(page, chair)
     assert page.url == f"{site}/escalations/raise/{child.pk}/"
