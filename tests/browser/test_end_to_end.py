@@ -467,3 +467,4 @@ def test_the_main_pages_have_no_serious_accessibility_issues(
         lesser = {n: vs for n, vs in lesser.items() if vs}
         if lesser:
             print(f"\naxe: moderate/minor findings: {lesser}")
+    assert lesser == {}, "moderate and minor findings are fixed too"

@@ -56,6 +56,20 @@ def test_a_signed_in_page_has_one_navigation_landmark_named_menu(client, staff_o
     assert '<section aria-label="Menu"' not in page
 
 
+def test_who_is_signed_in_sits_in_a_landmark_named_your_account(client, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    client.force_login(chair.user)
+
+    page = client.get(reverse("escalations:mine")).content.decode()
+
+    account = re.search(
+        r'<section class="app-account" aria-label="Your account">(.*?)</section>', page, re.S
+    )
+    assert account is not None
+    assert chair.user.get_full_name() in account.group(1)
+    assert ">Sign out</button>" in account.group(1)
+
+
 def test_the_second_factor_pages_have_no_empty_menu(client, staff_of, settings):
     settings.REQUIRE_SECOND_FACTOR = True
     client.force_login(staff_of("rutland", "cp-chair").user)
