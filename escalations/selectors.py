@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,7 +10,7 @@ from functools import cached_property
 from typing import Any, TypeVar, overload
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -18,6 +19,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -54,7 +56,16 @@ from escalations.models import (
     overdue_q,
 )
 from notifications.models import Notification
-from policies.models import DayType, LocalAuthority, Policy, PolicyKind, RaisedBy, Role, Stage
+from policies.models import (
+    DayType,
+    LadderRevision,
+    LocalAuthority,
+    Policy,
+    PolicyKind,
+    RaisedBy,
+    Role,
+    Stage,
+)
 from policies.working_days import (
     add_working_days,
     calendar_days_between,
@@ -110,44 +121,103 @@ def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> N
     cache[name] = as_loaded(model, rows)
 
 
+@dataclass(frozen=True)
+class _ReadLadders:
+    """Every ladder as read under one LadderRevision value. Never handed out: each caller
+    gets copies of what it asked for (`load_ladders`), which it may change at will."""
+
+    revision: int | None
+    policies: dict[int, Policy]
+    stages: dict[int, list[Stage]]  # by policy pk, in ladder order
+    raiser_roles: dict[int, list[Role]]  # by stage pk, in Role's order
+
+
+_held_ladders: _ReadLadders | None = None
+
+
+def _ladder_revision() -> int | None:
+    """The value the ladder tables' triggers change with every write to them (None when
+    the row is missing: nothing is then kept)."""
+    table = connection.ops.quote_name(LadderRevision._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {table} WHERE id = 1")  # noqa: S608 - our table
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _read_every_ladder(revision: int | None) -> _ReadLadders:
+    """Every authority's policies, stages and the stages' raiser roles: three flat queries,
+    grouped here (a few dozen rows)."""
+    policies = {p.pk: p for p in Policy.objects.order_by("pk")}
+    stages: dict[int, list[Stage]] = {pk: [] for pk in policies}
+    roles: dict[int, list[Role]] = {}
+    for stage in Stage.objects.order_by("policy_id", "order", "pk"):
+        stages[stage.policy_id].append(stage)
+        roles[stage.pk] = []
+    for link in Stage.raiser_roles.through.objects.select_related("role").order_by(
+        "stage_id", *(f"role__{f}" for f in Role._meta.ordering or ()), "role_id"
+    ):
+        roles[link.stage_id].append(link.role)
+    return _ReadLadders(revision, policies, stages, roles)
+
+
+def _ladders_now() -> _ReadLadders:
+    """The ladders as they stand: those this process holds while the revision it read them
+    under is still the current one, else read again (and held if no write came between)."""
+    global _held_ladders
+    revision = _ladder_revision()
+    held = _held_ladders
+    if held is not None and revision is not None and held.revision == revision:
+        return held
+    read = _read_every_ladder(revision)
+    if revision is not None and _ladder_revision() == revision:
+        _held_ladders = read
+    return read
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _twin(instance: _M) -> _M:
+    """A copy of a held instance for one caller: its own state, no related object or
+    prefetched rows (the caller's copy gets its own)."""
+    twin = instance.__class__.__new__(instance.__class__)
+    twin.__dict__.update(instance.__dict__)
+    twin.__dict__.pop("_prefetched_objects_cache", None)
+    twin._state = copy.copy(instance._state)
+    twin._state.fields_cache = {}
+    return twin
+
+
 def load_ladders(
-    policy_ids: Iterable[int] = (),
-    *,
-    raiser_roles: bool = False,
-    authority: LocalAuthority | None = None,
+    policy_ids: Iterable[int] = (), *, authority: LocalAuthority | None = None
 ) -> dict[int, Policy]:
-    """{pk: policy} with its ladder loaded (`rules.ladder` reads it with no query) and,
-    when asked, each stage's raiser roles: one flat query each, grouped here
-    (`set_loaded`), for however many policies (Django's prefetch of
-    `stages__raiser_roles` cost more than a to-do list's rows). `authority`: every one
-    of its policies with a ladder (a handful), rather than those named."""
-    ids = set(policy_ids)
-    ladders: dict[int, list[Stage]] = {pk: [] for pk in ids}
+    """{pk: policy} with its ladder and each stage's raiser roles loaded (`rules.ladder`
+    and the rules read them with no query). `authority`: every one of its policies with
+    a ladder (a handful), rather than those named.
+
+    Read from what this process holds while no ladder has changed since (LadderRevision:
+    one indexed read a call), else from the tables. The instances are the caller's own
+    copies: nothing it sets on them reaches another request."""
+    read = _ladders_now()
+    if authority is not None:
+        wanted = [
+            pk
+            for pk, policy in read.policies.items()
+            if policy.authority_id == authority.pk and read.stages[pk]
+        ]
+    else:
+        wanted = sorted(pk for pk in set(policy_ids) if pk in read.policies)
     policies: dict[int, Policy] = {}
-    read = (
-        Stage.objects.filter(policy__authority=authority)
-        if authority is not None
-        else Stage.objects.filter(policy_id__in=ids)
-    )
-    for stage in read.select_related("policy").order_by("policy_id", "order", "pk"):
-        stage.policy = policies.setdefault(stage.policy_id, stage.policy)
-        ladders.setdefault(stage.policy_id, []).append(stage)
-    if ids - policies.keys():  # a policy with no stage: none is shipped
-        policies |= Policy.objects.in_bulk(ids - policies.keys())
-    for pk, policy in policies.items():
-        set_loaded(policy, "stages", Stage, ladders[pk])
-    if raiser_roles:
-        stages = {stage.pk: stage for ladder in ladders.values() for stage in ladder}
-        roles: dict[int, list[Role]] = {pk: [] for pk in stages}
-        if stages:
-            for link in (
-                Stage.raiser_roles.through.objects.filter(stage_id__in=list(stages))
-                .select_related("role")
-                .order_by("stage_id", *(f"role__{f}" for f in Role._meta.ordering or ()), "role_id")
-            ):
-                roles[link.stage_id].append(link.role)
-        for pk, stage in stages.items():
-            set_loaded(stage, "raiser_roles", Role, roles[pk])
+    for pk in wanted:
+        policy = policies[pk] = _twin(read.policies[pk])
+        ladder = []
+        for held in read.stages[pk]:
+            stage = _twin(held)
+            stage.policy = policy
+            set_loaded(stage, "raiser_roles", Role, [_twin(r) for r in read.raiser_roles[held.pk]])
+            ladder.append(stage)
+        set_loaded(policy, "stages", Stage, ladder)
     return policies
 
 
@@ -1162,9 +1232,7 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
     set_loaded(
         escalation, "children", Child, children_by_escalation([escalation.pk])[escalation.pk]
     )
-    escalation.policy = load_ladders([escalation.policy_id], raiser_roles=True)[
-        escalation.policy_id
-    ]
+    escalation.policy = load_ladders([escalation.policy_id])[escalation.policy_id]
     load_the_record([escalation])
     step_rows = step_rows_of(escalation, today, closures)
     children = list(escalation.children.all())
@@ -1476,7 +1544,7 @@ def _load_for_rules(
     # stages' raiser roles: loaded once, not once per row.
     wanted = {e.policy_id for e in escalations}
     if ladders is None or not wanted <= ladders.keys():
-        ladders = load_ladders(wanted, raiser_roles=True)
+        ladders = load_ladders(wanted)
     for escalation in escalations:
         escalation.policy = ladders[escalation.policy_id]
     children = listed_children(list({e.pk for e in escalations}))
@@ -1625,7 +1693,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         # policies have such a stage comes from them, and the rows' rules read them
         # after (`_load_for_rules`). Joining the stages and their roles to every step
         # made the query slow to plan and to run.
-        ladders = load_ladders(raiser_roles=True, authority=staff.authority)
+        ladders = load_ladders(authority=staff.authority)
         stages = [stage for policy in ladders.values() for stage in rules.ladder(policy)]
         role = staff.role_id
         raises = [s for s in stages if role in {r.pk for r in s.raiser_roles.all()}]

@@ -530,3 +530,23 @@ class ConcernCategory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent.name}: {self.name}" if self.parent is not None else self.name
+
+
+class LadderRevision(models.Model):
+    """One row whose value the database itself changes, in the same transaction, whenever
+    a row of a ladder table changes (triggers: migration 0007 lists the tables). A process
+    may keep the ladders it read for as long as the value it read them under is the
+    current one (escalations.selectors.load_ladders): no write can miss it, whether made
+    by the admin, a loader, a bulk statement or SQL by hand.
+
+    The value is random, not a count: a rolled-back change leaves no value that a later,
+    different change could take again."""
+
+    value = models.BigIntegerField()
+
+    class Meta:
+        # Nothing to administer or to keep history of: a marker, not a record.
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self.value)

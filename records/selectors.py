@@ -237,11 +237,10 @@ def file_escalations(
         .order_by("policy_id", "parent_id", "order", "pk")
     ):
         categories[category.escalation_pk].append(category)
-    # visible_escalations: the staff's authority. Each policy (a handful) read once with
-    # its ladder, the current stage taken from it, and the people once for all
-    # (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan the
-    # query than to run it. The ladder only (`rules.next_stage`): the file offers no
-    # action, so no stage's raiser roles are read.
+    # visible_escalations: the staff's authority. Each policy (a handful) once with its
+    # ladder (`load_ladders`), the current stage taken from it, and the people once for
+    # all (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan
+    # the query than to run it.
     policies = load_ladders({e.policy_id for e in escalations})
     for escalation in escalations:
         escalation.authority = staff.authority
