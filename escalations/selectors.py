@@ -1101,7 +1101,8 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
     """Every step of the escalations with all the record shows, read once for all of
     them, in the same fixed number of queries for one escalation or a list.
 
-    The steps, their attachments and amendments: each in one flat query grouped here, in
+    The steps, their attachments and amendments (those only of steps that have any, which
+    the steps' query says): each in one flat query grouped here, in
     the order a prefetch would give (`set_loaded`; the attachments as each step's
     `record_attachments`, read through `StepRow.attachments` and `AddresseeRow`): Django's
     prefetch builds a filtered queryset for every object it fills, which cost more than
@@ -1114,20 +1115,33 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
     escalations = list(escalations)
     by_escalation: dict[int, list[Step]] = {e.pk: [] for e in escalations}
     by_pk: dict[int, Step] = {}
-    for step in (
+    attached: list[int] = []
+    amended: list[int] = []
+    for row in (
         Step.objects.filter(escalation_id__in=list(by_escalation))
         .select_related("partner")
+        # Whether there is any to read: most steps have neither, and a query for none
+        # cost as much as one that finds some.
+        .annotate(
+            any_attachment=Exists(Attachment.objects.filter(step=OuterRef("pk"))),
+            any_amendment=Exists(StepAmendment.objects.filter(step=OuterRef("pk"))),
+        )
         .order_by("escalation_id", "sequence")
     ):
-        by_escalation[step.escalation_id].append(step)
-        by_pk[step.pk] = step
-        setattr(step, RECORD_ATTACHMENTS, [])
+        by_escalation[row.escalation_id].append(row)
+        by_pk[row.pk] = row
+        setattr(row, RECORD_ATTACHMENTS, [])
+        if row.any_attachment:
+            attached.append(row.pk)
+        if row.any_amendment:
+            amended.append(row.pk)
     amendments: dict[int, list[StepAmendment]] = {pk: [] for pk in by_pk}
-    if by_pk:
-        for attachment in Attachment.objects.filter(step_id__in=list(by_pk)):
+    if attached:
+        for attachment in Attachment.objects.filter(step_id__in=attached):
             getattr(by_pk[attachment.step_id], RECORD_ATTACHMENTS).append(attachment)
+    if amended:
         for amendment in (
-            StepAmendment.objects.filter(step_id__in=list(by_pk))
+            StepAmendment.objects.filter(step_id__in=amended)
             .select_related("made_by__user")
             .order_by("step_id", "made_at", "pk")
         ):

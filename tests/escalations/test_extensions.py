@@ -376,6 +376,19 @@ def test_the_step_history_on_the_page_shows_each_amendment_with_its_reason(
     )
 
 
+def test_the_child_s_file_shows_the_amendment_on_its_step_only(world, at_stage_1):
+    extend(at_stage_1, world.chair)
+
+    page = text(client_of(world.chair).get(reverse("children:file", args=[world.child.pk])))
+
+    amended = "From 9 Nov 2026 to 16 Nov 2026, by Chris Chair on 5 Nov 2026, 10:00"
+    assert page.count(amended) == 1
+    # In Stage 1's step, not the informal step before it.
+    first, stage_1 = at_stage_1.steps.order_by("sequence")
+    assert page.index(f'id="step-{first.pk}"') < page.index(f'id="step-{stage_1.pk}"')
+    assert page.index(f'id="step-{stage_1.pk}"') < page.index(amended)
+
+
 def test_the_stage_deadline_on_the_page_says_it_was_extended_and_from_when(world, at_stage_1):
     extend(at_stage_1, world.chair)
     page = text(client_of(world.chair).get(reverse("escalations:detail", args=[at_stage_1.pk])))
