@@ -7,9 +7,18 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django.utils.timezone import now
 
 from children.models import AccessLog, Child, ChildProtectionPlan, Conference
-from escalations.models import CLOSED_STATES, OPEN_STATES, Escalation, Step
+from escalations.models import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    AmendmentKind,
+    Attachment,
+    Escalation,
+    Step,
+    StepAmendment,
+)
 from notifications.models import Notification
 from policies.models import Policy, PolicyKind
 from staff.models import StaffMember
@@ -146,6 +155,34 @@ def test_nothing_is_dated_after_the_run(ladders):
         assert not Step.objects.filter(**{f"{field}__gt": now}).exists(), field
     assert not Escalation.history.filter(history_date__gt=now).exists()
     assert not Step.history.filter(history_date__gt=now).exists()
+    assert not Attachment.objects.filter(uploaded_at__gt=now).exists()
+    assert not StepAmendment.objects.filter(made_at__gt=now).exists()
+
+
+def test_some_replies_come_with_files_and_some_deadlines_were_extended(ladders):
+    generate("--children", "400", "--steps", "1000")
+    steps = Step.objects.count()
+
+    attachments = Attachment.objects.select_related("step")
+    assert 0.02 * steps < attachments.count() < 0.2 * steps
+    for attachment in attachments:
+        step = attachment.step
+        assert step.responded_at is not None
+        assert (attachment.uploaded_by_id, attachment.uploaded_at) == (
+            step.responded_by_id,
+            step.responded_at,
+        )
+        assert attachment.original_name in attachment.file.name
+    extensions = StepAmendment.objects.select_related("step__escalation")
+    assert 0 < extensions.count() < 0.1 * steps
+    for extension in extensions:
+        step = extension.step
+        assert extension.kind == AmendmentKind.EXTENSION
+        assert extension.made_by_id == step.escalation.raised_by_id
+        assert extension.new_due_on == step.due_on > extension.old_due_on
+        assert step.raised_at < extension.made_at < (step.responded_at or step.closed_at or now())
+    assert Attachment.history.count() == attachments.count()
+    assert StepAmendment.history.count() == extensions.count()
 
 
 def _written(prefix: str, reference: str) -> dict[str, object]:
@@ -161,6 +198,8 @@ def _written(prefix: str, reference: str) -> dict[str, object]:
         "conferences": Conference.objects.filter(child__in=children),
         "escalations": escalations,
         "steps": steps,
+        "attachments": Attachment.objects.filter(step__in=steps),
+        "extensions": StepAmendment.objects.filter(step__in=steps),
     }
     written: dict[str, object] = {}
     for name, rows in tables.items():

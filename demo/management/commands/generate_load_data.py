@@ -4,15 +4,17 @@ Spread over the authorities of the shipped chair-raised policies and the last ei
 financial quarters. Each escalation walks its ladder in order (skipping only where
 escalations.rules allows it, with a reason where the policy asks for one); deadlines are computed
 with policies.working_days exactly as escalations.services._raise_step does, and the
-formal cap where the policy has one.
+formal cap where the policy has one. A tenth of the replies come with files (the rows
+only: their downloads answer "missing from storage") and a few deadlines were extended,
+so the pages that show a record read them as they would at a council.
 
 Written straight to the database in batches, not through the services (they lock and
 notify one escalation at a time) by one Writer: on PostgreSQL with COPY, ids reserved
 from the sequences (a million steps in about eight minutes on two cores), elsewhere or
 with --no-copy through simple_history's bulk_create_with_history. Either way each row of a
 history-tracked model gets its "+" history record.
-No notifications are created. One seeded random.Random drives every choice: the same
-seed on the same day gives the same data.
+No notifications are created. Seeded random.Randoms drive every choice: the same seed
+on the same day gives the same data.
 
 Generated users have unusable passwords and names beginning "load." ("load2." … for
 runs added with --force-extra), children references beginning "L1-" ("L2-" …).
@@ -41,7 +43,16 @@ from simple_history.utils import bulk_create_with_history, get_history_model_for
 
 from children.models import Child, ChildProtectionPlan, Conference, ConferenceKind, PlanCategory
 from escalations import rules
-from escalations.models import Escalation, Nature, State, Step, Verdict
+from escalations.models import (
+    AmendmentKind,
+    Attachment,
+    Escalation,
+    Nature,
+    State,
+    Step,
+    StepAmendment,
+    Verdict,
+)
 from policies.models import (
     ConcernCategory,
     DayType,
@@ -169,6 +180,22 @@ FINAL_DECISIONS = (
     "Legal planning meeting convened; proceedings to start.",
     "The concern is upheld: the service will report progress to the chair monthly.",
 )
+# Files sent with responses: the rows only (a download answers "missing from storage").
+ATTACHMENT_NAMES = (
+    ("visit-records.pdf", "application/pdf"),
+    ("core-group-minutes.pdf", "application/pdf"),
+    ("plan-review.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("chronology.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+)
+EXTENSION_REASONS = (
+    "The team manager is gathering the visit records.",
+    "The service manager is on leave until next week.",
+    "Waiting for the health visitor's report.",
+)
+# Of the steps answered, those sent with files; of the steps with a deadline, those whose
+# deadline the chair extended (a week, before the reply).
+ATTACHED_SHARE = 0.10
+EXTENDED_SHARE = 0.04
 STATEMENT = {
     "statement_issue": "The child protection plan is not being implemented as agreed.",
     "statement_actions": "Raised informally and at each earlier stage; see the attached steps.",
@@ -414,6 +441,8 @@ class Command(BaseCommand):
         policies = self._policies(options["authorities"])
         self.run = self._run_number(options["force_extra"])
         self.rng = random.Random(options["seed"])
+        # Files and extensions drawn apart, so adding them changed no other row.
+        self.extras_rng = random.Random(f"{options['seed']}-extras")
         self.now = timezone.localtime(timezone.now(), LONDON).replace(microsecond=0)
         self.today = self.now.date()
         self.window_start = previous_quarters(financial_quarter(self.today), 8)[0].start
@@ -891,11 +920,15 @@ class Command(BaseCommand):
                 for e, plan in zip(escalations, chunk, strict=True)
                 for fields in plan["steps"]
             ]
-            self.writer.write(
+            step_ids = self.writer.write(
                 Step,
                 step_rows,
                 [s["closed_at"] or s["responded_at"] or s["raised_at"] for s in step_rows],
             )
+            chairs = [
+                plan["escalation"]["raised_by_id"] for plan in chunk for _step in plan["steps"]
+            ]
+            self._extras(step_ids, step_rows, chairs)
             self.created["escalations"] += len(escalations)
             self.created["steps"] += len(step_rows)
             self.created["escalation children"] += len(kids)
@@ -906,6 +939,47 @@ class Command(BaseCommand):
                     f"escalations {self.created['escalations']:,}/{len(planned):,}, "
                     f"steps {self.created['steps']:,}"
                 )
+
+    def _extras(self, ids: list[int], steps: list[Row], chairs: list[int]) -> None:
+        """Files sent with some replies and extensions of some deadlines, as the record
+        shows them: most steps have neither (ATTACHED_SHARE, EXTENDED_SHARE)."""
+        rng = self.extras_rng
+        files: list[Row] = []
+        extensions: list[Row] = []
+        for pk, step, chair in zip(ids, steps, chairs, strict=True):
+            answered = step["responded_at"]
+            if answered is not None and rng.random() < ATTACHED_SHARE:
+                for n in range(1 if rng.random() < 0.75 else 2):
+                    name, content_type = rng.choice(ATTACHMENT_NAMES)
+                    files.append(
+                        {
+                            "step_id": pk,
+                            "file": f"attachments/load/{pk}-{n}-{name}",
+                            "original_name": name,
+                            "content_type": content_type,
+                            "size": rng.randint(20_000, 900_000),
+                            "uploaded_by_id": step["responded_by_id"],
+                            "uploaded_at": answered,
+                        }
+                    )
+            made_at = step["raised_at"] + timedelta(days=1)
+            before = answered or step["closed_at"] or self.now
+            if step["due_on"] and made_at < before and rng.random() < EXTENDED_SHARE:
+                extensions.append(
+                    {
+                        "step_id": pk,
+                        "kind": AmendmentKind.EXTENSION,
+                        "reason": rng.choice(EXTENSION_REASONS),
+                        "made_by_id": chair,
+                        "made_at": made_at,
+                        "old_due_on": step["due_on"] - timedelta(days=7),
+                        "new_due_on": step["due_on"],
+                    }
+                )
+        self.writer.write(Attachment, files, [f["uploaded_at"] for f in files])
+        self.writer.write(StepAmendment, extensions, [e["made_at"] for e in extensions])
+        self.created["attachments"] += len(files)
+        self.created["extensions"] += len(extensions)
 
     def _office(self, day: date) -> datetime:
         minute = self.rng.randint(8 * 60 + 30, 17 * 60 + 30)
@@ -1199,7 +1273,8 @@ class Command(BaseCommand):
         )
         for label in (
             "teams", "users", "staff", "children", "plans", "conferences", "escalations",
-            "escalation children", "escalation categories", "steps",
+            "escalation children", "escalation categories", "steps", "attachments",
+            "extensions",
         ):  # fmt: skip
             self.stdout.write(f"  {label:<24}{c[label]:>10,}")
         self.stdout.write(
