@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from children.models import Child, Conference
+from escalations.loading import authority_policies
 from escalations.models import Addressee, AmendmentKind, Escalation, State, Step
 from policies.models import (
     BypassRule,
@@ -288,17 +288,18 @@ def policies_in_force(authority: LocalAuthority, kind: str, on: date) -> list[Po
     Borough's alerts protocol and its multi-agency procedure). PolicyQuerySet.current_for
     picks one of them; this keeps them all.
     """
-    return in_force_among(list(policy_candidates(authority, on).filter(kind=kind)))
+    return in_force_among([p for p in policy_candidates(authority, on) if p.kind == kind])
 
 
-def policy_candidates(authority: LocalAuthority, on: date) -> QuerySet[Policy]:
+def policy_candidates(authority: LocalAuthority, on: date) -> list[Policy]:
     """The authority's active policies of every kind dated on or before `on` (or undated),
-    by name: those `in_force_among` chooses from, kind by kind."""
-    return (
-        Policy.objects.filter(authority=authority, is_active=True)
-        .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
-        .order_by("name", "pk")
-    )
+    by pk: those `in_force_among` chooses from, kind by kind. From the ladders the process
+    holds (`authority_policies`), with the roles that raise under each."""
+    return [
+        p
+        for p in authority_policies(authority)
+        if p.is_active and (p.effective_from is None or p.effective_from <= on)
+    ]
 
 
 def in_force_among(candidates: list[Policy]) -> list[Policy]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +9,7 @@ from functools import cached_property
 from typing import Any, TypeVar, overload
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -19,7 +18,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -40,6 +38,7 @@ from django.utils.safestring import SafeString
 from children.models import Child
 from config.dates import date_filter
 from escalations import rules
+from escalations.loading import load_ladders, set_loaded
 from escalations.models import (
     AWAITING_CHAIR,
     CLOSED_STATES,
@@ -58,12 +57,10 @@ from escalations.models import (
 from notifications.models import Notification
 from policies.models import (
     DayType,
-    LadderRevision,
     LocalAuthority,
     Policy,
     PolicyKind,
     RaisedBy,
-    Role,
     Stage,
 )
 from policies.working_days import (
@@ -102,123 +99,6 @@ def children_of(escalation: Escalation) -> Iterable[Child]:
 def children_names(escalation: Escalation) -> str:
     """The escalation's children's names, as a list's cell shows them."""
     return ", ".join(c.full_name for c in children_of(escalation))
-
-
-def as_loaded(model: type[Any], rows: list[Any]) -> QuerySet[Any]:
-    """`rows` as a related manager's `.all()` returns them once prefetched: a queryset
-    already read (no query). For `set_loaded`."""
-    qs: QuerySet[Any] = QuerySet(model=model)
-    qs._result_cache = rows
-    qs._prefetch_done = True  # type: ignore[attr-defined]  # Django's own flag, unstubbed
-    return qs
-
-
-def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> None:
-    """Fill `instance.<name>.all()` with `rows`, grouped by the caller from one flat query:
-    Django's prefetch builds a filtered queryset for every object it fills, which cost
-    more than the rows (the lists and the child's file fill hundreds)."""
-    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
-    cache[name] = as_loaded(model, rows)
-
-
-@dataclass(frozen=True)
-class _ReadLadders:
-    """Every ladder as read under one LadderRevision value. Never handed out: each caller
-    gets copies of what it asked for (`load_ladders`), which it may change at will."""
-
-    revision: int | None
-    policies: dict[int, Policy]
-    stages: dict[int, list[Stage]]  # by policy pk, in ladder order
-    raiser_roles: dict[int, list[Role]]  # by stage pk, in Role's order
-
-
-_held_ladders: _ReadLadders | None = None
-
-
-def _ladder_revision() -> int | None:
-    """The value the ladder tables' triggers change with every write to them (None when
-    the row is missing: nothing is then kept)."""
-    table = connection.ops.quote_name(LadderRevision._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {table} WHERE id = 1")  # noqa: S608 - our table
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
-def _read_every_ladder(revision: int | None) -> _ReadLadders:
-    """Every authority's policies, stages and the stages' raiser roles: three flat queries,
-    grouped here (a few dozen rows)."""
-    policies = {p.pk: p for p in Policy.objects.order_by("pk")}
-    stages: dict[int, list[Stage]] = {pk: [] for pk in policies}
-    roles: dict[int, list[Role]] = {}
-    for stage in Stage.objects.order_by("policy_id", "order", "pk"):
-        stages[stage.policy_id].append(stage)
-        roles[stage.pk] = []
-    for link in Stage.raiser_roles.through.objects.select_related("role").order_by(
-        "stage_id", *(f"role__{f}" for f in Role._meta.ordering or ()), "role_id"
-    ):
-        roles[link.stage_id].append(link.role)
-    return _ReadLadders(revision, policies, stages, roles)
-
-
-def _ladders_now() -> _ReadLadders:
-    """The ladders as they stand: those this process holds while the revision it read them
-    under is still the current one, else read again (and held if no write came between)."""
-    global _held_ladders
-    revision = _ladder_revision()
-    held = _held_ladders
-    if held is not None and revision is not None and held.revision == revision:
-        return held
-    read = _read_every_ladder(revision)
-    if revision is not None and _ladder_revision() == revision:
-        _held_ladders = read
-    return read
-
-
-_M = TypeVar("_M", bound=Model)
-
-
-def _twin(instance: _M) -> _M:
-    """A copy of a held instance for one caller: its own state, no related object or
-    prefetched rows (the caller's copy gets its own)."""
-    twin = instance.__class__.__new__(instance.__class__)
-    twin.__dict__.update(instance.__dict__)
-    twin.__dict__.pop("_prefetched_objects_cache", None)
-    twin._state = copy.copy(instance._state)
-    twin._state.fields_cache = {}
-    return twin
-
-
-def load_ladders(
-    policy_ids: Iterable[int] = (), *, authority: LocalAuthority | None = None
-) -> dict[int, Policy]:
-    """{pk: policy} with its ladder and each stage's raiser roles loaded (`rules.ladder`
-    and the rules read them with no query). `authority`: every one of its policies with
-    a ladder (a handful), rather than those named.
-
-    Read from what this process holds while no ladder has changed since (LadderRevision:
-    one indexed read a call), else from the tables. The instances are the caller's own
-    copies: nothing it sets on them reaches another request."""
-    read = _ladders_now()
-    if authority is not None:
-        wanted = [
-            pk
-            for pk, policy in read.policies.items()
-            if policy.authority_id == authority.pk and read.stages[pk]
-        ]
-    else:
-        wanted = sorted(pk for pk in set(policy_ids) if pk in read.policies)
-    policies: dict[int, Policy] = {}
-    for pk in wanted:
-        policy = policies[pk] = _twin(read.policies[pk])
-        ladder = []
-        for held in read.stages[pk]:
-            stage = _twin(held)
-            stage.policy = policy
-            set_loaded(stage, "raiser_roles", Role, [_twin(r) for r in read.raiser_roles[held.pk]])
-            ladder.append(stage)
-        set_loaded(policy, "stages", Stage, ladder)
-    return policies
 
 
 def children_by_escalation(pks: Sequence[int]) -> dict[int, list[Child]]:
@@ -291,29 +171,18 @@ def policies_for(staff: StaffMember, on: date | None = None) -> QuerySet[Policy]
 
 
 def raisable_policy_pks(staff: StaffMember, on: date | None = None) -> list[int]:
-    """The pks of `policies_for`, in one query: every kind's candidates read together,
-    each marked whether this person's role may raise under it, with only what choosing
-    the version in force reads (the child's file asks only whether there is one)."""
+    """The pks of `policies_for`: of each kind, the versions in force (`rules`) this
+    person's role may raise under. From the ladders the process holds: no query while
+    no ladder has changed (the child's file asks only whether there is one)."""
     on = on or timezone.localdate()
-    candidates = (
-        rules.policy_candidates(staff.authority, on)
-        .only("pk", "kind", "effective_from")
-        .annotate(
-            may_raise=Exists(
-                Policy.raisers.through.objects.filter(
-                    policy_id=OuterRef("pk"), role_id=staff.role_id
-                )
-            )
-        )
-    )
     by_kind: dict[str, list[Policy]] = {}
-    for policy in candidates:
+    for policy in rules.policy_candidates(staff.authority, on):
         by_kind.setdefault(policy.kind, []).append(policy)
     return [
         p.pk
         for kind in PolicyKind.values
         for p in rules.in_force_among(by_kind.get(kind, []))
-        if p.may_raise  # type: ignore[attr-defined]  # the annotation above
+        if any(role.pk == staff.role_id for role in p.raisers.all())
     ]
 
 

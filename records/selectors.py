@@ -24,15 +24,14 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import AccessLog, AccessLogChild, Child, Conference
+from escalations.loading import load_ladders, set_loaded
 from escalations.models import OPEN_STATES, Addressee, Attachment, Escalation, Step
 from escalations.selectors import (
     EscalationSummary,
     Printable,
     StepRow,
     children_by_escalation,
-    load_ladders,
     load_the_record,
-    set_loaded,
     step_rows_of,
     visible_escalations,
 )

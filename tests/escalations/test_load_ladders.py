@@ -4,7 +4,8 @@ import pytest
 from django.db import connection, transaction
 
 from escalations import rules
-from escalations.selectors import load_ladders
+from escalations.loading import load_ladders
+from escalations.selectors import raisable_policy_pks
 from policies.models import Stage
 from tests.concurrency import start
 from tests.markers import postgres_only
@@ -116,3 +117,15 @@ def test_a_change_another_connection_commits_is_read_at_once():
     assert start(rename)() is None
 
     assert [s.name for s in _ladder(policy.pk)] == ["Renamed elsewhere"]
+
+
+def test_a_role_newly_allowed_to_raise_under_a_policy_may_raise_at_once(ladders, staff_of):
+    chair = staff_of("rutland", "cp-chair")
+    team_manager = staff_of("rutland", "team-manager")
+    policy = ladders["rutland"]
+    assert raisable_policy_pks(chair) == [policy.pk]
+    assert raisable_policy_pks(team_manager) == []
+
+    policy.raisers.add(team_manager.role)
+
+    assert raisable_policy_pks(team_manager) == [policy.pk]

@@ -1,0 +1,151 @@
+"""Rows read once and handed to the instances that show them (`set_loaded`), and the
+ladders each process holds while no ladder has changed (`load_ladders`)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Model, QuerySet
+
+from policies.models import LadderRevision, LocalAuthority, Policy, Role, Stage
+
+
+def as_loaded(model: type[Any], rows: list[Any]) -> QuerySet[Any]:
+    """`rows` as a related manager's `.all()` returns them once prefetched: a queryset
+    already read (no query). For `set_loaded`."""
+    qs: QuerySet[Any] = QuerySet(model=model)
+    qs._result_cache = rows
+    qs._prefetch_done = True  # type: ignore[attr-defined]  # Django's own flag, unstubbed
+    return qs
+
+
+def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> None:
+    """Fill `instance.<name>.all()` with `rows`, grouped by the caller from one flat query:
+    Django's prefetch builds a filtered queryset for every object it fills, which cost
+    more than the rows (the lists and the child's file fill hundreds)."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = as_loaded(model, rows)
+
+
+@dataclass(frozen=True)
+class _ReadLadders:
+    """Every ladder as read under one LadderRevision value. Never handed out: each caller
+    gets copies of what it asked for (`load_ladders`), which it may change at will."""
+
+    revision: int | None
+    policies: dict[int, Policy]
+    stages: dict[int, list[Stage]]  # by policy pk, in ladder order
+    raiser_roles: dict[int, list[Role]]  # by stage pk, in Role's order
+    raisers: dict[int, list[Role]]  # by policy pk, in Role's order
+
+
+_held_ladders: _ReadLadders | None = None
+
+
+def _ladder_revision() -> int | None:
+    """The value the ladder tables' triggers change with every write to them (None when
+    the row is missing: nothing is then kept)."""
+    table = connection.ops.quote_name(LadderRevision._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {table} WHERE id = 1")  # noqa: S608 - our table
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _read_every_ladder(revision: int | None) -> _ReadLadders:
+    """Every authority's policies, the roles that raise under each, their stages and the
+    stages' raiser roles: four flat queries, grouped here (a few dozen rows)."""
+    policies = {p.pk: p for p in Policy.objects.order_by("pk")}
+    stages: dict[int, list[Stage]] = {pk: [] for pk in policies}
+    roles: dict[int, list[Role]] = {}
+    for stage in Stage.objects.order_by("policy_id", "order", "pk"):
+        stages[stage.policy_id].append(stage)
+        roles[stage.pk] = []
+    in_role_order = [f"role__{f}" for f in Role._meta.ordering or ()]
+    for link in Stage.raiser_roles.through.objects.select_related("role").order_by(
+        "stage_id", *in_role_order, "role_id"
+    ):
+        roles[link.stage_id].append(link.role)
+    raisers: dict[int, list[Role]] = {pk: [] for pk in policies}
+    for raiser in Policy.raisers.through.objects.select_related("role").order_by(
+        "policy_id", *in_role_order, "role_id"
+    ):
+        raisers[raiser.policy_id].append(raiser.role)
+    return _ReadLadders(revision, policies, stages, roles, raisers)
+
+
+def _ladders_now() -> _ReadLadders:
+    """The ladders as they stand: those this process holds while the revision it read them
+    under is still the current one, else read again (and held if no write came between)."""
+    global _held_ladders
+    revision = _ladder_revision()
+    held = _held_ladders
+    if held is not None and revision is not None and held.revision == revision:
+        return held
+    read = _read_every_ladder(revision)
+    if revision is not None and _ladder_revision() == revision:
+        _held_ladders = read
+    return read
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _twin(instance: _M) -> _M:
+    """A copy of a held instance for one caller: its own state, no related object or
+    prefetched rows (the caller's copy gets its own)."""
+    twin = instance.__class__.__new__(instance.__class__)
+    twin.__dict__.update(instance.__dict__)
+    twin.__dict__.pop("_prefetched_objects_cache", None)
+    twin._state = copy.copy(instance._state)
+    twin._state.fields_cache = {}
+    return twin
+
+
+def _policy(read: _ReadLadders, pk: int) -> Policy:
+    policy = _twin(read.policies[pk])
+    set_loaded(policy, "raisers", Role, [_twin(r) for r in read.raisers[pk]])
+    return policy
+
+
+def load_ladders(
+    policy_ids: Iterable[int] = (), *, authority: LocalAuthority | None = None
+) -> dict[int, Policy]:
+    """{pk: policy} with its ladder, each stage's raiser roles and the roles that raise
+    under it loaded (`rules.ladder` and the rules read them with no query). `authority`:
+    every one of its policies with a ladder (a handful), rather than those named.
+
+    Read from what this process holds while no ladder has changed since (LadderRevision:
+    one indexed read a call), else from the tables. The instances are the caller's own
+    copies: nothing it sets on them reaches another request."""
+    read = _ladders_now()
+    if authority is not None:
+        wanted = [
+            pk
+            for pk, policy in read.policies.items()
+            if policy.authority_id == authority.pk and read.stages[pk]
+        ]
+    else:
+        wanted = sorted(pk for pk in set(policy_ids) if pk in read.policies)
+    policies: dict[int, Policy] = {}
+    for pk in wanted:
+        policy = policies[pk] = _policy(read, pk)
+        ladder = []
+        for held in read.stages[pk]:
+            stage = _twin(held)
+            stage.policy = policy
+            set_loaded(stage, "raiser_roles", Role, [_twin(r) for r in read.raiser_roles[held.pk]])
+            ladder.append(stage)
+        set_loaded(policy, "stages", Stage, ladder)
+    return policies
+
+
+def authority_policies(authority: LocalAuthority) -> list[Policy]:
+    """Every policy of the authority, in any state, with the roles that raise under it
+    loaded (not its ladder: `load_ladders`), by pk; held as `load_ladders` holds them."""
+    read = _ladders_now()
+    return [_policy(read, pk) for pk, p in read.policies.items() if p.authority_id == authority.pk]
