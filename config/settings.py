@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "config.timeout.KeepExpiredFormMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "escalations.middleware.OneLadderReadMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",

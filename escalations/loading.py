@@ -4,14 +4,24 @@ ladders each process holds while no ladder has changed (`load_ladders`)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model, QuerySet
 
-from policies.models import LadderRevision, LocalAuthority, Policy, Role, Stage
+from escalations.models import Escalation
+from policies.models import (
+    ConcernCategory,
+    LadderRevision,
+    LocalAuthority,
+    Policy,
+    Role,
+    Stage,
+)
 
 
 def as_loaded(model: type[Any], rows: list[Any]) -> QuerySet[Any]:
@@ -39,8 +49,11 @@ class _ReadLadders:
     revision: int | None
     policies: dict[int, Policy]
     stages: dict[int, list[Stage]]  # by policy pk, in ladder order
-    raiser_roles: dict[int, list[Role]]  # by stage pk, in Role's order
-    raisers: dict[int, list[Role]]  # by policy pk, in Role's order
+    roles: dict[int, Role]
+    raiser_roles: dict[int, list[int]]  # role pks by stage pk, in Role's order
+    raisers: dict[int, list[int]]  # role pks by policy pk, in Role's order
+    categories: dict[int, ConcernCategory]  # in ConcernCategory's order
+    category_rank: dict[int, int]  # each category's place in that order
 
 
 _held_ladders: _ReadLadders | None = None
@@ -57,38 +70,70 @@ def _ladder_revision() -> int | None:
 
 
 def _read_every_ladder(revision: int | None) -> _ReadLadders:
-    """Every authority's policies, the roles that raise under each, their stages and the
-    stages' raiser roles: four flat queries, grouped here (a few dozen rows)."""
+    """Every authority's policies, stages, roles and concern categories, and which roles
+    raise under each policy and each stage: six flat queries, grouped here (a few hundred
+    rows at most). The orders are the database's, as the pages had them."""
     policies = {p.pk: p for p in Policy.objects.order_by("pk")}
     stages: dict[int, list[Stage]] = {pk: [] for pk in policies}
-    roles: dict[int, list[Role]] = {}
+    raiser_roles: dict[int, list[int]] = {}
     for stage in Stage.objects.order_by("policy_id", "order", "pk"):
         stages[stage.policy_id].append(stage)
-        roles[stage.pk] = []
+        raiser_roles[stage.pk] = []
+    roles = {r.pk: r for r in Role.objects.all()}
     in_role_order = [f"role__{f}" for f in Role._meta.ordering or ()]
-    for link in Stage.raiser_roles.through.objects.select_related("role").order_by(
+    for stage_pk, role_pk in Stage.raiser_roles.through.objects.order_by(
         "stage_id", *in_role_order, "role_id"
-    ):
-        roles[link.stage_id].append(link.role)
-    raisers: dict[int, list[Role]] = {pk: [] for pk in policies}
-    for raiser in Policy.raisers.through.objects.select_related("role").order_by(
+    ).values_list("stage_id", "role_id"):
+        raiser_roles[stage_pk].append(role_pk)
+    raisers: dict[int, list[int]] = {pk: [] for pk in policies}
+    for policy_pk, role_pk in Policy.raisers.through.objects.order_by(
         "policy_id", *in_role_order, "role_id"
-    ):
-        raisers[raiser.policy_id].append(raiser.role)
-    return _ReadLadders(revision, policies, stages, roles, raisers)
+    ).values_list("policy_id", "role_id"):
+        raisers[policy_pk].append(role_pk)
+    categories = {
+        c.pk: c for c in ConcernCategory.objects.order_by("policy_id", "parent_id", "order", "pk")
+    }
+    rank = {pk: i for i, pk in enumerate(categories)}
+    return _ReadLadders(revision, policies, stages, roles, raiser_roles, raisers, categories, rank)
+
+
+class _OneRead:
+    """The ladders one block (a request that changes none) looked up, once."""
+
+    read: _ReadLadders | None = None
+
+
+_this_block: ContextVar[_OneRead | None] = ContextVar("ladders_read_once", default=None)
+
+
+@contextmanager
+def one_ladder_read() -> Iterator[None]:
+    """Within the block the ladders are looked up once, the revision read once, however
+    many times they are asked for: for work that changes no ladder (a GET request,
+    `OneLadderReadMiddleware`), which would otherwise read the revision for each."""
+    token = _this_block.set(_OneRead())
+    try:
+        yield
+    finally:
+        _this_block.reset(token)
 
 
 def _ladders_now() -> _ReadLadders:
     """The ladders as they stand: those this process holds while the revision it read them
-    under is still the current one, else read again (and held if no write came between)."""
+    under is still the current one, else read again (and held if no write came between).
+    Inside `one_ladder_read`, what the block looked up first."""
     global _held_ladders
+    block = _this_block.get()
+    if block is not None and block.read is not None:
+        return block.read
     revision = _ladder_revision()
-    held = _held_ladders
-    if held is not None and revision is not None and held.revision == revision:
-        return held
-    read = _read_every_ladder(revision)
-    if revision is not None and _ladder_revision() == revision:
-        _held_ladders = read
+    read = _held_ladders
+    if read is None or revision is None or read.revision != revision:
+        read = _read_every_ladder(revision)
+        if revision is not None and _ladder_revision() == revision:
+            _held_ladders = read
+    if block is not None:
+        block.read = read
     return read
 
 
@@ -108,7 +153,7 @@ def _twin(instance: _M) -> _M:
 
 def _policy(read: _ReadLadders, pk: int) -> Policy:
     policy = _twin(read.policies[pk])
-    set_loaded(policy, "raisers", Role, [_twin(r) for r in read.raisers[pk]])
+    set_loaded(policy, "raisers", Role, [_twin(read.roles[r]) for r in read.raisers[pk]])
     return policy
 
 
@@ -138,7 +183,12 @@ def load_ladders(
         for held in read.stages[pk]:
             stage = _twin(held)
             stage.policy = policy
-            set_loaded(stage, "raiser_roles", Role, [_twin(r) for r in read.raiser_roles[held.pk]])
+            set_loaded(
+                stage,
+                "raiser_roles",
+                Role,
+                [_twin(read.roles[r]) for r in read.raiser_roles[held.pk]],
+            )
             ladder.append(stage)
         set_loaded(policy, "stages", Stage, ladder)
     return policies
@@ -149,3 +199,28 @@ def authority_policies(authority: LocalAuthority) -> list[Policy]:
     loaded (not its ladder: `load_ladders`), by pk; held as `load_ladders` holds them."""
     read = _ladders_now()
     return [_policy(read, pk) for pk, p in read.policies.items() if p.authority_id == authority.pk]
+
+
+def roles_by_pk() -> dict[int, Role]:
+    """Every role, as the process holds them (copies): for the people a page shows, whose
+    role is then not joined to every row read."""
+    read = _ladders_now()
+    return {pk: _twin(role) for pk, role in read.roles.items()}
+
+
+def categories_of(escalation_pks: Sequence[int]) -> dict[int, list[ConcernCategory]]:
+    """{escalation pk: its concern categories, each with its parent theme}, in
+    ConcernCategory's order: the links in one query of two columns, the categories as the
+    process holds them (copies)."""
+    read = _ladders_now()
+    grouped: dict[int, list[ConcernCategory]] = {pk: [] for pk in escalation_pks}
+    links = Escalation.categories.through.objects.filter(escalation_id__in=list(escalation_pks))
+    for escalation_pk, category_pk in links.values_list("escalation_id", "concerncategory_id"):
+        held = read.categories[category_pk]
+        category = _twin(held)
+        if held.parent_id is not None:
+            category.parent = _twin(read.categories[held.parent_id])
+        grouped[escalation_pk].append(category)
+    for listed in grouped.values():
+        listed.sort(key=lambda c: read.category_rank[c.pk])
+    return grouped

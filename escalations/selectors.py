@@ -38,7 +38,7 @@ from django.utils.safestring import SafeString
 from children.models import Child
 from config.dates import date_filter
 from escalations import rules
-from escalations.loading import load_ladders, set_loaded
+from escalations.loading import categories_of, load_ladders, roles_by_pk, set_loaded
 from escalations.models import (
     AWAITING_CHAIR,
     CLOSED_STATES,
@@ -976,8 +976,9 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
     `record_attachments`, read through `StepRow.attachments` and `AddresseeRow`): Django's
     prefetch builds a filtered queryset for every object it fills, which cost more than
     the rows. The people: who raised each escalation and whom it is about, and each
-    step's addressee, sender, responder and judge, with their user and role, in one query
-    (joined to the steps, twelve tables took PostgreSQL longer to plan than to run). And
+    step's addressee, sender, responder and judge, and who made each amendment, with their
+    user, in one query (joined to the steps, twelve tables took PostgreSQL longer to plan
+    than to run), their roles as the process holds them (`roles_by_pk`). And
     the addressees of the steps addressed to several people, the only ones with any:
     one query, none if no step is.
     """
@@ -1008,12 +1009,13 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
     if attached:
         for attachment in Attachment.objects.filter(step_id__in=attached):
             getattr(by_pk[attachment.step_id], RECORD_ATTACHMENTS).append(attachment)
+    made: list[StepAmendment] = []
     if amended:
-        for amendment in (
-            StepAmendment.objects.filter(step_id__in=amended)
-            .select_related("made_by__user")
-            .order_by("step_id", "made_at", "pk")
-        ):
+        # Who made each: one of the people below.
+        made = list(
+            StepAmendment.objects.filter(step_id__in=amended).order_by("step_id", "made_at", "pk")
+        )
+        for amendment in made:
             amendments[amendment.step_id].append(amendment)
     for pk, step in by_pk.items():
         set_loaded(step, "amendments", StepAmendment, amendments[pk])
@@ -1024,8 +1026,14 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
     steps = list(by_pk.values())
     ids = {e.raised_by_id for e in escalations} | {e.about_staff_id for e in escalations}
     ids |= {getattr(s, f"{field}_id") for s in steps for field in STEP_PEOPLE}
+    ids |= {a.made_by_id for a in made}
     ids.discard(None)
-    people = StaffMember.objects.select_related("user", "role").in_bulk(ids) if ids else {}
+    # Their roles as the process holds them, not joined to every person.
+    people = StaffMember.objects.select_related("user").in_bulk(ids) if ids else {}
+    if people:
+        roles = roles_by_pk()
+        for member in people.values():
+            member.role = roles[member.role_id]
     for e in escalations:
         for field in ("raised_by", "about_staff"):
             person = people.get(getattr(e, f"{field}_id"))
@@ -1036,6 +1044,8 @@ def load_the_record(escalations: Iterable[Escalation]) -> None:
             person = people.get(getattr(s, f"{field}_id"))
             if person is not None:
                 setattr(s, field, person)
+    for amendment in made:
+        amendment.made_by = people[amendment.made_by_id]
     several = [s for s in steps if s.addresses_several]
     prefetch_related_objects(
         several,
@@ -1119,7 +1129,7 @@ def escalation_context(staff: StaffMember, escalation: Escalation, today: date) 
     load_the_record([escalation])
     step_rows = step_rows_of(escalation, today, closures)
     children = list(escalation.children.all())
-    categories = list(escalation.categories.select_related("parent"))
+    categories = categories_of([escalation.pk])[escalation.pk]
     actions = rules.allowed_actions(staff, escalation)
     return {
         "staff": staff,

@@ -19,12 +19,12 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import AccessLog, AccessLogChild, Child, Conference
-from escalations.loading import load_ladders, set_loaded
+from escalations.loading import categories_of, load_ladders, set_loaded
 from escalations.models import OPEN_STATES, Addressee, Attachment, Escalation, Step
 from escalations.selectors import (
     EscalationSummary,
@@ -226,16 +226,7 @@ def file_escalations(
     (some two hundred on a child's file), which cost more than the rows."""
     pks = [e.pk for e in escalations]
     children = children_by_escalation(pks)
-    categories: dict[int, list[ConcernCategory]] = {pk: [] for pk in pks}
-    # Read from the categories' side, each row tagged with its escalation: no link-table
-    # instance to build per row.
-    for category in (
-        ConcernCategory.objects.filter(escalations__in=pks)
-        .annotate(escalation_pk=F("escalations__id"))
-        .select_related("parent")
-        .order_by("policy_id", "parent_id", "order", "pk")
-    ):
-        categories[category.escalation_pk].append(category)
+    categories = categories_of(pks)
     # visible_escalations: the staff's authority. Each policy (a handful) once with its
     # ladder (`load_ladders`), the current stage taken from it, and the people once for
     # all (`load_the_record`): joined to the escalations, PostgreSQL took longer to plan

@@ -2,14 +2,17 @@
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from escalations import rules
-from escalations.loading import load_ladders
+from escalations.loading import load_ladders, one_ladder_read
 from escalations.selectors import raisable_policy_pks
 from policies.models import Stage
 from tests.concurrency import start
 from tests.markers import postgres_only
 from tests.policies.factories import PolicyFactory, RoleFactory, StageFactory
+from tests.staff.factories import StaffMemberFactory
 
 
 def _ladder(policy_pk: int) -> list[Stage]:
@@ -129,3 +132,31 @@ def test_a_role_newly_allowed_to_raise_under_a_policy_may_raise_at_once(ladders,
     policy.raisers.add(team_manager.role)
 
     assert raisable_policy_pks(team_manager) == [policy.pk]
+
+
+def _revision_reads(queries: CaptureQueriesContext) -> int:
+    return sum("policies_ladderrevision" in q["sql"] for q in queries.captured_queries)
+
+
+def test_within_one_read_the_revision_is_read_once_however_often_the_ladders_are_asked(policy):
+    staff = StaffMemberFactory(authority=policy.authority)
+    load_ladders([policy.pk])  # held: the factories changed them
+
+    with CaptureQueriesContext(connection) as queries, one_ladder_read():
+        load_ladders([policy.pk])
+        load_ladders(authority=policy.authority)
+        raisable_policy_pks(staff)
+
+    assert _revision_reads(queries) == 1
+
+
+def test_a_page_read_by_get_reads_the_revision_once(raise_concern, staff_of, client):
+    escalation = raise_concern("rutland")
+    chair = escalation.raised_by
+    client.force_login(chair.user)
+    child = escalation.children.get()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("children:file", args=[child.pk])).status_code == 200
+
+    assert _revision_reads(queries) == 1
