@@ -19,13 +19,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import AccessLog, AccessLogChild, Child, Conference
+from children.selectors import ChildHistory, child_history
 from escalations.loading import categories_of, load_ladders, set_loaded
-from escalations.models import OPEN_STATES, Addressee, Attachment, Escalation, Step
+from escalations.models import Addressee, Attachment, Escalation, Step
 from escalations.selectors import (
     EscalationSummary,
     Printable,
@@ -188,38 +189,58 @@ class FileEscalation(Printable):
 CHILD_FILE_PAGE_SIZE = 5
 
 
+@dataclass(frozen=True)
+class ChildFilePage:
+    """One page of the child's file: the child's plans, conferences and significant
+    events, and a page of the escalations about them, each with its whole record."""
+
+    history: ChildHistory
+    page: Page
+    escalations: list[FileEscalation]
+
+
 def child_file_page(
     staff: StaffMember, child: Child, today: date, page: str | None
-) -> tuple[Page, list[FileEscalation]]:
-    """One page of the escalations about the child this person may see: the open ones
-    first (what is live heads the file), then newest first; `page` as the address gave it
-    (anything that is not a page number shows the first page, past the end the last)."""
-    escalations = (
+) -> ChildFilePage:
+    """The child's history and one page of the escalations about the child this person
+    may see: the open ones first (what is live heads the file), then newest first; `page`
+    as the address gave it (anything that is not a page number shows the first page,
+    past the end the last)."""
+    # Read whole and paged here: one child's escalations run to tens at most (the load
+    # set's busiest child has 15), and one read of their rows costs less than a count
+    # and a page, each asking the visibility rule again. The open ones put first here
+    # (a stable sort), not by the database.
+    escalations = list(
         visible_escalations(staff)
         .filter(children=child)
         .select_related("conference")
-        .annotate(
-            closed=Case(
-                When(state__in=OPEN_STATES, then=Value(False)),
-                default=Value(True),
-                output_field=BooleanField(),
-            )
-        )
-        .order_by("closed", "-raised_at", "-pk")
+        .order_by("-raised_at", "-pk")
     )
-    # Read whole and paged here: one child's escalations run to tens at most (the load
-    # set's busiest child has 15), and one read of their rows costs less than a count
-    # and a page, each asking the visibility rule again.
-    shown = Paginator(list(escalations), CHILD_FILE_PAGE_SIZE).get_page(page)
-    return shown, file_escalations(staff, list(shown.object_list), today)
+    escalations.sort(key=lambda e: not e.is_open)
+    shown = Paginator(escalations, CHILD_FILE_PAGE_SIZE).get_page(page)
+    history = child_history(child)
+    # The conferences' chairs are read with the record's people.
+    records, people = file_escalations(
+        staff, list(shown.object_list), today, also_people=history.chair_ids
+    )
+    for conference in history.conferences:
+        chair = people.get(conference.chair_id) if conference.chair_id is not None else None
+        if chair is not None:
+            conference.chair = chair
+    return ChildFilePage(history, shown, records)
 
 
 def file_escalations(
-    staff: StaffMember, escalations: list[Escalation], today: date
-) -> list[FileEscalation]:
+    staff: StaffMember,
+    escalations: list[Escalation],
+    today: date,
+    *,
+    also_people: Iterable[int] = (),
+) -> tuple[list[FileEscalation], dict[int, StaffMember]]:
     """The escalations (of the staff member's authority), each with its whole record, in
-    the order given. A fixed number of queries however many there are (the page once built
-    the escalation page's context for each: seven queries an escalation).
+    the order given, and the people read for them (with `also_people`), by pk. A fixed
+    number of queries however many there are (the page once built the escalation page's
+    context for each: seven queries an escalation).
 
     Each relation is read in one flat query and grouped here, in the order its prefetch
     would give: Django's prefetch builds a filtered queryset for every object it fills
@@ -240,7 +261,7 @@ def file_escalations(
         stages = {s.pk: s for s in escalation.policy.stages.all()}
         if escalation.current_stage_id in stages:
             escalation.current_stage = stages[escalation.current_stage_id]
-    load_the_record(escalations)
+    people = load_the_record(escalations, also_people=also_people)
     closures = staff.authority.closure_dates()
     return [
         FileEscalation(
@@ -251,7 +272,7 @@ def file_escalations(
             summary=EscalationSummary(e, children[e.pk], categories[e.pk]),
         )
         for e in escalations
-    ]
+    ], people
 
 
 def _cell(value: object) -> str:

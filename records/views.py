@@ -65,19 +65,18 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
         visible_children(staff).select_related("team", "social_worker__user"), pk=pk
     )
     access_log_record(user=staff.user, action="view child", children=[child])
-    page, escalations = selectors.child_file_page(
-        staff, child, timezone.localdate(), request.GET.get("page")
-    )
+    shown = selectors.child_file_page(staff, child, timezone.localdate(), request.GET.get("page"))
+    page = shown.page
     return render(
         request,
         "children/file.html",
         {
             "staff": staff,
             "child": child,
-            "plans": child.plans.all(),
-            "conferences": child.conferences.select_related("chair__user"),
-            "events": child.significant_events.all(),
-            "escalations": escalations,
+            "plans": shown.history.plans,
+            "conferences": shown.history.conferences,
+            "events": shown.history.events,
+            "escalations": shown.escalations,
             "page": page,
             "page_range": page.paginator.get_elided_page_range(
                 page.number, on_each_side=1, on_ends=1
