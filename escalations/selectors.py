@@ -77,16 +77,27 @@ _URL_MARK = 987654321987
 _URL_HALVES: dict[tuple[str, str | None, str, str], tuple[str, str]] = {}
 
 
-def row_url(name: str, pk: int) -> str:
-    """reverse(name, args=[pk]) for a list's many rows: each name reversed once per URLconf
+class RowUrls:
+    """reverse(name, args=[pk]) for a page's many rows: each name reversed once per URLconf
     and script prefix, the rows' pks put in its place (reverse per row cost more than the
-    list's queries)."""
-    key = (name, get_urlconf(), settings.ROOT_URLCONF, get_script_prefix())
-    halves = _URL_HALVES.get(key)
-    if halves is None:
-        before, _mark, after = reverse(name, args=[_URL_MARK]).partition(str(_URL_MARK))
-        halves = _URL_HALVES[key] = (before, after)
-    return f"{halves[0]}{pk}{halves[1]}"
+    list's queries). The URLconf and prefix (thread-local reads) are read when it is made:
+    make one for a page's rows, not one a link."""
+
+    def __init__(self) -> None:
+        self._key = (get_urlconf(), settings.ROOT_URLCONF, get_script_prefix())
+
+    def __call__(self, name: str, pk: int) -> str:
+        key = (name, *self._key)
+        halves = _URL_HALVES.get(key)
+        if halves is None:
+            before, _mark, after = reverse(name, args=[_URL_MARK]).partition(str(_URL_MARK))
+            halves = _URL_HALVES[key] = (before, after)
+        return f"{halves[0]}{pk}{halves[1]}"
+
+
+def row_url(name: str, pk: int) -> str:
+    """One row's link (`RowUrls`)."""
+    return RowUrls()(name, pk)
 
 
 def children_of(escalation: Escalation) -> Iterable[Child]:
@@ -1358,7 +1369,7 @@ class TodoRow:
     def __post_init__(self) -> None:
         step = self.step
         shown = {
-            "url": row_url("escalations:detail", self.escalation.pk),
+            "url": self.url or row_url("escalations:detail", self.escalation.pk),
             "children": children_names(self.escalation),
             "stage": step.stage_name if step is not None else "",
             "addressee": step.addressee_name if step is not None else "",
@@ -1468,24 +1479,22 @@ def _allows(staff: StaffMember, escalation: Escalation, action: rules.Action) ->
     return rules.action_refusal(staff, escalation, action) is None
 
 
-def _decide_actions(staff: StaffMember, escalation: Escalation) -> list[TodoAction]:
+def _decide_actions(staff: StaffMember, escalation: Escalation, urls: RowUrls) -> list[TodoAction]:
     pk = escalation.pk
     out = []
     if _allows(staff, escalation, rules.Action.RESOLVE):
-        out.append(TodoAction("Resolve", row_url("escalations:resolve", pk)))
+        out.append(TodoAction("Resolve", urls("escalations:resolve", pk)))
     if _allows(staff, escalation, rules.Action.ESCALATE):
         following = rules.next_stage(escalation)
         label = f"Escalate to {following.name}" if following else "Escalate"
-        out.append(TodoAction(label, row_url("escalations:escalate", pk)))
+        out.append(TodoAction(label, urls("escalations:escalate", pk)))
     if _allows(staff, escalation, rules.Action.FINAL_DECISION):
-        out.append(
-            TodoAction("Record the final decision", row_url("escalations:final_decision", pk))
-        )
+        out.append(TodoAction("Record the final decision", urls("escalations:final_decision", pk)))
     return out
 
 
 def _chase_actions(
-    staff: StaffMember, step: Step, today: date, closures: frozenset[date]
+    staff: StaffMember, step: Step, today: date, closures: frozenset[date], urls: RowUrls
 ) -> list[TodoAction]:
     escalation = step.escalation
     out = []
@@ -1493,13 +1502,13 @@ def _chase_actions(
         out.append(
             TodoAction(
                 f"Send {step.addressee_name} a reminder",
-                row_url("escalations:chase", escalation.pk),
+                urls("escalations:chase", escalation.pk),
                 post=True,
             )
         )
     if _allows(staff, escalation, rules.Action.ESCALATE):
-        out.append(TodoAction("Escalate", row_url("escalations:escalate", escalation.pk)))
-    out.append(TodoAction("Open", row_url("escalations:detail", escalation.pk)))
+        out.append(TodoAction("Escalate", urls("escalations:escalate", escalation.pk)))
+    out.append(TodoAction("Open", urls("escalations:detail", escalation.pk)))
     return out
 
 
@@ -1539,6 +1548,12 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         return (step.effective_due_on or date.max, step.pk)
 
     sections: list[TodoSection] = []
+    urls = RowUrls()
+
+    def row(step: Step, when: str, actions: list[TodoAction], overdue: bool = False) -> TodoRow:
+        escalation = step.escalation
+        url = urls("escalations:detail", escalation.pk)
+        return TodoRow(escalation, step, when, actions, overdue=overdue, url=url)
 
     def add(
         key: str,
@@ -1687,11 +1702,10 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         "decide",
         "Responses waiting for your verdict",
         [
-            TodoRow(
-                s.escalation,
+            row(
                 s,
                 answered_words(s, today, nation=nation, closures=closures),
-                _decide_actions(staff, s.escalation),
+                _decide_actions(staff, s.escalation, urls),
                 overdue=s.is_issue_overdue(today),
             )
             for s in deciding
@@ -1704,9 +1718,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         "chase",
         "Overdue: chase or escalate",
         [
-            TodoRow(
-                s.escalation, s, late(s), _chase_actions(staff, s, today, closures), overdue=True
-            )
+            row(s, late(s), _chase_actions(staff, s, today, closures, urls), overdue=True)
             for s in chase
         ],
         chase_total,
@@ -1717,14 +1729,13 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         "informal",
         "Informal discussions past their time",
         [
-            TodoRow(
-                s.escalation,
+            row(
                 s,
                 late(s),
                 [
                     TodoAction(
                         "Record the outcome of the discussion",
-                        row_url("escalations:discussion", s.escalation.pk),
+                        urls("escalations:discussion", s.escalation.pk),
                     )
                 ],
                 overdue=True,
@@ -1739,14 +1750,13 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         "cap",
         "Near the formal time limit",
         [
-            TodoRow(
-                s.escalation,
+            row(
                 s,
                 _cap_words(s.escalation.formal_cap_due_on, today, nation, closures),
                 [
                     TodoAction(
                         "Open it and decide before the limit",
-                        row_url("escalations:detail", s.escalation.pk),
+                        urls("escalations:detail", s.escalation.pk),
                     )
                 ],
                 overdue=s.escalation.formal_cap_due_on < today,
@@ -1762,14 +1772,13 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         "respond",
         "Waiting for your response",
         [
-            TodoRow(
-                s.escalation,
+            row(
                 s,
                 late(s),
                 [
                     TodoAction(
                         _respond_label(s, today),
-                        row_url("escalations:respond", s.pk),
+                        urls("escalations:respond", s.pk),
                     )
                 ],
                 overdue=s.is_overdue(today),
@@ -1794,8 +1803,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             "raise",
             "Stages for you to raise",
             [
-                TodoRow(
-                    s.escalation,
+                row(
                     s,
                     answered_words(s, today, nation=nation, closures=closures)
                     if s.is_awaiting_chair
@@ -1803,7 +1811,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                     [
                         TodoAction(
                             f"Raise {following.name}",
-                            row_url("escalations:escalate", s.escalation.pk),
+                            urls("escalations:escalate", s.escalation.pk),
                         )
                     ],
                     overdue=s.is_overdue(today),
@@ -1816,11 +1824,10 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
             "authority_overdue",
             "Overdue across the authority",
             [
-                TodoRow(
-                    s.escalation,
+                row(
                     s,
                     late(s),
-                    _chase_actions(staff, s, today, closures),
+                    _chase_actions(staff, s, today, closures, urls),
                     overdue=True,
                 )
                 for s in across
