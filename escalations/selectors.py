@@ -730,13 +730,21 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
         .order_by("-raised_at", "-pk")
         .values_list("pk", "state", "raised_by_id")
     )
-    open_step: dict[int, Step] = {
-        step.escalation_id: step
-        for step in Step.objects.open()
-        .filter(escalation_id__in=[pk for pk, _state, _raiser in open_rows])
-        .order_by()
-        .only("escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at")
-    }
+    open_pks = [pk for pk, _state, _raiser in open_rows]
+    read_whole = len(open_pks) <= 2 * MINE_PAGE_SIZE
+    if read_whole:
+        # With what a row shows of them (`_listed_open_steps`): the page's rows then read
+        # no steps of their own. Not for more (a QA manager's run to thousands): the
+        # sort reads only its columns, and a page its own rows' steps.
+        open_step = _listed_open_steps(open_pks)
+    else:
+        open_step = {
+            step.escalation_id: step
+            for step in Step.objects.open()
+            .filter(escalation_id__in=open_pks)
+            .order_by()
+            .only("escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at")
+        }
 
     def rank(row: Listed) -> tuple[bool, bool, date]:
         """`_in_list_order` among the open: overdue first, soonest due (none last), then
@@ -757,7 +765,7 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
         mine_to_decide = row[2] == me and step is not None and step.is_awaiting_chair
         (deciding if mine_to_decide else others).append(row)
     closed = escalations.filter(state__in=CLOSED_STATES).order_by("-raised_at", "-pk")
-    return deciding, MineRest(others, closed)
+    return deciding, MineRest(others, closed, open_step if read_whole else None)
 
 
 class MineRest:
@@ -765,9 +773,16 @@ class MineRest:
     (its length and slices): the open rows, sorted already, then the closed ones, newest
     first, each page of them read from the database when asked for."""
 
-    def __init__(self, open_rows: list[Listed], closed: QuerySet[Escalation]) -> None:
+    def __init__(
+        self,
+        open_rows: list[Listed],
+        closed: QuerySet[Escalation],
+        open_steps: dict[int, Step] | None = None,
+    ) -> None:
         self.open_rows = open_rows
         self.closed = closed
+        # Every open escalation's open step, read for the sort (`escalations_in_order`).
+        self.open_steps = open_steps
 
     @cached_property
     def closed_count(self) -> int:
@@ -799,31 +814,46 @@ class MineRest:
         return iter(self[:])
 
 
-def escalations_in_order(listed: Sequence[Listed], authority_id: int) -> list[Escalation]:
+def escalations_in_order(
+    listed: Sequence[Listed], authority_id: int, open_steps: dict[int, Step] | None = None
+) -> list[Escalation]:
     """The escalations of a page of `my_escalations_listed` (of the authority), in that
     order, with what a row of the list shows: its children and open step (a row names no
     policy, stage or raiser, so none is joined: building those objects cost more than the
     query). The escalations themselves are built from `listed`, as
-    `.only(*_LISTED_ESCALATION)` would read them: that query cost more than the others."""
+    `.only(*_LISTED_ESCALATION)` would read them: that query cost more than the others.
+    `open_steps`: the open escalations' open steps, when the caller has read them
+    (`_listed_open_steps`, by escalation pk)."""
     fields = ["id", "state", "raised_by_id", "authority_id"]
     found = {
         row[0]: Escalation.from_db(DEFAULT_DB_ALIAS, fields, (*row, authority_id)) for row in listed
     }
     children = listed_children(list(found))
-    open_steps: dict[int, list[Step]] = {pk: [] for pk in found}
-    for step in (
-        Step.objects.open()
-        .filter(escalation_id__in=[pk for pk, state, _raiser in listed if state in OPEN_STATES])
+    wanted = [pk for pk, state, _raiser in listed if state in OPEN_STATES]
+    if open_steps is None or not set(wanted) <= open_steps.keys():
+        open_steps = _listed_open_steps(wanted)
+    for pk, escalation in found.items():
+        step = open_steps.get(pk)
+        if step is not None:
+            step.escalation = escalation
+        set_loaded(escalation, "children", Child, children[pk])
+        set_loaded(escalation, "steps", Step, [step] if step is not None else [])
+    return list(found.values())
+
+
+def _listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
+    """{escalation pk: its open step}, with what a list's row shows of it (_LISTED_STEP),
+    in one query."""
+    if not escalation_pks:
+        return {}
+    return {
+        step.escalation_id: step
+        for step in Step.objects.open()
+        .filter(escalation_id__in=list(escalation_pks))
         .order_by()
         .select_related("responder__user", "partner")
         .only(*_LISTED_STEP)
-    ):
-        step.escalation = found[step.escalation_id]
-        open_steps[step.escalation_id].append(step)
-    for pk, escalation in found.items():
-        set_loaded(escalation, "children", Child, children[pk])
-        set_loaded(escalation, "steps", Step, open_steps[pk])
-    return list(found.values())
+    }
 
 
 # What a list's row (_ListCells, Clock.of, the access log) reads of an escalation, its

@@ -130,7 +130,7 @@ def my_escalations(request: StaffRequest) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     shown = [*deciding_listed, *page.object_list] if page.number == 1 else list(page.object_list)
     # Both lists' rows in one load (one query and its prefetches).
-    escalations = selectors.escalations_in_order(shown, staff.authority_id)
+    escalations = selectors.escalations_in_order(shown, staff.authority_id, others.open_steps)
     closures = staff.authority.closure_dates()
     awaiting = {pk for pk, _state, _raiser in deciding_listed}
     deciding = selectors.escalation_rows(

@@ -37,3 +37,24 @@ def test_a_page_of_escalations_is_read_in_order_with_children_and_open_steps(
     # The children and the open steps: the escalations are built from what was listed.
     assert len(queries) == 2
     assert rows == [_shown(Escalation.objects.get(pk=pk)) for pk in pks]
+
+
+def test_the_open_steps_read_for_the_sort_serve_the_page(raise_concern, staff_of):
+    chair = staff_of(SLUG, "cp-chair")
+    made = [
+        raise_concern(
+            SLUG, stage_order=1, actor=chair, now=at(2026, 11, 2, 9) + timedelta(minutes=i)
+        )
+        for i in range(3)
+    ]
+    deciding, others = selectors.my_escalations_listed(chair, at(2026, 11, 3).date())
+    assert deciding == []
+    assert others.open_steps is not None
+    listed = others[:]
+
+    with CaptureQueriesContext(connection) as queries:
+        escalations = selectors.escalations_in_order(listed, chair.authority_id, others.open_steps)
+        rows = [_shown(e) for e in escalations]
+    # The children only: the open steps came with the sort's read.
+    assert len(queries) == 1
+    assert sorted(rows) == sorted(_shown(Escalation.objects.get(pk=e.pk)) for e in made)
