@@ -224,3 +224,19 @@ def categories_of(escalation_pks: Sequence[int]) -> dict[int, list[ConcernCatego
     for listed in grouped.values():
         listed.sort(key=lambda c: read.category_rank[c.pk])
     return grouped
+
+
+def authority_categories(authority: LocalAuthority) -> list[ConcernCategory]:
+    """Every concern category of the authority's policies, themes and items, in
+    ConcernCategory's order (policy, theme, order), each item with its theme: copies of
+    what the process holds."""
+    read = _ladders_now()
+    ours = {pk for pk, p in read.policies.items() if p.authority_id == authority.pk}
+    listed = []
+    for held in read.categories.values():  # in that order already
+        if held.policy_id in ours:
+            category = _twin(held)
+            if held.parent_id is not None:
+                category.parent = _twin(read.categories[held.parent_id])
+            listed.append(category)
+    return listed

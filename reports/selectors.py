@@ -8,15 +8,17 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TypedDict
 
+from django.contrib.auth.models import User
 from django.db.models import CharField, F, QuerySet, Value
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from children.models import Child
 from config.dates import date_filter
-from escalations import selectors
+from escalations import rules, selectors
+from escalations.loading import authority_categories, load_ladders
 from escalations.models import Escalation, Nature, State, Step, escalation_reference
-from policies.models import ConcernCategory, LocalAuthority, Stage
+from policies.models import LocalAuthority
 from staff.models import StaffMember, Team
 
 # A tracker row's own columns, read for the page's slice as plain values.
@@ -109,66 +111,65 @@ def tracker_options(
     authority: LocalAuthority, used: dict[str, str]
 ) -> tuple[dict[str, list[Option]], dict[int, str]]:
     """The tracker form's choices, each filter's in use marked, read as plain values; and
-    the chairs' display names by pk, which the rows reuse."""
-    stages, categories, teams = _listed_choices(authority)
-    # Display names by the model's own rule (StaffMember.display_name), from the three
-    # columns it reads.
-    chairs = (
-        StaffMember.objects.filter(authority=authority, role__is_chair=True)
-        .select_related("user")
-        .only("user", "user__first_name", "user__last_name", "user__username")
-    )
-    names = {chair.pk: chair.display_name for chair in chairs}
+    the chairs' display names by pk, which the rows reuse. The stages and categories are
+    ladder data (`load_ladders`, `authority_categories`: no query while no ladder has
+    changed); the teams and chairs one query (`_teams_and_chairs`)."""
+    # Each policy's ladder in order, the policies by pk; the categories' items (not their
+    # themes) in their own order.
+    stages = [
+        (stage.pk, stage.name)
+        for policy in load_ladders(authority=authority).values()
+        for stage in rules.ladder(policy)
+    ]
+    categories = [
+        (c.pk, Truncator(c.name).chars(70))
+        for c in authority_categories(authority)
+        if c.parent_id is not None
+    ]
+    teams, names = _teams_and_chairs(authority)
     return {
         "statuses": options(State.choices, used.get("status")),
         "natures": options(Nature.choices, used.get("nature")),
         "stages": options(stages, used.get("stage")),
-        "categories": options(
-            ((pk, Truncator(name).chars(70)) for pk, name in categories), used.get("category")
-        ),
+        "categories": options(categories, used.get("category")),
         "teams": options(teams, used.get("team")),
         "chairs": options(names.items(), used.get("chair")),
     }, names
 
 
-# The kinds of choice _listed_choices reads, in the order it returns them.
-_STAGE, _CATEGORY, _TEAM = 0, 1, 2
+# The kinds of row _teams_and_chairs reads, in the order it returns them.
+_TEAM, _CHAIR = 0, 1
 
 
-def _listed_choices(
-    authority: LocalAuthority,
-) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[tuple[int, str]]]:
-    """The authority's stages (in each policy's ladder order), concern categories (in
-    their own order) and teams (by name, as Team's order is within one authority): (pk,
-    name) of each, in one query rather than three.
-
-    Each kind is sorted by the columns k1, k2, k3 (numbers), then by `by_name` (text),
-    then pk; a kind fills the ones its order does not use with the same constant."""
-    zero, blank = Value(0), Value("", output_field=CharField())
-    stages = Stage.objects.filter(policy__authority=authority).annotate(
-        kind=Value(_STAGE), k1=F("policy_id"), k2=F("order"), k3=zero, by_name=blank
-    )
-    categories = ConcernCategory.objects.filter(
-        policy__authority=authority, parent__isnull=False
-    ).annotate(
-        kind=Value(_CATEGORY), k1=F("policy_id"), k2=F("parent_id"), k3=F("order"), by_name=blank
-    )
+def _teams_and_chairs(authority: LocalAuthority) -> tuple[list[tuple[int, str]], dict[int, str]]:
+    """The authority's teams (by name) as (pk, name), and its chairs' display names by pk
+    (by last then first name, StaffMember's order), in one query rather than two. Each
+    chair's name by the model's own rule (StaffMember.display_name), from the three
+    columns it reads."""
+    blank = Value("", output_field=CharField())
     teams = Team.objects.filter(authority=authority).annotate(
-        kind=Value(_TEAM), k1=zero, k2=zero, k3=zero, by_name=F("name")
+        kind=Value(_TEAM), t1=F("name"), t2=blank, t3=blank
     )
-    columns = ("kind", "pk", "name", "k1", "k2", "k3", "by_name")
-    listed: tuple[list[tuple[int, str]], ...] = ([], [], [])
+    chairs = StaffMember.objects.filter(authority=authority, role__is_chair=True).annotate(
+        kind=Value(_CHAIR),
+        t1=F("user__last_name"),
+        t2=F("user__first_name"),
+        t3=F("user__username"),
+    )
+    columns = ("kind", "pk", "t1", "t2", "t3")
     # The models' own orderings are cleared: a part of a UNION may not have one.
     union = (
-        stages.order_by()
+        teams.order_by()
         .values_list(*columns)
-        .union(
-            categories.order_by().values_list(*columns),
-            teams.order_by().values_list(*columns),
-            all=True,
-        )
-        .order_by("kind", "k1", "k2", "k3", "by_name", "pk")
+        .union(chairs.order_by().values_list(*columns), all=True)
+        .order_by("kind", "t1", "t2", "pk")
     )
-    for n, pk, name, *_sort in union:
-        listed[n].append((pk, name))
-    return listed[_STAGE], listed[_CATEGORY], listed[_TEAM]
+    listed: list[tuple[int, str]] = []
+    names: dict[int, str] = {}
+    for kind, pk, t1, t2, t3 in union:
+        if kind == _TEAM:
+            listed.append((pk, t1))
+        else:
+            chair = StaffMember(user=User(first_name=t2, last_name=t1, username=t3))
+            names[pk] = chair.display_name
+    return listed, names
