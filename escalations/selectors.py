@@ -1408,23 +1408,63 @@ class TodoRow:
             if not getattr(self, field):
                 object.__setattr__(self, field, value)
 
-    def cells(self, csrf_input: SafeString) -> dict[str, Any]:
-        """The row as escalations/todo.html prints it: plain values in dicts (the template
-        reads a dict's keys at a third of the cost of a dataclass's attributes), the
-        actions as their list items (`TodoAction.html`)."""
+    def html(self, csrf_input: SafeString) -> SafeString:
+        """The row as escalations/todo.html prints it (`todo_row_html`), the actions as
+        their list items (`TodoAction.html`)."""
         reference = self.escalation.reference
-        return {
-            "url": self.url,
-            "reference": reference,
-            "children": self.children,
-            "stage": self.stage or "—",
-            "step": self.step is not None,
-            "addressee": self.addressee,
-            "overdue": self.overdue,
-            "when": self.when,
+        return todo_row_html(
+            url=self.url,
+            reference=reference,
+            children=self.children,
+            stage=self.stage or "—",
+            has_step=self.step is not None,
+            addressee=self.addressee,
+            overdue=self.overdue,
+            when=self.when,
             # Each item escaped its own values (format_html): joined, they stay safe.
-            "actions": SafeString("".join(a.html(reference, csrf_input) for a in self.actions)),
-        }
+            actions=SafeString("".join(a.html(reference, csrf_input) for a in self.actions)),
+        )
+
+
+_OVERDUE_FLAG = SafeString('<strong class="govuk-tag govuk-tag--red">Overdue</strong><br>')
+
+
+def todo_row_html(
+    *,
+    url: str,
+    reference: str,
+    children: str,
+    stage: str,
+    has_step: bool,
+    addressee: str,
+    overdue: bool,
+    when: str,
+    actions: SafeString,
+) -> SafeString:
+    """One row of a To do table, built here rather than by the template: a chair's list
+    runs to some sixty rows, and the template's lookups cost more than the rest of the
+    row's making (the template it replaced is kept in the tests, which compare them)."""
+    addressed = (
+        format_html('<br><span class="govuk-body-s">{}</span>', addressee) if has_step else ""
+    )
+    flag = _OVERDUE_FLAG if overdue else ""
+    return format_html(
+        '\n    <tr class="govuk-table__row">\n'
+        '      <td class="govuk-table__cell app-nowrap"><a class="govuk-link" href="{}">{}</a></td>\n'
+        '      <td class="govuk-table__cell">{}</td>\n'
+        '      <td class="govuk-table__cell">{}{}</td>\n'
+        '      <td class="govuk-table__cell">{}{}</td>\n'
+        '      <td class="govuk-table__cell"><ul class="govuk-list govuk-!-margin-bottom-0">{}</ul></td>\n'
+        "    </tr>\n  ",
+        url,
+        reference,
+        children,
+        stage,
+        addressed,
+        flag,
+        when,
+        actions,
+    )
 
 
 @dataclass(frozen=True)
@@ -1438,11 +1478,11 @@ class TodoSection:
     more_label: str = ""
 
     def cells(self, csrf_input: SafeString) -> dict[str, Any]:
-        """The section as escalations/todo.html prints it (`TodoRow.cells`)."""
+        """The section as escalations/todo.html prints it (its rows `TodoRow.html`)."""
         return {
             "key": self.key,
             "heading": self.heading,
-            "rows": [row.cells(csrf_input) for row in self.rows],
+            "rows": [row.html(csrf_input) for row in self.rows],
             "total": self.total,
             "more_url": self.more_url,
             "more_label": self.more_label,
