@@ -31,7 +31,7 @@ from escalations.selectors import (
     EscalationSummary,
     Printable,
     StepRow,
-    children_by_escalation,
+    listed_children,
     load_the_record,
     step_rows_of,
     visible_escalations,
@@ -219,14 +219,21 @@ def child_file_page(
     escalations.sort(key=lambda e: not e.is_open)
     shown = Paginator(escalations, CHILD_FILE_PAGE_SIZE).get_page(page)
     history = child_history(child)
-    # The conferences' chairs are read with the record's people.
+    # The conferences' chairs and the child's social worker are read with the record's
+    # people.
+    worker = child.social_worker_id
     records, people = file_escalations(
-        staff, list(shown.object_list), today, also_people=history.chair_ids
+        staff,
+        list(shown.object_list),
+        today,
+        also_people=history.chair_ids | ({worker} if worker is not None else set()),
     )
     for conference in history.conferences:
         chair = people.get(conference.chair_id) if conference.chair_id is not None else None
         if chair is not None:
             conference.chair = chair
+    if worker is not None and worker in people:
+        child.social_worker = people[worker]
     return ChildFilePage(history, shown, records)
 
 
@@ -246,7 +253,8 @@ def file_escalations(
     would give: Django's prefetch builds a filtered queryset for every object it fills
     (some two hundred on a child's file), which cost more than the rows."""
     pks = [e.pk for e in escalations]
-    children = children_by_escalation(pks)
+    # What the summaries show of each child: their names and reference.
+    children = listed_children(pks, ("first_name", "last_name", "reference"))
     categories = categories_of(pks)
     # visible_escalations: the staff's authority. Each policy (a handful) once with its
     # ladder (`load_ladders`), the current stage taken from it, and the people once for

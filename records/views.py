@@ -62,7 +62,9 @@ def child_file(request: StaffRequest, pk: int) -> HttpResponse:
     """The record 'on the child's file': plan, conferences, every escalation and step."""
     staff = request.staff
     child = get_object_or_404(
-        visible_children(staff).select_related("team", "social_worker__user"), pk=pk
+        # The social worker comes with the record's people (child_file_page).
+        visible_children(staff).select_related("team"),
+        pk=pk,
     )
     access_log_record(user=staff.user, action="view child", children=[child])
     shown = selectors.child_file_page(staff, child, timezone.localdate(), request.GET.get("page"))
