@@ -118,13 +118,15 @@ def one_ladder_read() -> Iterator[None]:
         _this_block.reset(token)
 
 
-def _ladders_now() -> _ReadLadders:
+def _ladders_now(*, again: bool = False) -> _ReadLadders:
     """The ladders as they stand: those this process holds while the revision it read them
     under is still the current one, else read again (and held if no write came between).
-    Inside `one_ladder_read`, what the block looked up first."""
+    Inside `one_ladder_read`, what the block looked up first, unless `again`: a row newer
+    than that (a policy, role or category committed since, which the block's own reads
+    have met) is looked up afresh rather than missed."""
     global _held_ladders
     block = _this_block.get()
-    if block is not None and block.read is not None:
+    if block is not None and block.read is not None and not again:
         return block.read
     revision = _ladder_revision()
     read = _held_ladders
@@ -168,6 +170,8 @@ def load_ladders(
     one indexed read a call), else from the tables. The instances are the caller's own
     copies: nothing it sets on them reaches another request."""
     read = _ladders_now()
+    if not set(policy_ids) <= read.policies.keys():
+        read = _ladders_now(again=True)
     if authority is not None:
         wanted = [
             pk
@@ -201,11 +205,14 @@ def authority_policies(authority: LocalAuthority) -> list[Policy]:
     return [_policy(read, pk) for pk, p in read.policies.items() if p.authority_id == authority.pk]
 
 
-def roles_by_pk() -> dict[int, Role]:
-    """Every role, as the process holds them (copies): for the people a page shows, whose
-    role is then not joined to every row read."""
+def roles_by_pk(wanted: Iterable[int]) -> dict[int, Role]:
+    """The `wanted` roles, as the process holds them (copies): for the people a page shows,
+    whose role is then not joined to every row read."""
+    wanted = set(wanted)
     read = _ladders_now()
-    return {pk: _twin(role) for pk, role in read.roles.items()}
+    if not wanted <= read.roles.keys():
+        read = _ladders_now(again=True)
+    return {pk: _twin(read.roles[pk]) for pk in wanted if pk in read.roles}
 
 
 def categories_of(escalation_pks: Sequence[int]) -> dict[int, list[ConcernCategory]]:
@@ -214,8 +221,14 @@ def categories_of(escalation_pks: Sequence[int]) -> dict[int, list[ConcernCatego
     process holds them (copies)."""
     read = _ladders_now()
     grouped: dict[int, list[ConcernCategory]] = {pk: [] for pk in escalation_pks}
-    links = Escalation.categories.through.objects.filter(escalation_id__in=list(escalation_pks))
-    for escalation_pk, category_pk in links.values_list("escalation_id", "concerncategory_id"):
+    links = list(
+        Escalation.categories.through.objects.filter(
+            escalation_id__in=list(escalation_pks)
+        ).values_list("escalation_id", "concerncategory_id")
+    )
+    if not {category_pk for _e, category_pk in links} <= read.categories.keys():
+        read = _ladders_now(again=True)
+    for escalation_pk, category_pk in links:
         held = read.categories[category_pk]
         category = _twin(held)
         if held.parent_id is not None:

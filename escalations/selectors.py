@@ -1078,9 +1078,10 @@ def load_the_record(
     # Their roles as the process holds them, not joined to every person.
     people = StaffMember.objects.select_related("user").in_bulk(ids) if ids else {}
     if people:
-        roles = roles_by_pk()
+        roles = roles_by_pk({member.role_id for member in people.values()})
         for member in people.values():
-            member.role = roles[member.role_id]
+            if member.role_id in roles:
+                member.role = roles[member.role_id]
     for e in escalations:
         for field in ("raised_by", "about_staff"):
             person = people.get(getattr(e, f"{field}_id"))

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from escalations import rules
-from escalations.loading import load_ladders, one_ladder_read
+from escalations.loading import load_ladders, one_ladder_read, roles_by_pk
 from escalations.selectors import raisable_policy_pks
 from policies.models import Stage
 from tests.concurrency import start
@@ -160,3 +160,14 @@ def test_a_page_read_by_get_reads_the_revision_once(raise_concern, staff_of, cli
         assert client.get(reverse("children:file", args=[child.pk])).status_code == 200
 
     assert _revision_reads(queries) == 1
+
+
+def test_a_row_newer_than_the_request_s_first_look_is_looked_up_again(policy):
+    with one_ladder_read():
+        load_ladders([policy.pk])
+        # Committed by someone else since the request first looked (here: made after it).
+        newer = StageFactory(order=1).policy
+        role = RoleFactory()
+
+        assert list(load_ladders([newer.pk])) == [newer.pk]
+        assert list(roles_by_pk([role.pk])) == [role.pk]
