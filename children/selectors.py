@@ -1,4 +1,5 @@
-"""Who may see which child's record (docs/architecture.md §5, §8): written once, asked by every page."""
+"""Who may see which child's record (docs/architecture.md §5, §8): written once, asked by every
+page; and the child's own history as the file lists it."""
 
 from __future__ import annotations
 
