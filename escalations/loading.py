@@ -229,11 +229,7 @@ def categories_of(escalation_pks: Sequence[int]) -> dict[int, list[ConcernCatego
     if not {category_pk for _e, category_pk in links} <= read.categories.keys():
         read = _ladders_now(again=True)
     for escalation_pk, category_pk in links:
-        held = read.categories[category_pk]
-        category = _twin(held)
-        if held.parent_id is not None:
-            category.parent = _twin(read.categories[held.parent_id])
-        grouped[escalation_pk].append(category)
+        grouped[escalation_pk].append(_category(read, category_pk))
     for listed in grouped.values():
         listed.sort(key=lambda c: read.category_rank[c.pk])
     return grouped
@@ -245,11 +241,14 @@ def authority_categories(authority: LocalAuthority) -> list[ConcernCategory]:
     what the process holds."""
     read = _ladders_now()
     ours = {pk for pk, p in read.policies.items() if p.authority_id == authority.pk}
-    listed = []
-    for held in read.categories.values():  # in that order already
-        if held.policy_id in ours:
-            category = _twin(held)
-            if held.parent_id is not None:
-                category.parent = _twin(read.categories[held.parent_id])
-            listed.append(category)
-    return listed
+    # In that order already.
+    return [_category(read, pk) for pk, c in read.categories.items() if c.policy_id in ours]
+
+
+def _category(read: _ReadLadders, pk: int) -> ConcernCategory:
+    """A copy of a held category, with a copy of its theme when it is an item."""
+    held = read.categories[pk]
+    category = _twin(held)
+    if held.parent_id is not None:
+        category.parent = _twin(read.categories[held.parent_id])
+    return category

@@ -1655,25 +1655,16 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     # A chair's own open steps in one of their sections (split below by the Step
     # predicates): awaiting their verdict, overdue, or near the formal time limit. Read
     # with what the rows show in the same query, found from the chair's open escalations
-    # (escalation_raised_listed), each one's open step probed by its unique index: joined
+    # (escalation_raised_listed), each one's open step probed (`_open_steps_of`): joined
     # from the steps instead, PostgreSQL hashed every open step of every authority
     # (3-5 ms on the load set, growing with it).
-    own_open = (
-        Escalation.objects.filter(raised_by=staff, state__in=OPEN_STATES)
-        .order_by()
-        .annotate(
-            open_step=Subquery(
-                Step.objects.filter(escalation=OuterRef("pk")).open().order_by().values("pk")[:1]
-            )
-        )
-        .values("open_step")
+    own_open = _open_steps_of(
+        Escalation.objects.filter(raised_by=staff),
+        Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
     )
     mine = list(
         _steps_for_todo(
-            staff,
-            Step.objects.filter(pk__in=own_open).filter(
-                Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon)
-            ),
+            staff, Step.objects.filter(pk__in=own_open.values("open_step_pk"))
         ).order_by()
     )
     answering_ids = [row["pk"] for row in _awaiting_reply_ids(staff)]
