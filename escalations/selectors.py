@@ -942,9 +942,16 @@ def _awaiting_reply_ids(staff: StaffMember) -> QuerySet[Any]:
     alone and not yet answered, or, on a stage addressed to several people, their own
     part still awaited. One UNION of two indexed lookups: an OR of the two subqueries
     scanned every step."""
+    alone, several = _awaiting_reply_parts(staff)
+    return alone.values("pk").union(several.values("step_id"), all=True)
+
+
+def _awaiting_reply_parts(staff: StaffMember) -> tuple[StepQuerySet, QuerySet[Addressee]]:
+    """The two lookups of `_awaiting_reply_ids`, unordered: the steps addressed to
+    `staff` alone, and their parts of steps addressed to several (`step_id`)."""
     alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
     several = Addressee.objects.awaited().filter(staff=staff)
-    return alone.order_by().values("pk").union(several.order_by().values("step_id"), all=True)
+    return alone.order_by(), several.order_by()
 
 
 def awaiting_reply_from(staff: StaffMember) -> StepQuerySet:
@@ -1600,6 +1607,14 @@ def _open_steps_of(escalations: QuerySet[Escalation], condition: Q) -> QuerySet[
     )
 
 
+# Which part of the list a step was found for, in `todo_sections`' one query of them all.
+_MINE, _ANSWERING, _WAITING = 1, 2, 3
+
+
+def _section(tag: int) -> Value:
+    return Value(tag, output_field=IntegerField())
+
+
 def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     """The person's to-do list, most pressing first; only sections with something in them.
 
@@ -1648,31 +1663,33 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
 
     mine_url, mine_label = reverse("escalations:mine"), "see them all in My escalations"
 
-    # A chair's own steps with what the rows show, in one query; which steps the other
-    # sections list, as pks (each a cheap indexed query), then those steps in one more;
-    # and what the rules read of them all in four more, for all the sections together.
+    # Which steps each section may list, as (section, pk) pairs in one query; the
+    # authority's longest overdue in one more (a LIMIT, which SQLite cannot put in a
+    # UNION); those steps with what the rows show in a third; and what the rules read of
+    # them all in the queries of `_load_for_rules`, for all the sections together. Read
+    # whole in the first query instead, a chair's own steps cost the planner the joins of
+    # the rows on top of the probes (3-4 ms), paid too by those who raised nothing.
     horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
     # A chair's own open steps in one of their sections (split below by the Step
-    # predicates): awaiting their verdict, overdue, or near the formal time limit. Read
-    # with what the rows show in the same query, found from the chair's open escalations
-    # (escalation_raised_listed), each one's open step probed (`_open_steps_of`): joined
-    # from the steps instead, PostgreSQL hashed every open step of every authority
-    # (3-5 ms on the load set, growing with it).
-    own_open = _open_steps_of(
-        Escalation.objects.filter(raised_by=staff),
-        Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
-    )
-    mine = list(
-        _steps_for_todo(
-            staff, Step.objects.filter(pk__in=own_open.values("open_step_pk"))
-        ).order_by()
-    )
-    answering_ids = [row["pk"] for row in _awaiting_reply_ids(staff)]
+    # predicates): awaiting their verdict, overdue, or near the formal time limit; found
+    # from the chair's open escalations (escalation_raised_listed), each one's open step
+    # probed (`_open_steps_of`): joined from the steps instead, PostgreSQL hashed every
+    # open step of every authority (3-5 ms on the load set, growing with it).
+    alone, several = _awaiting_reply_parts(staff)
+    listed = [
+        _open_steps_of(
+            Escalation.objects.filter(raised_by=staff),
+            Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
+        )
+        .annotate(section=_section(_MINE))
+        .values_list("section", "open_step_pk"),
+        alone.annotate(section=_section(_ANSWERING)).values_list("section", "pk"),
+        several.annotate(section=_section(_ANSWERING)).values_list("section", "step_id"),
+    ]
 
     # Stages someone other than the escalation's raiser raises: a QA manager's, or those
     # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
     # means the escalation's own chair, who decides above).
-    waiting_ids: list[int] = []
     ladders: dict[int, Policy] | None = None
     if staff.is_quality_assurance or not staff.is_chair:
         # The authority's ladders first (a handful, with their raiser roles): which
@@ -1690,14 +1707,20 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 if stage.raised_by == RaisedBy.QA_MANAGER or stage in raises
             }
             if policies:
-                waiting_ids = list(
+                listed.append(
                     _open_steps_of(
                         Escalation.objects.filter(
                             authority=staff.authority, policy_id__in=policies
                         ),
                         Q(AWAITING_CHAIR) | overdue_q(today),
-                    ).values_list("open_step_pk", flat=True)
+                    )
+                    .annotate(section=_section(_WAITING))
+                    .values_list("section", "open_step_pk")
                 )
+    pairs = list(listed[0].union(*listed[1:], all=True))
+    mine_ids = [pk for section, pk in pairs if section == _MINE]
+    answering_ids = [pk for section, pk in pairs if section == _ANSWERING]
+    waiting_ids = [pk for section, pk in pairs if section == _WAITING]
     across_ids: list[int] = []
     total_overdue = 0
     if staff.is_quality_assurance:
@@ -1718,16 +1741,18 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         if len(longest) == TODO_AUTHORITY_OVERDUE:
             total_overdue = longest[0][1]
 
-    loaded = {s.pk: s for s in mine}
-    wanted = {*answering_ids, *waiting_ids, *across_ids} - loaded.keys()
+    loaded: dict[int, Step] = {}
+    wanted = {*mine_ids, *answering_ids, *waiting_ids, *across_ids}
     if wanted:
-        loaded |= {
+        loaded = {
             s.pk: s for s in _steps_for_todo(staff, Step.objects.filter(pk__in=wanted)).order_by()
         }
     _load_for_rules(staff, list(loaded.values()), ladders)
 
     def steps(ids: Iterable[int]) -> list[Step]:
         return [loaded[pk] for pk in ids if pk in loaded]
+
+    mine = steps(mine_ids)
 
     deciding, deciding_total = bounded(
         sorted((s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk))
