@@ -10,7 +10,8 @@ from typing import Any
 
 from django import template
 from django.template.base import FilterExpression, NodeList, Parser, Token
-from django.utils.html import format_html
+
+from config.html import format_html
 
 register = template.Library()
 

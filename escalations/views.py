@@ -149,8 +149,8 @@ def my_escalations(request: StaffRequest) -> HttpResponse:
         "escalations/mine.html",
         {
             "staff": staff,
-            "deciding": [row.cells() for row in deciding],
-            "rows": [row.cells() for row in rows],
+            "deciding": [row.html() for row in deciding],
+            "rows": [row.html() for row in rows],
             "page": page,
             "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         },
@@ -184,7 +184,7 @@ def awaiting_my_response(request: StaffRequest) -> HttpResponse:
     _log_list(request, "awaiting my response", rows)
     context = {
         "staff": staff,
-        "rows": [row.cells() for row in rows],
+        "rows": [row.html() for row in rows],
         "page": page,
         "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
     }
