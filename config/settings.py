@@ -124,7 +124,11 @@ TEMPLATES = [
                 "reports.context_processors.reports_link",
                 "config.timeout.session_timeout",
             ],
-            "libraries": {"table_region": "config.table_region", "admin_a11y": "config.admin_a11y"},
+            "libraries": {
+                "table_region": "config.table_region",
+                "admin_a11y": "config.admin_a11y",
+                "record_html": "escalations.record_html",
+            },
             # Django's `date` filter, the same text faster (config/dates.py).
             "builtins": ["config.dates"],
         },
