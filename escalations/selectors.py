@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from children.models import Child
+from config.compiled import CompiledQuery
 from config.dates import date_filter
 from config.html import format_html
 from escalations import rules
@@ -971,7 +972,9 @@ def _awaiting_reply_ids(staff: StaffMember) -> QuerySet[Any]:
     return alone.values("pk").union(several.values("step_id"), all=True)
 
 
-def _awaiting_reply_parts(staff: StaffMember) -> tuple[StepQuerySet, QuerySet[Addressee]]:
+def _awaiting_reply_parts(
+    staff: StaffMember | int,
+) -> tuple[StepQuerySet, QuerySet[Addressee]]:
     """The two lookups of `_awaiting_reply_ids`, unordered: the steps addressed to
     `staff` alone, and their parts of steps addressed to several (`step_id`)."""
     alone = Step.objects.awaiting_response().filter(responder=staff, completion="")
@@ -1640,6 +1643,44 @@ def _section(tag: int) -> Value:
     return Value(tag, output_field=IntegerField())
 
 
+def _todo_found(
+    *, staff: int, authority: int, today: date, horizon: date, policies: list[int]
+) -> QuerySet[Any]:
+    """(section, step pk) for every step `todo_sections` may list of a person's own:
+    their own open escalations' steps awaiting their verdict, overdue or near the formal
+    time limit (`horizon`); the steps awaiting their reply; and, of the `policies` with
+    stages they raise, the steps awaiting a chair's verdict or overdue. One UNION ALL."""
+    # A chair's own: found from their open escalations (escalation_raised_listed), each
+    # one's open step probed (`_open_steps_of`): joined from the steps instead,
+    # PostgreSQL hashed every open step of every authority (3-5 ms on the load set).
+    alone, several = _awaiting_reply_parts(staff)
+    listed = [
+        _open_steps_of(
+            Escalation.objects.filter(raised_by=staff),
+            Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
+        )
+        .annotate(section=_section(_MINE))
+        .values_list("section", "open_step_pk"),
+        alone.annotate(section=_section(_ANSWERING)).values_list("section", "pk"),
+        several.annotate(section=_section(_ANSWERING)).values_list("section", "step_id"),
+    ]
+    if policies:
+        listed.append(
+            _open_steps_of(
+                Escalation.objects.filter(authority=authority, policy_id__in=policies),
+                Q(AWAITING_CHAIR) | overdue_q(today),
+            )
+            .annotate(section=_section(_WAITING))
+            .values_list("section", "open_step_pk")
+        )
+    return listed[0].union(*listed[1:], all=True)
+
+
+# Built and compiled once per process (config.compiled): building and compiling it
+# cost three times the database's time for it.
+_TODO_FOUND = CompiledQuery(_todo_found)
+
+
 def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
     """The person's to-do list, most pressing first; only sections with something in them.
 
@@ -1688,34 +1729,19 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
 
     mine_url, mine_label = reverse("escalations:mine"), "see them all in My escalations"
 
-    # Which steps each section may list, as (section, pk) pairs in one query; the
-    # authority's longest overdue in one more (a LIMIT, which SQLite cannot put in a
-    # UNION); those steps with what the rows show in a third; and what the rules read of
-    # them all in the queries of `_load_for_rules`, for all the sections together. Read
-    # whole in the first query instead, a chair's own steps cost the planner the joins of
-    # the rows on top of the probes (3-4 ms), paid too by those who raised nothing.
+    # Which steps each section may list, as (section, pk) pairs in one query
+    # (`_todo_found`); the authority's longest overdue in one more (a LIMIT, which SQLite
+    # cannot put in a UNION); those steps with what the rows show in a third; and what
+    # the rules read of them all in the queries of `_load_for_rules`, for all the
+    # sections together. Read whole in the first query instead, a chair's own steps cost
+    # the planner the joins of the rows on top of the probes (3-4 ms), paid too by those
+    # who raised nothing.
     horizon = add_working_days(today, CAP_WARNING_WORKING_DAYS, nation=nation, closures=closures)
-    # A chair's own open steps in one of their sections (split below by the Step
-    # predicates): awaiting their verdict, overdue, or near the formal time limit; found
-    # from the chair's open escalations (escalation_raised_listed), each one's open step
-    # probed (`_open_steps_of`): joined from the steps instead, PostgreSQL hashed every
-    # open step of every authority (3-5 ms on the load set, growing with it).
-    alone, several = _awaiting_reply_parts(staff)
-    listed = [
-        _open_steps_of(
-            Escalation.objects.filter(raised_by=staff),
-            Q(AWAITING_CHAIR) | overdue_q(today) | Q(escalation__formal_cap_due_on__lte=horizon),
-        )
-        .annotate(section=_section(_MINE))
-        .values_list("section", "open_step_pk"),
-        alone.annotate(section=_section(_ANSWERING)).values_list("section", "pk"),
-        several.annotate(section=_section(_ANSWERING)).values_list("section", "step_id"),
-    ]
-
     # Stages someone other than the escalation's raiser raises: a QA manager's, or those
     # whose raiser roles (Stage.raiser_roles) this person holds (a chair's role there
     # means the escalation's own chair, who decides above).
     ladders: dict[int, Policy] | None = None
+    policies: set[int] = set()
     if staff.is_quality_assurance or not staff.is_chair:
         # The authority's ladders first (a handful, with their raiser roles): which
         # policies have such a stage comes from them, and the rows' rules read them
@@ -1731,18 +1757,13 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
                 for stage in stages
                 if stage.raised_by == RaisedBy.QA_MANAGER or stage in raises
             }
-            if policies:
-                listed.append(
-                    _open_steps_of(
-                        Escalation.objects.filter(
-                            authority=staff.authority, policy_id__in=policies
-                        ),
-                        Q(AWAITING_CHAIR) | overdue_q(today),
-                    )
-                    .annotate(section=_section(_WAITING))
-                    .values_list("section", "open_step_pk")
-                )
-    pairs = list(listed[0].union(*listed[1:], all=True))
+    pairs = _TODO_FOUND.rows(
+        staff=staff.pk,
+        authority=staff.authority_id,
+        today=today,
+        horizon=horizon,
+        policies=sorted(policies),
+    )
     mine_ids = [pk for section, pk in pairs if section == _MINE]
     answering_ids = [pk for section, pk in pairs if section == _ANSWERING]
     waiting_ids = [pk for section, pk in pairs if section == _WAITING]

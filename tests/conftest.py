@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
+from config.compiled import CompiledQuery
 from policies.ladder_files import LADDER_DIR, load_ladders, read_ladders
 from policies.models import Policy
 from staff.models import StaffMember
@@ -23,6 +24,10 @@ pytest_plugins = ["tests.fixtures"]
 
 # Real password hashing costs ~0.2 s a user; tests create hundreds.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Every query compiled once (config/compiled.py) is checked against the ORM's own SQL for
+# the values of each call, in every test that runs one.
+CompiledQuery.verify_every_call = True
 
 
 # Tables no session fixture fills: between tests they hold no committed row.
