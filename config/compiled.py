@@ -15,8 +15,13 @@ anything else (a value that changes the shape of the query) fails loudly when th
 is first asked for. Values that do shape the query (a flag, how long a list is) are part
 of the key: each shape is compiled once.
 
-For queries of values the database driver returns as Python wants them (ints, text):
-the ORM's converters are not applied. Model instances are not built here.
+Rows come back as the ORM's `values_list` gives them: the ORM's converters for the
+columns (SQLite's days and times, flags) are applied. Model instances are not built
+here.
+
+A list of pks tested for membership (`pk__in`) would make a shape of every length: named
+in `members`, such a list is padded to the next power of two with pks no row has (-1,
+-2, ...), so a handful of shapes serve every length.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class _Compiled:
     # day: adapted or not) or ("constant", value).
     params: tuple[tuple[Any, ...], ...]
     empty: bool = False
+    # The ORM's compiler of the stand-ins' query and its converters for the columns.
+    compiler: Any = None
+    converters: Any = None
 
 
 class CompiledQuery:
@@ -53,11 +61,14 @@ class CompiledQuery:
     # too and fails unless the kept SQL and the values put in it are what the ORM makes.
     verify_every_call = False
 
-    def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], members: Sequence[str] = ()) -> None:
         self.build = build
+        self.members = frozenset(members)
         self._compiled: dict[Hashable, _Compiled] = {}
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        for name in self.members:
+            values[name] = _padded(values[name])
         key = (connection.vendor, *sorted((name, _shape(value)) for name, value in values.items()))
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -69,17 +80,26 @@ class CompiledQuery:
             self._verify(compiled, values, params)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            return [tuple(row) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
+        if compiled.converters:
+            return [
+                tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)
+            ]
+        return [tuple(row) for row in rows]
 
     def sql_of(self, **values: Any) -> tuple[str, list[Any]]:
         """What the ORM itself compiles for these values (the tests compare)."""
-        return self.build(**values).query.get_compiler(connection.alias).as_sql()
+        return self._compiler(values).as_sql()
+
+    def _compiler(self, values: dict[str, Any]) -> Any:
+        return self.build(**values).query.get_compiler(connection.alias)
 
     def _compile(self, values: dict[str, Any]) -> _Compiled:
         first, first_places = _stand_ins(values, 0)
         second, second_places = _stand_ins(values, 1)
+        compiler = self._compiler(first)
         try:
-            sql, params = self.sql_of(**first)
+            sql, params = compiler.as_sql()
         except EmptyResultSet:
             return _Compiled("", (), empty=True)
         sql_again, params_again = self.sql_of(**second)
@@ -100,7 +120,11 @@ class CompiledQuery:
                     f"{self.build.__qualname__}: a parameter ({one!r}) moved between two "
                     "compilations of the same shape; it cannot be compiled once."
                 )
-        compiled = _Compiled(sql, tuple(places))
+        # As the ORM's results_iter finds them, after as_sql set up the columns.
+        columns = [select[0] for select in compiler.select[: compiler.col_count]]
+        compiled = _Compiled(
+            sql, tuple(places), compiler=compiler, converters=compiler.get_converters(columns)
+        )
         # A value that shapes the query unkeyed (a branch on it) could leave both sets
         # of stand-ins on the same side: the first real values must compile the same too.
         self._verify(compiled, values, _filled(compiled, values))
@@ -126,6 +150,15 @@ def _filled(compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
         value = values[p[1]] if p[2] < 0 else values[p[1]][p[2]]
         params.append(adapt(value) if p[3] else value)
     return params
+
+
+def _padded(pks: Sequence[int]) -> list[int]:
+    """`pks` (a membership list) made up to the next power of two with pks no row has."""
+    pks = list(pks)
+    if not pks:
+        return pks
+    size = 1 << (len(pks) - 1).bit_length()
+    return pks + [-n for n in range(1, size - len(pks) + 1)]
 
 
 def _shape(value: Any) -> Hashable:

@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model, QuerySet
 
 from escalations.models import Escalation
@@ -22,6 +22,8 @@ from policies.models import (
     Role,
     Stage,
 )
+
+_M = TypeVar("_M", bound=Model)
 
 
 def as_loaded(model: type[Any], rows: list[Any]) -> QuerySet[Any]:
@@ -39,6 +41,20 @@ def set_loaded(instance: Any, name: str, model: type[Any], rows: list[Any]) -> N
     more than the rows (the lists and the child's file fill hundreds)."""
     cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
     cache[name] = as_loaded(model, rows)
+
+
+def in_field_order(model: type[Model], names: Iterable[str]) -> tuple[str, ...]:
+    """`names` (attnames of the model's columns) in the order of its fields: the order
+    `Model.from_db` takes a row's values in."""
+    wanted = set(names)
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in wanted)
+
+
+def built(model: type[_M], names: Sequence[str], values: Sequence[Any]) -> _M:
+    """An instance of `model` from a row's `values` for its columns `names` (in field
+    order, `in_field_order`), as a query with `.only(*names)` builds it: the others
+    deferred."""
+    return model.from_db(DEFAULT_DB_ALIAS, names, values)
 
 
 @dataclass(frozen=True)
@@ -137,9 +153,6 @@ def _ladders_now(*, again: bool = False) -> _ReadLadders:
     if block is not None:
         block.read = read
     return read
-
-
-_M = TypeVar("_M", bound=Model)
 
 
 def _twin(instance: _M) -> _M:

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any, TypeVar, overload
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     BigIntegerField,
@@ -39,7 +40,14 @@ from config.compiled import CompiledQuery
 from config.dates import date_filter
 from config.html import format_html
 from escalations import rules
-from escalations.loading import categories_of, load_ladders, roles_by_pk, set_loaded
+from escalations.loading import (
+    built,
+    categories_of,
+    in_field_order,
+    load_ladders,
+    roles_by_pk,
+    set_loaded,
+)
 from escalations.models import (
     AWAITING_CHAIR,
     CLOSED_STATES,
@@ -70,7 +78,7 @@ from policies.working_days import (
     is_working_day,
     working_days_between,
 )
-from staff.models import StaffMember
+from staff.models import Partner, StaffMember
 from staff.selectors import people_below
 
 # A pk no row has: reversed once, and split where it falls (`row_url`).
@@ -869,17 +877,48 @@ def escalations_in_order(
 
 def _listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
     """{escalation pk: its open step}, with what a list's row shows of it (_LISTED_STEP),
-    in one query."""
+    in one query. The steps, their addressees and those people's users are built from
+    the rows here, each person once however many steps they are asked (a chair's hundred
+    open steps go to a few dozen people): built by the ORM, with a person and a user for
+    every step, they cost three times the query."""
     if not escalation_pks:
         return {}
-    return {
-        step.escalation_id: step
-        for step in Step.objects.open()
-        .filter(escalation_id__in=list(escalation_pks))
+    found: dict[int, Step] = {}
+    people: dict[int, StaffMember] = {}
+    partners: dict[int, Partner] = {}
+    responder, partner = Step._meta.get_field("responder"), Step._meta.get_field("partner")
+    steps, users = len(_STEP_COLUMNS), len(_USER_COLUMNS)
+    for row in _LISTED_OPEN_STEPS.rows(escalations=list(escalation_pks)):
+        step = built(Step, _STEP_COLUMNS, row[:steps])
+        if step.responder_id is not None:
+            person = people.get(step.responder_id)
+            if person is None:
+                user = built(User, _USER_COLUMNS, row[steps : steps + users])
+                person = built(StaffMember, _STAFF_COLUMNS, (step.responder_id, user.pk))
+                StaffMember._meta.get_field("user").set_cached_value(person, user)
+                people[step.responder_id] = person
+            responder.set_cached_value(step, person)
+        if step.partner_id is not None:
+            agency = partners.get(step.partner_id)
+            if agency is None:
+                agency = built(Partner, _PARTNER_COLUMNS, row[steps + users :])
+                partners[step.partner_id] = agency
+            partner.set_cached_value(step, agency)
+        found[step.escalation_id] = step
+    return found
+
+
+def _listed_open_steps_query(*, escalations: list[int]) -> QuerySet[Any]:
+    return (
+        Step.objects.open()
+        .filter(escalation_id__in=escalations)
         .order_by()
-        .select_related("responder__user", "partner")
-        .only(*_LISTED_STEP)
-    }
+        .values_list(
+            *_STEP_COLUMNS,
+            *(f"responder__user__{name}" for name in _USER_COLUMNS),
+            *(f"partner__{name}" for name in _PARTNER_COLUMNS),
+        )
+    )
 
 
 # What a list's row (_ListCells, Clock.of, the access log) reads of an escalation, its
@@ -902,6 +941,15 @@ _LISTED_STEP = (
     "partner__name",
     "partner__organisation",
 )
+# The same, as the columns `_listed_open_steps` reads and builds its instances from.
+_STEP_COLUMNS = in_field_order(
+    Step,
+    ["id", "responder_id", "partner_id", *(n for n in _LISTED_STEP if "__" not in n)],
+)
+_USER_COLUMNS = in_field_order(User, ["id", "username", "first_name", "last_name"])
+_STAFF_COLUMNS = in_field_order(StaffMember, ["id", "user_id"])
+_PARTNER_COLUMNS = in_field_order(Partner, ["id", "name", "organisation"])
+_LISTED_OPEN_STEPS = CompiledQuery(_listed_open_steps_query, members=["escalations"])
 
 
 def listed_children(
@@ -911,15 +959,23 @@ def listed_children(
     instance per child with only the `fields` a list shows (`children_by_escalation`
     builds a link and a child each, with every column)."""
     grouped: dict[int, list[Child]] = {pk: [] for pk in pks}
-    listed = (
-        Child.objects.filter(escalations__in=pks)
-        .annotate(listed_on=F("escalations__id"))
-        .only(*fields)
-        .order_by(*(Child._meta.ordering or ()), "pk")
-    )
-    for child in listed:
-        grouped[child.listed_on].append(child)
+    if not pks:
+        return grouped
+    columns = in_field_order(Child, ["id", *fields])
+    for listed_on, *row in _LISTED_CHILDREN.rows(escalations=list(pks), columns=list(columns)):
+        grouped[listed_on].append(built(Child, columns, row))
     return grouped
+
+
+def _listed_children_query(*, escalations: list[int], columns: list[str]) -> QuerySet[Any]:
+    return (
+        Child.objects.filter(escalations__in=escalations)
+        .order_by(*(Child._meta.ordering or ()), "pk")
+        .values_list("escalations__id", *columns)
+    )
+
+
+_LISTED_CHILDREN = CompiledQuery(_listed_children_query, members=["escalations"])
 
 
 def _my_escalations_in_order(staff: StaffMember, today: date) -> QuerySet[Escalation]:

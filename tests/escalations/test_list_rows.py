@@ -26,3 +26,30 @@ def test_a_rows_children_are_the_same_loaded_or_not(raise_concern, django_assert
     with django_assert_num_queries(0):
         assert selectors.children_names(loaded) == expected
     assert selectors.children_names(Escalation.objects.get(pk=escalation.pk)) == expected
+
+
+@pytest.mark.django_db
+def test_a_lists_open_steps_read_as_the_orm_reads_them(
+    raise_concern, world_of, django_assert_num_queries
+):
+    world = world_of("rutland")
+    raised = [
+        raise_concern("rutland", actor=world.chair, responder=responder)
+        for responder in (world.north.service, world.north.service, world.south.service)
+    ]
+
+    listed = selectors._listed_open_steps([e.pk for e in raised])
+
+    with django_assert_num_queries(0):
+        shown = {
+            pk: (step.pk, step.addressee_name, step.stage_name, step.effective_due_on)
+            for pk, step in listed.items()
+        }
+    steps = {e.pk: e.steps.get(closed_at=None) for e in raised}
+    assert shown == {
+        pk: (step.pk, step.addressee_name, step.stage_name, step.effective_due_on)
+        for pk, step in steps.items()
+    }
+    # Each person built once, however many of the steps they are asked.
+    first, second, _third = (listed[e.pk] for e in raised)
+    assert first.responder is second.responder

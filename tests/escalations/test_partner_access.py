@@ -471,6 +471,16 @@ def test_the_chair_sees_the_partner_on_the_to_do_page(raise_to_partner, client):
     assert response.status_code == 200
 
 
+def test_the_chair_sees_the_partner_named_on_my_escalations(raise_to_partner, client):
+    escalation = raise_to_partner()
+    client.force_login(escalation.raised_by.user)
+
+    response = client.get(reverse("escalations:mine"))
+
+    assert response.status_code == 200
+    assert "Pat Police (Gloucestershire Constabulary)" in response.content.decode()
+
+
 def test_the_raise_form_addresses_the_step_to_a_partner_after_showing_them(
     ladders, staff_of, child_of, partner_stage, partner, client
 ):
