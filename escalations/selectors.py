@@ -770,7 +770,7 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
         # With what a row shows of them (`_listed_open_steps`): the page's rows then read
         # no steps of their own. Not for more (a QA manager's run to thousands): the
         # sort reads only its columns, and a page its own rows' steps.
-        open_step = _listed_open_steps(open_pks)
+        open_step = listed_open_steps(open_pks)
     else:
         open_step = {
             step.escalation_id: step
@@ -865,7 +865,7 @@ def escalations_in_order(
     children = listed_children(list(found))
     wanted = [pk for pk, state, _raiser in listed if state in OPEN_STATES]
     if open_steps is None or not set(wanted) <= open_steps.keys():
-        open_steps = _listed_open_steps(wanted)
+        open_steps = listed_open_steps(wanted)
     for pk, escalation in found.items():
         step = open_steps.get(pk)
         if step is not None:
@@ -875,7 +875,7 @@ def escalations_in_order(
     return list(found.values())
 
 
-def _listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
+def listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
     """{escalation pk: its open step}, with what a list's row shows of it (_LISTED_STEP),
     in one query. The steps, their addressees and those people's users are built from
     the rows here, each person once however many steps they are asked (a chair's hundred

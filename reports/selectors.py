@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.contrib.auth.models import User
 from django.db.models import CharField, F, QuerySet, Value
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from children.models import Child
+from config.compiled import CompiledQuery
 from config.dates import date_filter
+from config.html import format_html
 from escalations import rules, selectors
 from escalations.loading import authority_categories, load_ladders
-from escalations.models import Escalation, Nature, State, Step, escalation_reference
+from escalations.models import Escalation, Nature, State, escalation_reference
 from policies.models import LocalAuthority
 from staff.models import StaffMember, Team
 
@@ -60,7 +63,7 @@ def tracker_rows(
     )
     pks = [values[0] for values in page]
     children = selectors.listed_children(pks, fields=("reference",))
-    open_steps = {s.escalation_id: s for s in Step.objects.open().filter(escalation_id__in=pks)}
+    open_steps = selectors.listed_open_steps(pks)
     missing = {values[4] for values in page} - names.keys()
     if missing:
         people = StaffMember.objects.filter(pk__in=missing).select_related("user")
@@ -107,6 +110,41 @@ def options(choices: Iterable[tuple[object, str]], chosen: str | None) -> list[O
 _SELECTED = ("", " selected")
 
 
+def options_html(listed: list[Option]) -> SafeString:
+    """A filter's options as the <select> prints them, built here: the tracker's form
+    prints a hundred, and the template's loop over them cost more than their making."""
+    return SafeString(
+        "".join(
+            format_html('<option value="{}"{}>{}</option>', o["value"], o["selected"], o["label"])
+            for o in listed
+        )
+    )
+
+
+def tracker_row_html(row: TrackerRow) -> SafeString:
+    """One row of the tracker's table as reports/tracker.html prints it (the template's
+    loop it replaced is kept in the tests, which compare them)."""
+    return format_html(
+        '\n  <tr class="govuk-table__row">\n'
+        '    <td class="govuk-table__cell app-nowrap"><a class="govuk-link" href="{}">{}</a></td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        '    <td class="govuk-table__cell">{}</td>\n'
+        "  </tr>\n  ",
+        row["url"],
+        row["reference"],
+        row["raised"],
+        row["children"],
+        row["status"],
+        row["stage"],
+        row["chair"],
+        row["due"],
+    )
+
+
 def tracker_options(
     authority: LocalAuthority, used: dict[str, str]
 ) -> tuple[dict[str, list[Option]], dict[int, str]]:
@@ -146,6 +184,18 @@ def _teams_and_chairs(authority: LocalAuthority) -> tuple[list[tuple[int, str]],
     (by last then first name, StaffMember's order), in one query rather than two. Each
     chair's name by the model's own rule (StaffMember.display_name), from the three
     columns it reads."""
+    listed: list[tuple[int, str]] = []
+    names: dict[int, str] = {}
+    for kind, pk, t1, t2, t3 in _TEAMS_AND_CHAIRS.rows(authority=authority.pk):
+        if kind == _TEAM:
+            listed.append((pk, t1))
+        else:
+            chair = StaffMember(user=User(first_name=t2, last_name=t1, username=t3))
+            names[pk] = chair.display_name
+    return listed, names
+
+
+def _teams_and_chairs_query(*, authority: int) -> QuerySet[Any]:
     blank = Value("", output_field=CharField())
     teams = Team.objects.filter(authority=authority).annotate(
         kind=Value(_TEAM), t1=F("name"), t2=blank, t3=blank
@@ -158,18 +208,13 @@ def _teams_and_chairs(authority: LocalAuthority) -> tuple[list[tuple[int, str]],
     )
     columns = ("kind", "pk", "t1", "t2", "t3")
     # The models' own orderings are cleared: a part of a UNION may not have one.
-    union = (
+    return (
         teams.order_by()
         .values_list(*columns)
         .union(chairs.order_by().values_list(*columns), all=True)
         .order_by("kind", "t1", "t2", "pk")
     )
-    listed: list[tuple[int, str]] = []
-    names: dict[int, str] = {}
-    for kind, pk, t1, t2, t3 in union:
-        if kind == _TEAM:
-            listed.append((pk, t1))
-        else:
-            chair = StaffMember(user=User(first_name=t2, last_name=t1, username=t3))
-            names[pk] = chair.display_name
-    return listed, names
+
+
+# Built and compiled once per process (config.compiled): every tracker page asks it.
+_TEAMS_AND_CHAIRS = CompiledQuery(_teams_and_chairs_query)

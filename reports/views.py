@@ -18,7 +18,7 @@ from children.services import access_log_record
 from escalations.models import Escalation
 from reports import figures, reporting
 from reports.rules import may_view_reports
-from reports.selectors import tracker_options, tracker_rows
+from reports.selectors import options_html, tracker_options, tracker_row_html, tracker_rows
 from staff.decorators import StaffRequest, staff_required
 from staff.models import StaffMember
 
@@ -122,14 +122,14 @@ def tracker(request: StaffRequest) -> HttpResponse:
             "errors": reporting.filter_messages(request.GET),
             "staff": staff,
             "page": page,
-            "rows": rows,
+            "rows": [tracker_row_html(row) for row in rows],
             "used": used,
             "date_boxes": {
                 key: reporting.date_boxes_shown(request.GET, key) for key in ("from", "to")
             },
             "query": reporting.query_string(**used),
             "sort": request.GET.get("sort", "-raised"),
-            **filter_options,
+            **{key: options_html(listed) for key, listed in filter_options.items()},
         },
     )
 

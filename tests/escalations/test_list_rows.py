@@ -38,7 +38,7 @@ def test_a_lists_open_steps_read_as_the_orm_reads_them(
         for responder in (world.north.service, world.north.service, world.south.service)
     ]
 
-    listed = selectors._listed_open_steps([e.pk for e in raised])
+    listed = selectors.listed_open_steps([e.pk for e in raised])
 
     with django_assert_num_queries(0):
         shown = {
