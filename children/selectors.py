@@ -19,6 +19,7 @@ from django.db.models import (
 )
 
 from children.models import Child, ChildProtectionPlan, Conference, SignificantEvent
+from config.compiled import CompiledQuery
 from staff.models import StaffMember
 from staff.selectors import people_below
 
@@ -61,7 +62,27 @@ def _as(value: Any, field: type[Field[Any, Any]]) -> Value:
 
 def child_history(child: Child) -> ChildHistory:
     """The child's plans, conferences and significant events, in one query: three tables
-    of a handful of rows each, read by one UNION ALL rather than a query apiece."""
+    of a handful of rows each, read by one UNION ALL rather than a query apiece, compiled
+    once (config.compiled)."""
+    history = ChildHistory([], [], [])
+    for row, pk, d1, d2, t1, t2, person in _HISTORY.rows(child=child.pk):
+        if row == "plan":
+            plan = ChildProtectionPlan(id=pk, category=t1, start_date=d1, end_date=d2)
+            history.plans.append(_as_read(plan, child))
+        elif row == "conference":
+            conference = Conference(id=pk, kind=t1, date=d1, chair_id=person)
+            history.conferences.append(_as_read(conference, child))
+        else:
+            event = SignificantEvent(id=pk, date=d1, description=t2, recorded_by_id=person)
+            history.events.append(_as_read(event, child))
+    # Each model's own order (newest first); ties by pk.
+    history.plans.sort(key=lambda p: (p.start_date, -p.pk), reverse=True)
+    history.conferences.sort(key=lambda c: (c.date, -c.pk), reverse=True)
+    history.events.sort(key=lambda e: (e.date, -e.pk), reverse=True)
+    return history
+
+
+def _history_query(*, child: int) -> QuerySet[Any]:
     plans = ChildProtectionPlan.objects.filter(child=child).annotate(
         row=_as("plan", CharField),
         d1=F("start_date"),
@@ -89,22 +110,10 @@ def child_history(child: Child) -> ChildHistory:
     first, *rest = (
         qs.order_by().values_list(*_HISTORY_COLUMNS) for qs in (plans, conferences, events)
     )
-    history = ChildHistory([], [], [])
-    for row, pk, d1, d2, t1, t2, person in first.union(*rest, all=True):
-        if row == "plan":
-            plan = ChildProtectionPlan(id=pk, category=t1, start_date=d1, end_date=d2)
-            history.plans.append(_as_read(plan, child))
-        elif row == "conference":
-            conference = Conference(id=pk, kind=t1, date=d1, chair_id=person)
-            history.conferences.append(_as_read(conference, child))
-        else:
-            event = SignificantEvent(id=pk, date=d1, description=t2, recorded_by_id=person)
-            history.events.append(_as_read(event, child))
-    # Each model's own order (newest first); ties by pk.
-    history.plans.sort(key=lambda p: (p.start_date, -p.pk), reverse=True)
-    history.conferences.sort(key=lambda c: (c.date, -c.pk), reverse=True)
-    history.events.sort(key=lambda e: (e.date, -e.pk), reverse=True)
-    return history
+    return first.union(*rest, all=True)
+
+
+_HISTORY = CompiledQuery(_history_query)
 
 
 _Row = TypeVar("_Row", ChildProtectionPlan, Conference, SignificantEvent)

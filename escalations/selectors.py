@@ -1124,23 +1124,25 @@ def load_the_record(
     by_pk: dict[int, Step] = {}
     attached: list[int] = []
     amended: list[int] = []
-    for row in (
-        Step.objects.filter(escalation_id__in=list(by_escalation))
-        .select_related("partner")
-        # Whether there is any to read: most steps have neither, and a query for none
-        # cost as much as one that finds some.
-        .annotate(
-            any_attachment=Exists(Attachment.objects.filter(step=OuterRef("pk"))),
-            any_amendment=Exists(StepAmendment.objects.filter(step=OuterRef("pk"))),
-        )
-        .order_by("escalation_id", "sequence")
-    ):
+    partners: dict[int, Partner] = {}
+    partner = Step._meta.get_field("partner")
+    steps_end, partner_end = len(_RECORD_STEP_COLUMNS), -2
+    for values in _RECORD_STEPS.rows(escalations=list(by_escalation)):
+        row = built(Step, _RECORD_STEP_COLUMNS, values[:steps_end])
+        if row.partner_id is not None:
+            agency = partners.get(row.partner_id)
+            if agency is None:
+                agency = partners[row.partner_id] = built(
+                    Partner, _RECORD_PARTNER_COLUMNS, values[steps_end:partner_end]
+                )
+            partner.set_cached_value(row, agency)
         by_escalation[row.escalation_id].append(row)
         by_pk[row.pk] = row
         setattr(row, RECORD_ATTACHMENTS, [])
-        if row.any_attachment:
+        any_attachment, any_amendment = values[partner_end:]
+        if any_attachment:
             attached.append(row.pk)
-        if row.any_amendment:
+        if any_amendment:
             amended.append(row.pk)
     amendments: dict[int, list[StepAmendment]] = {pk: [] for pk in by_pk}
     if attached:
@@ -1167,7 +1169,7 @@ def load_the_record(
     ids |= set(also_people)
     ids.discard(None)
     # Their roles as the process holds them, not joined to every person.
-    people = StaffMember.objects.select_related("user").in_bulk(ids) if ids else {}
+    people = people_by_pk(ids)
     if people:
         roles = roles_by_pk({member.role_id for member in people.values()})
         for member in people.values():
@@ -1196,6 +1198,62 @@ def load_the_record(
         ),
     )
     return people
+
+
+def _record_steps_query(*, escalations: list[int]) -> QuerySet[Any]:
+    return (
+        Step.objects.filter(escalation_id__in=escalations)
+        # Whether there is any to read: most steps have neither, and a query for none
+        # cost as much as one that finds some.
+        .annotate(
+            any_attachment=Exists(Attachment.objects.filter(step=OuterRef("pk"))),
+            any_amendment=Exists(StepAmendment.objects.filter(step=OuterRef("pk"))),
+        )
+        .order_by("escalation_id", "sequence")
+        .values_list(
+            *_RECORD_STEP_COLUMNS,
+            *(f"partner__{name}" for name in _RECORD_PARTNER_COLUMNS),
+            "any_attachment",
+            "any_amendment",
+        )
+    )
+
+
+# Every column of the steps and of their partners (the record shows them all), read as
+# values compiled once (config.compiled) and built by `load_the_record`: the query with
+# its two EXISTS took longer to build and compile than to run.
+_RECORD_STEP_COLUMNS = tuple(f.attname for f in Step._meta.concrete_fields)
+_RECORD_PARTNER_COLUMNS = tuple(f.attname for f in Partner._meta.concrete_fields)
+_RECORD_STEPS = CompiledQuery(_record_steps_query, members=["escalations"])
+
+
+def people_by_pk(pks: Iterable[int | None]) -> dict[int, StaffMember]:
+    """The staff of `pks` (None skipped) with their users, by pk, in one query compiled
+    once (config.compiled): every column of both, as `select_related("user")` reads them."""
+    wanted = sorted({pk for pk in pks if pk is not None})
+    if not wanted:
+        return {}
+    user = StaffMember._meta.get_field("user")
+    people: dict[int, StaffMember] = {}
+    staff_end = len(_PERSON_COLUMNS)
+    for values in _PEOPLE.rows(people=wanted):
+        person = built(StaffMember, _PERSON_COLUMNS, values[:staff_end])
+        user.set_cached_value(person, built(User, _PERSON_USER_COLUMNS, values[staff_end:]))
+        people[person.pk] = person
+    return people
+
+
+def _people_query(*, people: list[int]) -> QuerySet[Any]:
+    return (
+        StaffMember.objects.filter(pk__in=people)
+        .order_by()
+        .values_list(*_PERSON_COLUMNS, *(f"user__{name}" for name in _PERSON_USER_COLUMNS))
+    )
+
+
+_PERSON_COLUMNS = tuple(f.attname for f in StaffMember._meta.concrete_fields)
+_PERSON_USER_COLUMNS = tuple(f.attname for f in User._meta.concrete_fields)
+_PEOPLE = CompiledQuery(_people_query, members=["people"])
 
 
 def step_rows_of(escalation: Escalation, today: date, closures: frozenset[date]) -> list[StepRow]:

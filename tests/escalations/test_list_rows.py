@@ -53,3 +53,29 @@ def test_a_lists_open_steps_read_as_the_orm_reads_them(
     # Each person built once, however many of the steps they are asked.
     first, second, _third = (listed[e.pk] for e in raised)
     assert first.responder is second.responder
+
+
+def _columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_records_steps_and_people_read_as_the_orm_reads_them(
+    raise_concern, world_of, django_assert_num_queries
+):
+    world = world_of("rutland")
+    escalation = raise_concern("rutland", actor=world.chair, responder=world.north.service)
+    loaded = Escalation.objects.get(pk=escalation.pk)
+
+    people = selectors.load_the_record([loaded])
+
+    with django_assert_num_queries(0):
+        steps = list(loaded.steps.all())
+        shown = [(_columns(s), _columns(s.responder), _columns(s.responder.user)) for s in steps]
+        chair = (_columns(loaded.raised_by), _columns(loaded.raised_by.user))
+    assert shown == [
+        (_columns(s), _columns(s.responder), _columns(s.responder.user))
+        for s in escalation.steps.order_by("sequence")
+    ]
+    assert chair == (_columns(world.chair), _columns(world.chair.user))
+    assert set(people) >= {world.chair.pk, world.north.service.pk}

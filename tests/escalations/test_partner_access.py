@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from children.models import AccessLog
-from escalations import partner_access, services
-from escalations.models import Attachment, PartnerAccess, PartnerCode, State
+from escalations import partner_access, selectors, services
+from escalations.models import Attachment, Escalation, PartnerAccess, PartnerCode, State
 from escalations.partner_access import PartnerRefused
 from notifications.links import partner_code
 from notifications.models import Kind, Notification
@@ -469,6 +469,22 @@ def test_the_chair_sees_the_partner_on_the_to_do_page(raise_to_partner, client):
     response = client.get(reverse("escalations:todo"))
 
     assert response.status_code == 200
+
+
+def test_the_record_reads_the_partner_of_a_step(
+    raise_to_partner, partner, django_assert_num_queries
+):
+    escalation = raise_to_partner()
+    loaded = Escalation.objects.get(pk=escalation.pk)
+
+    selectors.load_the_record([loaded])
+
+    with django_assert_num_queries(0):
+        [step] = loaded.steps.all()
+        assert (step.partner.pk, step.addressee_name) == (
+            partner.pk,
+            "Pat Police (Gloucestershire Constabulary)",
+        )
 
 
 def test_the_chair_sees_the_partner_named_on_my_escalations(raise_to_partner, client):
