@@ -152,9 +152,10 @@ def _filled(compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
     return params
 
 
-def _padded(pks: Sequence[int]) -> list[int]:
-    """`pks` (a membership list) made up to the next power of two with pks no row has."""
-    pks = list(pks)
+def _padded(pks: Sequence[int | None]) -> list[int]:
+    """`pks` (a membership list) made up to the next power of two with pks no row has;
+    each once, None left out, as the ORM's `__in` puts them in its SQL."""
+    pks = [pk for pk in dict.fromkeys(pks) if pk is not None]
     if not pks:
         return pks
     size = 1 << (len(pks) - 1).bit_length()

@@ -76,6 +76,14 @@ def test_membership_lists_of_each_length_answer_as_the_orm(children):
             assert named.rows(**values) == list(_named(**values))
 
 
+def test_a_membership_list_may_repeat_a_pk_or_hold_none(children):
+    authority, _other, made = children
+    named = CompiledQuery(_named, members=["pks"])
+    pks = [made[0].pk, made[1].pk, made[0].pk, None]
+
+    assert named.rows(pks=pks, authority=authority.pk) == [(made[0].pk,), (made[1].pk,)]
+
+
 def test_membership_lists_share_a_shape_per_power_of_two(children, monkeypatch):
     authority, _other, made = children
     built = []
