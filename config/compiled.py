@@ -155,11 +155,11 @@ def _filled(compiled: _Compiled, values: dict[str, Any]) -> list[Any]:
 def _padded(pks: Sequence[int | None]) -> list[int]:
     """`pks` (a membership list) made up to the next power of two with pks no row has;
     each once, None left out, as the ORM's `__in` puts them in its SQL."""
-    pks = [pk for pk in dict.fromkeys(pks) if pk is not None]
-    if not pks:
-        return pks
-    size = 1 << (len(pks) - 1).bit_length()
-    return pks + [-n for n in range(1, size - len(pks) + 1)]
+    listed: list[int] = [pk for pk in dict.fromkeys(pks) if pk is not None]
+    if not listed:
+        return listed
+    size = 1 << (len(listed) - 1).bit_length()
+    return listed + [-n for n in range(1, size - len(listed) + 1)]
 
 
 def _shape(value: Any) -> Hashable:

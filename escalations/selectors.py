@@ -790,9 +790,14 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
         # filter PostgreSQL planned in parallel workers, whose start cost more than the
         # scan.
         besides = [pk for (pk,) in _WAYS_IN.rows(staff=staff.pk)]
-    mine = {"authority": staff.authority_id, "staff": staff.pk, "besides": besides}
-    open_rows = cast(list[Listed], _MINE_OPEN.rows(**mine, everyone=everyone))
-    escalations = _mine_listed(**mine, everyone=everyone)
+    mine: dict[str, Any] = {
+        "authority": staff.authority_id,
+        "staff": staff.pk,
+        "besides": besides,
+        "everyone": everyone,
+    }
+    open_rows = cast(list[Listed], _MINE_OPEN.rows(**mine))
+    escalations = _mine_listed(**mine)
     open_pks = [pk for pk, _state, _raiser in open_rows]
     read_whole = len(open_pks) <= 2 * MINE_PAGE_SIZE
     if read_whole:
