@@ -1053,7 +1053,7 @@ def _in_list_order(escalations: QuerySet[Escalation], today: date) -> QuerySet[E
     ).order_by("open_rank", "overdue_rank", F("open_due").asc(nulls_last=True), "-raised_at", "-pk")
 
 
-def _awaiting_reply_ids(staff: StaffMember) -> QuerySet[Any]:
+def _awaiting_reply_ids(staff: StaffMember | int) -> QuerySet[Any]:
     """The pks of the open steps waiting for this person's own reply: addressed to them
     alone and not yet answered, or, on a stage addressed to several people, their own
     part still awaited. One UNION of two indexed lookups: an OR of the two subqueries
@@ -1077,41 +1077,87 @@ def awaiting_reply_from(staff: StaffMember) -> StepQuerySet:
     return Step.objects.filter(pk__in=_awaiting_reply_ids(staff))
 
 
-def awaiting_reply_steps(staff: StaffMember) -> StepQuerySet:
-    """`awaiting_reply_from`, its few pks read first: joined to the rows a page shows, the
-    UNION as a subquery left PostgreSQL guessing, and it planned a parallel scan of every
-    escalation."""
-    return Step.objects.filter(pk__in=[row["pk"] for row in _awaiting_reply_ids(staff)])
-
-
 # A page of Awaiting my response: a head of service at a large authority is asked
 # hundreds of times at once.
 AWAITING_PAGE_SIZE = 50
 
 
-def awaiting_steps(staff: StaffMember) -> StepQuerySet:
-    """The open steps addressed to me with no response yet, most urgent first, in SQL so
-    that they can be paged: the soonest deadline first (so the overdue first), those with
-    none last; with what a row shows."""
-    # The columns a row reads only (`_LISTED_STEP`; the escalation's state and raiser's
-    # name): the steps' long texts cost more to read and build than the rest of the row.
+def awaiting_listed(staff: StaffMember) -> list[int]:
+    """The pks of the open steps addressed to me with no response yet, most urgent first:
+    the soonest deadline first (so the overdue first), those with none last, then by pk.
+    Two queries of values compiled once (config.compiled): the pks (`_awaiting_reply_ids`)
+    and their order; a page's rows are read by `awaiting_page`. Joined to the rows a
+    page shows, the UNION as a subquery left PostgreSQL guessing, and it planned a
+    parallel scan of every escalation."""
+    found = [pk for (pk,) in _AWAITING_IDS.rows(staff=staff.pk)]
+    if not found:
+        return []
+    return [pk for (pk,) in _AWAITING_ORDER.rows(steps=found)]
+
+
+def _awaiting_ids_query(*, staff: int) -> QuerySet[Any]:
+    return _awaiting_reply_ids(staff).values_list("pk")
+
+
+def _awaiting_order_query(*, steps: list[int]) -> QuerySet[Any]:
     return (
-        awaiting_reply_steps(staff)
-        .select_related("escalation__raised_by__user")
-        .only(
-            *_LISTED_STEP,
-            *(f"escalation__{name}" for name in _LISTED_ESCALATION),
-            "escalation__raised_by__user__username",
-            "escalation__raised_by__user__first_name",
-            "escalation__raised_by__user__last_name",
-        )
+        Step.objects.filter(pk__in=steps)
         .annotate(effective=effective_due())
         .order_by(F("effective").asc(nulls_last=True), "pk")
+        .values_list("pk")
     )
 
 
+def awaiting_page(pks: Sequence[int]) -> list[Step]:
+    """The steps of a page of `awaiting_listed`, in its order, with what a row shows: the
+    columns of a list's row (`_LISTED_STEP`), the escalation's state and raiser, and the
+    raiser's name; built here from one query of values compiled once."""
+    if not pks:
+        return []
+    found: dict[int, Step] = {}
+    raisers: dict[int, StaffMember] = {}
+    escalation, raised_by = (
+        Step._meta.get_field("escalation"),
+        Escalation._meta.get_field("raised_by"),
+    )
+    user = StaffMember._meta.get_field("user")
+    steps, escalations = len(_STEP_COLUMNS), len(_AWAITING_ESCALATION_COLUMNS)
+    for values in _AWAITING_PAGE.rows(steps=list(pks)):
+        step = built(Step, _STEP_COLUMNS, values[:steps])
+        case = built(Escalation, _AWAITING_ESCALATION_COLUMNS, values[steps : steps + escalations])
+        raiser = raisers.get(case.raised_by_id)
+        if raiser is None:
+            person = built(User, _USER_COLUMNS, values[steps + escalations :])
+            raiser = built(StaffMember, _STAFF_COLUMNS, (case.raised_by_id, person.pk))
+            user.set_cached_value(raiser, person)
+            raisers[case.raised_by_id] = raiser
+        raised_by.set_cached_value(case, raiser)
+        escalation.set_cached_value(step, case)
+        found[step.pk] = step
+    return [found[pk] for pk in pks if pk in found]
+
+
+def _awaiting_page_query(*, steps: list[int]) -> QuerySet[Any]:
+    return (
+        Step.objects.filter(pk__in=steps)
+        .order_by()
+        .values_list(
+            *_STEP_COLUMNS,
+            *(f"escalation__{name}" for name in _AWAITING_ESCALATION_COLUMNS),
+            *(f"escalation__raised_by__user__{name}" for name in _USER_COLUMNS),
+        )
+    )
+
+
+# What an Awaiting row reads of the escalation (`_LISTED_ESCALATION`, with its pk).
+_AWAITING_ESCALATION_COLUMNS = in_field_order(Escalation, ["id", *_LISTED_ESCALATION])
+_AWAITING_IDS = CompiledQuery(_awaiting_ids_query)
+_AWAITING_ORDER = CompiledQuery(_awaiting_order_query, members=["steps"])
+_AWAITING_PAGE = CompiledQuery(_awaiting_page_query, members=["steps"])
+
+
 def awaiting_rows(staff: StaffMember, steps: Iterable[Step], today: date) -> list[AwaitingRow]:
-    """A page of `awaiting_steps`, each with its clock and its escalation's children (in
+    """A page of `awaiting_page`, each with its clock and its escalation's children (in
     one query), in the order given."""
     closures = staff.authority.closure_dates()
     steps = list(steps)

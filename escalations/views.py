@@ -178,9 +178,10 @@ def todo(request: StaffRequest) -> HttpResponse:
 @require_safe
 def awaiting_my_response(request: StaffRequest) -> HttpResponse:
     staff = request.staff
-    paginator = Paginator(selectors.awaiting_steps(staff), selectors.AWAITING_PAGE_SIZE)
+    paginator = Paginator(selectors.awaiting_listed(staff), selectors.AWAITING_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    rows = selectors.awaiting_rows(staff, page.object_list, timezone.localdate())
+    steps = selectors.awaiting_page(list(page.object_list))
+    rows = selectors.awaiting_rows(staff, steps, timezone.localdate())
     _log_list(request, "awaiting my response", rows)
     context = {
         "staff": staff,

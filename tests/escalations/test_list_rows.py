@@ -79,3 +79,45 @@ def test_the_records_steps_and_people_read_as_the_orm_reads_them(
     ]
     assert chair == (_columns(world.chair), _columns(world.chair.user))
     assert set(people) >= {world.chair.pk, world.north.service.pk}
+
+
+@pytest.mark.django_db
+def test_awaiting_reads_its_page_as_the_orm_reads_it(
+    raise_concern, world_of, django_assert_num_queries
+):
+    world = world_of("rutland")
+    asked = world.north.service
+    raised = [
+        raise_concern("rutland", actor=chair, responder=asked)
+        for chair in (world.chair, world.other_chair, world.chair)
+    ]
+
+    listed = selectors.awaiting_listed(asked)
+    page = selectors.awaiting_page(listed)
+
+    with django_assert_num_queries(0):
+        shown = [
+            (
+                s.pk,
+                s.stage_name,
+                s.effective_due_on,
+                s.escalation.state,
+                s.escalation.raised_by.display_name,
+            )
+            for s in page
+        ]
+    steps = {s.pk: s for e in raised for s in e.steps.filter(closed_at=None)}
+    assert shown == [
+        (
+            pk,
+            s.stage_name,
+            s.effective_due_on,
+            s.escalation.state,
+            s.escalation.raised_by.display_name,
+        )
+        for pk, s in ((pk, steps[pk]) for pk in listed)
+    ]
+    assert sorted(listed) == sorted(steps)
+    # Each raiser built once, however many of the page's escalations they raised.
+    chairs = [s.escalation.raised_by for s in page if s.escalation.raised_by_id == world.chair.pk]
+    assert len(chairs) == 2 and chairs[0] is chairs[1]
