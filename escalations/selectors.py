@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from itertools import accumulate
 from typing import Any, TypeVar, cast, overload
 
 from django.conf import settings
@@ -1719,17 +1720,73 @@ class TodoSection:
         }
 
 
-def _steps_for_todo(staff: StaffMember, steps: StepQuerySet | None = None) -> StepQuerySet:
-    """Open escalations' steps with what a to-do row shows. The authority is the
-    person's own, the current stage one of the policy's loaded ladder and the raiser,
-    on a chair's own rows, the chair (`_load_for_rules` sets them): fewer joins to plan
-    and fewer instances to build. The rows show the addressee's name, not their role."""
+def _steps_for_todo(pks: Iterable[int]) -> dict[int, Step]:
+    """The open escalations' steps of `pks` with what a to-do row shows, by pk: every
+    column of the step, its escalation, its addressee (with their user) or partner. The
+    authority is the person's own, the current stage one of the policy's loaded ladder
+    and the raiser, on a chair's own rows, the chair (`_load_for_rules` sets them): fewer
+    joins to plan and fewer instances to build. The rows show the addressee's name, not
+    their role. One query of values compiled once (config.compiled), built here, each
+    person and partner once."""
+    wanted = list(pks)
+    if not wanted:
+        return {}
+    found: dict[int, Step] = {}
+    people: dict[int, StaffMember] = {}
+    partners: dict[int, Partner] = {}
+    escalation = Step._meta.get_field("escalation")
+    responder, partner = Step._meta.get_field("responder"), Step._meta.get_field("partner")
+    user = StaffMember._meta.get_field("user")
+    ends = list(accumulate(len(c) for c in _TODO_PARTS))
+    for values in _TODO_STEPS.rows(steps=wanted):
+        step = built(Step, _RECORD_STEP_COLUMNS, values[: ends[0]])
+        escalation.set_cached_value(
+            step, built(Escalation, _TODO_ESCALATION_COLUMNS, values[ends[0] : ends[1]])
+        )
+        if step.responder_id is not None:
+            person = people.get(step.responder_id)
+            if person is None:
+                person = built(StaffMember, _PERSON_COLUMNS, values[ends[1] : ends[2]])
+                user.set_cached_value(
+                    person, built(User, _PERSON_USER_COLUMNS, values[ends[2] : ends[3]])
+                )
+                people[step.responder_id] = person
+            responder.set_cached_value(step, person)
+        if step.partner_id is not None:
+            agency = partners.get(step.partner_id)
+            if agency is None:
+                agency = partners[step.partner_id] = built(
+                    Partner, _RECORD_PARTNER_COLUMNS, values[ends[3] :]
+                )
+            partner.set_cached_value(step, agency)
+        found[step.pk] = step
+    return found
+
+
+def _todo_steps_query(*, steps: list[int]) -> QuerySet[Any]:
     return (
-        (Step.objects.all() if steps is None else steps)
-        .filter(escalation__state__in=OPEN_STATES)
-        # The policies come with their ladders (`_load_for_rules`), not joined per row.
-        .select_related("responder__user", "partner", "escalation")
+        Step.objects.filter(pk__in=steps, escalation__state__in=OPEN_STATES)
+        .order_by()
+        .values_list(
+            *_RECORD_STEP_COLUMNS,
+            *(f"escalation__{name}" for name in _TODO_ESCALATION_COLUMNS),
+            *(f"responder__{name}" for name in _PERSON_COLUMNS),
+            *(f"responder__user__{name}" for name in _PERSON_USER_COLUMNS),
+            *(f"partner__{name}" for name in _RECORD_PARTNER_COLUMNS),
+        )
     )
+
+
+_TODO_ESCALATION_COLUMNS = tuple(f.attname for f in Escalation._meta.concrete_fields)
+# The columns of each model a to-do step's row holds, in the row's order.
+_TODO_PARTS = (
+    _RECORD_STEP_COLUMNS,
+    _TODO_ESCALATION_COLUMNS,
+    _PERSON_COLUMNS,
+    _PERSON_USER_COLUMNS,
+    _RECORD_PARTNER_COLUMNS,
+)
+_TODO_STEPS = CompiledQuery(_todo_steps_query, members=["steps"])
 
 
 def _load_for_rules(
@@ -1981,12 +2038,7 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         if len(longest) == TODO_AUTHORITY_OVERDUE:
             total_overdue = longest[0][1]
 
-    loaded: dict[int, Step] = {}
-    wanted = {*mine_ids, *answering_ids, *waiting_ids, *across_ids}
-    if wanted:
-        loaded = {
-            s.pk: s for s in _steps_for_todo(staff, Step.objects.filter(pk__in=wanted)).order_by()
-        }
+    loaded = _steps_for_todo({*mine_ids, *answering_ids, *waiting_ids, *across_ids})
     _load_for_rules(staff, list(loaded.values()), ladders)
 
     def steps(ids: Iterable[int]) -> list[Step]:

@@ -121,3 +121,28 @@ def test_awaiting_reads_its_page_as_the_orm_reads_it(
     # Each raiser built once, however many of the page's escalations they raised.
     chairs = [s.escalation.raised_by for s in page if s.escalation.raised_by_id == world.chair.pk]
     assert len(chairs) == 2 and chairs[0] is chairs[1]
+
+
+@pytest.mark.django_db
+def test_to_dos_steps_read_as_the_orm_reads_them(
+    raise_concern, world_of, django_assert_num_queries
+):
+    world = world_of("rutland")
+    raised = [
+        raise_concern("rutland", actor=world.chair, responder=world.north.service) for _ in range(2)
+    ]
+    steps = [e.steps.get(closed_at=None) for e in raised]
+
+    loaded = selectors._steps_for_todo([s.pk for s in steps])
+
+    with django_assert_num_queries(0):
+        shown = [
+            (_columns(s), _columns(s.escalation), _columns(s.responder), _columns(s.responder.user))
+            for s in (loaded[step.pk] for step in steps)
+        ]
+    assert shown == [
+        (_columns(s), _columns(s.escalation), _columns(s.responder), _columns(s.responder.user))
+        for s in steps
+    ]
+    first, second = (loaded[s.pk] for s in steps)
+    assert first.responder is second.responder
