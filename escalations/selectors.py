@@ -809,10 +809,10 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
     else:
         open_step = {
             step.escalation_id: step
-            for step in Step.objects.open()
-            .filter(escalation_id__in=open_pks)
-            .order_by()
-            .only("escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at")
+            for step in (
+                built(Step, _SORT_STEP_COLUMNS, values)
+                for values in _SORT_STEPS.rows(escalations=open_pks)
+            )
         }
 
     def rank(row: Listed) -> tuple[bool, bool, date]:
@@ -835,6 +835,23 @@ def my_escalations_listed(staff: StaffMember, today: date) -> tuple[list[Listed]
         (deciding if mine_to_decide else others).append(row)
     closed = escalations.filter(state__in=CLOSED_STATES).order_by("-raised_at", "-pk")
     return deciding, MineRest(others, closed, open_step if read_whole else None)
+
+
+def _sort_steps_query(*, escalations: list[int]) -> QuerySet[Any]:
+    return (
+        Step.objects.open()
+        .filter(escalation_id__in=escalations)
+        .order_by()
+        .values_list(*_SORT_STEP_COLUMNS)
+    )
+
+
+# What My escalations' sort reads of the open steps (a chair at a large authority has
+# hundreds open), as values compiled once (config.compiled) and built.
+_SORT_STEP_COLUMNS = in_field_order(
+    Step, ["id", "escalation_id", "due_on", "cap_due_on", "closed_at", "responded_at"]
+)
+_SORT_STEPS = CompiledQuery(_sort_steps_query, members=["escalations"])
 
 
 class MineRest:

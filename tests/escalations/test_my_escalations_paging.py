@@ -149,10 +149,15 @@ def _in_sql_order(viewer, today) -> tuple[list[int], list[int]]:
     return deciding, [e.pk for e in rows if not e.deciding]
 
 
-def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(time_machine, chair, history, staff_of):
+@pytest.mark.parametrize("page_size", [selectors.MINE_PAGE_SIZE, 2])
+def test_the_pages_pks_are_sorted_as_the_sql_sorts_them(
+    time_machine, chair, history, staff_of, monkeypatch, page_size
+):
     """my_escalations_listed sorts in Python what it reads in plain queries: the same order
     as the list's SQL, for the chair who raised them, the one who must answer and a QA
-    manager (the whole authority's)."""
+    manager (the whole authority's). With pages of two, more are open than two pages
+    hold: the sort reads only its own columns of the open steps."""
+    monkeypatch.setattr(selectors, "MINE_PAGE_SIZE", page_size)
     overdue = history(2, start=at(2026, 11, 2, 9))
     current = history(4)
     services.escalation_withdraw(
