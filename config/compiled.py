@@ -9,11 +9,13 @@ places: the rules stay written once, as the ORM's Q objects, and a request pays 
 database alone.
 
 How the places are found: the query is built and compiled twice, with two different
-sets of stand-ins that no real value takes (negative ints, days in the year 1). The two
-SQL texts must be the same, and the parameters may differ only where a stand-in went in;
-anything else (a value that changes the shape of the query) fails loudly when the query
-is first asked for. Values that do shape the query (a flag, how long a list is) are part
-of the key: each shape is compiled once.
+sets of stand-ins that no real value takes (negative ints; days in the years 1 and 2739).
+The two SQL texts must be the same, and the parameters may differ only where a stand-in
+went in; anything else (a value that changes the shape of the query) fails loudly when
+the query is first asked for, as does a first real call whose SQL differs. Values that do
+shape the query (a flag, a text, how long a list is) are part of the key: each shape is
+compiled once. So a builder uses its ints and days as the query's values only (not to
+slice, say); a date and time is refused (its stand-in would be a day).
 
 Rows come back as the ORM's `values_list` gives them: the ORM's converters for the
 columns (SQLite's days and times, flags) are applied. Model instances are not built
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -36,7 +38,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 # Stand-ins no real value takes: a pk is positive (and within a 32-bit field's range, as
-# Django drops a lookup whose value is out of its field's); no deadline falls in the year 1.
+# Django drops a lookup whose value is out of its field's); no deadline falls in the year
+# 1, nor in 2739 (where the second round's days start).
 _FIRST_INT = -2_000_000_000
 _FIRST_DAY = date(1, 1, 1)
 
@@ -167,6 +170,8 @@ def _shape(value: Any) -> Hashable:
     a day only its kind."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return ("as is", value)
+    if isinstance(value, datetime):
+        raise TypeError(f"A compiled query takes days, not dates and times: {value!r}")
     if isinstance(value, int):
         return "int"
     if isinstance(value, date):

@@ -5,7 +5,7 @@ SQL the values change."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -168,3 +168,5 @@ def test_a_value_used_twice_over_is_refused_when_it_changes_the_sql(children):
 def test_values_of_another_kind_are_refused():
     with pytest.raises(TypeError, match="ints, days"):
         CompiledQuery(_named).rows(pks=[1.5], authority=1)
+    with pytest.raises(TypeError, match="not dates and times"):
+        CompiledQuery(_born_between).rows(authority=1, start=datetime(2026, 1, 1), end=date.max)
