@@ -39,7 +39,7 @@ from django.utils.safestring import SafeString
 from children.models import Child
 from config.compiled import CompiledQuery
 from config.dates import date_filter
-from config.html import format_html
+from config.html import format_html, table_row
 from escalations import rules
 from escalations.loading import (
     built,
@@ -421,23 +421,7 @@ def list_row_html(
     by the template: My escalations and Awaiting my response list fifty or more, and the
     template's loop cost more than the rest of the page's Python (the template it
     replaced is kept in the tests, which compare them)."""
-    return format_html(
-        '\n    <tr class="govuk-table__row">\n'
-        '      <td class="govuk-table__cell app-nowrap"><a class="govuk-link" href="{}">{}</a></td>\n'
-        '      <td class="govuk-table__cell">{}</td>\n'
-        '      <td class="govuk-table__cell">{}</td>\n'
-        '      <td class="govuk-table__cell">{}</td>\n'
-        '      <td class="govuk-table__cell">{}</td>\n'
-        '      <td class="govuk-table__cell">{}</td>\n'
-        "    </tr>\n  ",
-        url,
-        reference,
-        children,
-        state,
-        stage,
-        who,
-        due,
-    )
+    return table_row(url, reference, children, state, stage, who, due, indent="    ")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.utils.text import Truncator
 from children.models import Child
 from config.compiled import CompiledQuery
 from config.dates import date_filter
-from config.html import format_html
+from config.html import format_html, table_row
 from escalations import rules, selectors
 from escalations.loading import authority_categories, load_ladders
 from escalations.models import Escalation, Nature, State, escalation_reference
@@ -124,16 +124,7 @@ def options_html(listed: list[Option]) -> SafeString:
 def tracker_row_html(row: TrackerRow) -> SafeString:
     """One row of the tracker's table as reports/tracker.html prints it (the template's
     loop it replaced is kept in the tests, which compare them)."""
-    return format_html(
-        '\n  <tr class="govuk-table__row">\n'
-        '    <td class="govuk-table__cell app-nowrap"><a class="govuk-link" href="{}">{}</a></td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        '    <td class="govuk-table__cell">{}</td>\n'
-        "  </tr>\n  ",
+    return table_row(
         row["url"],
         row["reference"],
         row["raised"],
@@ -142,6 +133,7 @@ def tracker_row_html(row: TrackerRow) -> SafeString:
         row["stage"],
         row["chair"],
         row["due"],
+        indent="  ",
     )
 
 
