@@ -164,7 +164,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # escalations' UNION of indexed lookups, 3 ms to start them for 0.06 ms of work. A
     # page is one request on a few cores; the one long count (the reports' figures, a
     # background refresh) took 2.1 s without them against 1.9 s with.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c max_parallel_workers_per_gather=0"
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        "-c jit=off -c max_parallel_workers_per_gather=0"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default has two processes writing (the web server and run_scheduler):
     # WAL lets readers and a writer work at once, a writer waits up to 20 s for another
