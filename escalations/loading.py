@@ -14,6 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
+from django_fsm import ConcurrentTransitionMixin
 
 from escalations.models import Escalation
 from policies.models import (
@@ -60,11 +61,13 @@ def built(model: type[_M], names: Sequence[str], values: Sequence[Any]) -> _M:
     Model.from_db builds through Model.__init__, which walks every field of the model
     for each row (9 µs a step, a list reads a hundred, with their people): the instance
     it makes is its state (not adding, this database) and its columns' values in its
-    __dict__, which is all this sets, in a tenth of the time. A model with its own
-    __init__ (an FSM model records its state there) or with init signals listened to
-    is built by from_db still."""
+    __dict__, which is all this sets, in a tenth of the time. django-fsm's
+    ConcurrentTransitionMixin.__init__ (the escalation's) then records the state fields'
+    values, which this does too, by the mixin's own method. A model with any other
+    __init__ of its own, or with init signals listened to, is built by from_db still."""
+    init = model.__init__
     if (
-        model.__init__ is not Model.__init__
+        (init is not Model.__init__ and init is not _RECORDS_ITS_STATE)
         or pre_init.has_listeners(model)
         or post_init.has_listeners(model)
     ):
@@ -74,7 +77,13 @@ def built(model: type[_M], names: Sequence[str], values: Sequence[Any]) -> _M:
     state.adding = False
     state.db = DEFAULT_DB_ALIAS
     instance.__dict__.update(zip(names, values, strict=True))
+    if init is _RECORDS_ITS_STATE:
+        instance._update_initial_state()  # type: ignore[attr-defined]  # the mixin's
     return instance
+
+
+# What ConcurrentTransitionMixin adds to Model.__init__: its record of the state fields.
+_RECORDS_ITS_STATE = ConcurrentTransitionMixin.__init__
 
 
 @dataclass(frozen=True)
