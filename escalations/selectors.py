@@ -1895,6 +1895,72 @@ def _open_steps_of(escalations: QuerySet[Escalation], condition: Q) -> QuerySet[
     )
 
 
+# Up to this many of a chair's own steps are read whole at once; more are ranked first.
+TODO_READ_WHOLE = 3 * TODO_SECTION_ROWS
+
+
+def _mine_sections(
+    mine: Iterable[Step], today: date, horizon: date
+) -> tuple[list[Step], list[Step], list[Step]]:
+    """A chair's own open steps in their sections, each most pressing first: awaiting
+    their verdict (the longest waiting first), overdue (the longest overdue first), and
+    near the formal time limit (`horizon`; the nearest first)."""
+    mine = list(mine)
+    deciding = sorted(
+        (s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk)
+    )
+    overdue = sorted((s for s in mine if s.is_overdue(today)), key=_by_due)
+    capped = sorted(
+        (
+            s
+            for s in mine
+            if s.escalation.formal_cap_due_on is not None
+            and s.escalation.formal_cap_due_on <= horizon
+        ),
+        key=lambda s: (s.escalation.formal_cap_due_on, s.pk),
+    )
+    return deciding, overdue, capped
+
+
+def _by_due(step: Step) -> tuple[date, int]:
+    """The soonest deadline first (none last), then by pk."""
+    return (step.effective_due_on or date.max, step.pk)
+
+
+def _ranked_steps(pks: list[int]) -> list[Step]:
+    """The steps of `pks` with only what `_mine_sections` ranks them by, and their
+    escalations' formal time limits: one query of values compiled once, built here."""
+    escalation = Step._meta.get_field("escalation")
+    steps = len(_RANK_STEP_COLUMNS)
+    ranked = []
+    for values in _RANKED_STEPS.rows(steps=pks):
+        step = built(Step, _RANK_STEP_COLUMNS, values[:steps])
+        escalation.set_cached_value(
+            step, built(Escalation, _RANK_ESCALATION_COLUMNS, values[steps:])
+        )
+        ranked.append(step)
+    return ranked
+
+
+def _ranked_steps_query(*, steps: list[int]) -> QuerySet[Any]:
+    return (
+        Step.objects.filter(pk__in=steps)
+        .order_by()
+        .values_list(
+            *_RANK_STEP_COLUMNS, *(f"escalation__{name}" for name in _RANK_ESCALATION_COLUMNS)
+        )
+    )
+
+
+_RANK_STEP_COLUMNS = in_field_order(
+    Step,
+    ["id", "escalation_id", "stage_order", "due_on", "cap_due_on", "responded_at", "closed_at"],
+)
+# The state too: an FSM escalation records it when built.
+_RANK_ESCALATION_COLUMNS = in_field_order(Escalation, ["id", "state", "formal_cap_due_on"])
+_RANKED_STEPS = CompiledQuery(_ranked_steps_query, members=["steps"])
+
+
 # Which part of the list a step was found for, in `todo_sections`' one query of them all.
 _MINE, _ANSWERING, _WAITING = 1, 2, 3
 
@@ -1955,9 +2021,6 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
 
     def late(step: Step) -> str:
         return deadline_words(step, today, nation=nation, closures=closures).lstrip("— ")
-
-    def by_due(step: Step) -> tuple[date, int]:
-        return (step.effective_due_on or date.max, step.pk)
 
     sections: list[TodoSection] = []
     urls = RowUrls()
@@ -2047,39 +2110,46 @@ def todo_sections(staff: StaffMember, today: date) -> list[TodoSection]:
         if len(longest) == TODO_AUTHORITY_OVERDUE:
             total_overdue = longest[0][1]
 
-    loaded = _steps_for_todo({*mine_ids, *answering_ids, *waiting_ids, *across_ids})
+    # A chair's own steps are ranked into their sections by a few columns of each: read
+    # alone first when there are more than the sections show (a chair at a large
+    # authority has a hundred and fifty), so that only the rows shown are read whole.
+    ranked = _ranked_steps(mine_ids) if len(mine_ids) > TODO_READ_WHOLE else None
+    mine_shown = set(mine_ids)
+    if ranked is not None:
+        deciding_all, overdue, capped_all = _mine_sections(ranked, today, horizon)
+        chase_all = [s for s in overdue if not s.is_informal]
+        mine_shown = {
+            s.pk
+            for listed in (deciding_all, chase_all, capped_all)
+            for s in listed[:TODO_SECTION_ROWS]
+        }
+        # The informal ones all: which of them are listed is the rules' to say.
+        mine_shown |= {s.pk for s in overdue if s.is_informal}
+    loaded = _steps_for_todo({*mine_shown, *answering_ids, *waiting_ids, *across_ids})
     _load_for_rules(staff, list(loaded.values()), ladders)
 
     def steps(ids: Iterable[int]) -> list[Step]:
         return [loaded[pk] for pk in ids if pk in loaded]
 
-    mine = steps(mine_ids)
+    def whole(listed: list[Step]) -> list[Step]:
+        """The steps of a section as read whole (`listed` may be their ranked columns)."""
+        return steps(s.pk for s in listed)
 
-    deciding, deciding_total = bounded(
-        sorted((s for s in mine if s.is_awaiting_chair), key=lambda s: (s.responded_at, s.pk))
-    )
-    overdue = sorted((s for s in mine if s.is_overdue(today)), key=by_due)
+    if ranked is None:
+        deciding_all, overdue, capped_all = _mine_sections(steps(mine_ids), today, horizon)
+    deciding, deciding_total = bounded(deciding_all)
     chase, chase_total = bounded([s for s in overdue if not s.is_informal])
     informal, informal_total = bounded(
         [
             s
-            for s in overdue
+            for s in whole(overdue)
             if s.is_informal and rules.discussion_refusal(staff, s.escalation) is None
         ]
     )
-    capped, capped_total = bounded(
-        sorted(
-            (
-                s
-                for s in mine
-                if s.escalation.formal_cap_due_on is not None
-                and s.escalation.formal_cap_due_on <= horizon
-            ),
-            key=lambda s: (s.escalation.formal_cap_due_on, s.pk),
-        )
-    )
+    capped, capped_total = bounded(capped_all)
+    deciding, chase, capped = whole(deciding), whole(chase), whole(capped)
     answering, answering_total = bounded(
-        sorted(steps(answering_ids), key=lambda s: (not s.is_overdue(today), *by_due(s)))
+        sorted(steps(answering_ids), key=lambda s: (not s.is_overdue(today), *_by_due(s)))
     )
     # Newest escalation first, as the steps' default order.
     waiting = sorted(steps(waiting_ids), key=lambda s: s.sequence)

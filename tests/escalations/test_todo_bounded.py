@@ -98,3 +98,39 @@ def test_a_chairs_overdue_section_lists_the_most_pressing_and_links_to_the_rest(
     after = page.split("Overdue: chase or escalate", 1)[1]
     assert f"The {selectors.TODO_SECTION_ROWS} most pressing of {len(made)}" in after
     assert f'href="{reverse("escalations:mine")}">see them all in My escalations' in after
+
+
+def test_a_chair_with_more_own_steps_than_are_read_whole_sees_the_same_page(
+    client, time_machine, chair, overdue, monkeypatch
+):
+    """Past TODO_READ_WHOLE a chair's own steps are ranked by a few columns first and
+    only the rows shown read whole: the page is the same as when all are read whole."""
+    overdue(selectors.TODO_SECTION_ROWS + 3)
+    pages = []
+    for limit in (10**6, 2):
+        monkeypatch.setattr(selectors, "TODO_READ_WHOLE", limit)
+        pages.append(
+            re.sub(
+                r'name="csrfmiddlewaretoken" value="[^"]+"', "", _todo(client, time_machine, chair)
+            )
+        )
+
+    assert pages[0] == pages[1]
+    assert f"The {selectors.TODO_SECTION_ROWS} most pressing of" in pages[1]
+
+
+def test_ranked_first_a_chairs_to_do_asks_the_same_queries_however_many_rows(
+    client, time_machine, chair, overdue, monkeypatch
+):
+    monkeypatch.setattr(selectors, "TODO_READ_WHOLE", 2)
+
+    def count() -> int:
+        _todo(client, time_machine, chair)  # the session's first writes
+        with CaptureQueriesContext(connection) as queries:
+            _todo(client, time_machine, chair)
+        return len(queries)
+
+    overdue(3)
+    few = count()
+    overdue(selectors.TODO_SECTION_ROWS)
+    assert count() == few
