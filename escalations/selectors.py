@@ -11,7 +11,6 @@ from typing import Any, TypeVar, cast, overload
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -896,10 +895,17 @@ def escalations_in_order(
     `.only(*_LISTED_ESCALATION)` would read them: that query cost more than the others.
     `open_steps`: the open escalations' open steps, when the caller has read them
     (`_listed_open_steps`, by escalation pk)."""
-    fields = ["id", "state", "raised_by_id", "authority_id"]
-    found = {
-        row[0]: Escalation.from_db(DEFAULT_DB_ALIAS, fields, (*row, authority_id)) for row in listed
-    }
+    found: dict[int, Escalation] = {}
+    for pk, state, raised_by_id in listed:
+        # By name: Model.from_db (so built) takes a row's values in the model's field
+        # order, not the order of the names given.
+        read = {
+            "id": pk,
+            "state": state,
+            "raised_by_id": raised_by_id,
+            "authority_id": authority_id,
+        }
+        found[pk] = built(Escalation, _IN_ORDER_COLUMNS, [read[name] for name in _IN_ORDER_COLUMNS])
     children = listed_children(list(found))
     wanted = [pk for pk, state, _raiser in listed if state in OPEN_STATES]
     if open_steps is None or not set(wanted) <= open_steps.keys():
@@ -962,6 +968,8 @@ def _listed_open_steps_query(*, escalations: list[int]) -> QuerySet[Any]:
 # What a list's row (_ListCells, Clock.of, the access log) reads of an escalation, its
 # open step and that step's addressee: a row's cells read nothing else.
 _LISTED_ESCALATION = ("state", "authority_id", "raised_by_id")
+# What `escalations_in_order` builds an escalation from, in the model's field order.
+_IN_ORDER_COLUMNS = in_field_order(Escalation, ["id", *_LISTED_ESCALATION])
 _LISTED_STEP = (
     "escalation_id",
     "stage_name",

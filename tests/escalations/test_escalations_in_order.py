@@ -13,9 +13,18 @@ from tests.fixtures import at
 SLUG = "gloucestershire"
 
 
-def _shown(escalation: Escalation) -> tuple[int, list[int], int | None]:
+def _shown(escalation: Escalation) -> tuple:
     step = escalation.open_step()
-    return escalation.pk, [c.pk for c in escalation.children.all()], step.pk if step else None
+    return (
+        escalation.pk,
+        # What a row reads of the escalation itself, each column its own value.
+        escalation.state,
+        escalation.get_state_display(),
+        escalation.authority_id,
+        escalation.raised_by_id,
+        [c.pk for c in escalation.children.all()],
+        step.pk if step else None,
+    )
 
 
 def test_a_page_of_escalations_is_read_in_order_with_children_and_open_steps(

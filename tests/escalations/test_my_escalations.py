@@ -50,6 +50,16 @@ def test_the_responder_sees_the_escalation_addressed_to_them(client, raised):
     assert escalation.reference in client.get(reverse("escalations:mine")).content.decode()
 
 
+def test_each_row_says_where_the_escalation_stands_in_words(client, raised):
+    chair, _manager, escalation = raised
+    client.force_login(chair.user)
+
+    page = client.get(reverse("escalations:mine")).content.decode()
+
+    row = page.split(escalation.reference, 1)[1].split("</tr>", 1)[0]
+    assert f'<td class="govuk-table__cell">{escalation.get_state_display()}</td>' in row
+
+
 def test_a_chair_of_another_authority_does_not_see_it(client, raised, staff_of):
     _chair, _manager, escalation = raised
     client.force_login(staff_of("gloucestershire", "cp-chair").user)
