@@ -919,6 +919,38 @@ def escalations_in_order(
     return list(found.values())
 
 
+class _BuiltOnce:
+    """The people and partner agencies a list's rows name, each built once (`built`)
+    however many rows name them: a chair's hundred open steps go to a few dozen people."""
+
+    _user = StaffMember._meta.get_field("user")
+
+    def __init__(self) -> None:
+        self.people: dict[int, StaffMember] = {}
+        self.partners: dict[int, Partner] = {}
+
+    def person(
+        self,
+        columns: Sequence[str],
+        values: Sequence[Any],
+        user_columns: Sequence[str],
+        user_values: Sequence[Any],
+    ) -> StaffMember:
+        """The member of staff of a row's `values` (their id first), with their user."""
+        person = self.people.get(values[0])
+        if person is None:
+            person = self.people[values[0]] = built(StaffMember, columns, values)
+            self._user.set_cached_value(person, built(User, user_columns, user_values))
+        return person
+
+    def partner(self, columns: Sequence[str], values: Sequence[Any]) -> Partner:
+        """The partner agency contact of a row's `values` (their id first)."""
+        agency = self.partners.get(values[0])
+        if agency is None:
+            agency = self.partners[values[0]] = built(Partner, columns, values)
+        return agency
+
+
 def listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
     """{escalation pk: its open step}, with what a list's row shows of it (_LISTED_STEP),
     in one query. The steps, their addressees and those people's users are built from
@@ -928,26 +960,19 @@ def listed_open_steps(escalation_pks: Sequence[int]) -> dict[int, Step]:
     if not escalation_pks:
         return {}
     found: dict[int, Step] = {}
-    people: dict[int, StaffMember] = {}
-    partners: dict[int, Partner] = {}
+    once = _BuiltOnce()
     responder, partner = Step._meta.get_field("responder"), Step._meta.get_field("partner")
     steps, users = len(_STEP_COLUMNS), len(_USER_COLUMNS)
     for row in _LISTED_OPEN_STEPS.rows(escalations=list(escalation_pks)):
         step = built(Step, _STEP_COLUMNS, row[:steps])
         if step.responder_id is not None:
-            person = people.get(step.responder_id)
-            if person is None:
-                user = built(User, _USER_COLUMNS, row[steps : steps + users])
-                person = built(StaffMember, _STAFF_COLUMNS, (step.responder_id, user.pk))
-                StaffMember._meta.get_field("user").set_cached_value(person, user)
-                people[step.responder_id] = person
+            user_values = row[steps : steps + users]
+            person = once.person(
+                _STAFF_COLUMNS, (step.responder_id, user_values[0]), _USER_COLUMNS, user_values
+            )
             responder.set_cached_value(step, person)
         if step.partner_id is not None:
-            agency = partners.get(step.partner_id)
-            if agency is None:
-                agency = built(Partner, _PARTNER_COLUMNS, row[steps + users :])
-                partners[step.partner_id] = agency
-            partner.set_cached_value(step, agency)
+            partner.set_cached_value(step, once.partner(_PARTNER_COLUMNS, row[steps + users :]))
         found[step.escalation_id] = step
     return found
 
@@ -1127,22 +1152,17 @@ def awaiting_page(pks: Sequence[int]) -> list[Step]:
     if not pks:
         return []
     found: dict[int, Step] = {}
-    raisers: dict[int, StaffMember] = {}
-    escalation, raised_by = (
-        Step._meta.get_field("escalation"),
-        Escalation._meta.get_field("raised_by"),
-    )
-    user = StaffMember._meta.get_field("user")
+    once = _BuiltOnce()
+    escalation = Step._meta.get_field("escalation")
+    raised_by = Escalation._meta.get_field("raised_by")
     steps, escalations = len(_STEP_COLUMNS), len(_AWAITING_ESCALATION_COLUMNS)
     for values in _AWAITING_PAGE.rows(steps=list(pks)):
         step = built(Step, _STEP_COLUMNS, values[:steps])
         case = built(Escalation, _AWAITING_ESCALATION_COLUMNS, values[steps : steps + escalations])
-        raiser = raisers.get(case.raised_by_id)
-        if raiser is None:
-            person = built(User, _USER_COLUMNS, values[steps + escalations :])
-            raiser = built(StaffMember, _STAFF_COLUMNS, (case.raised_by_id, person.pk))
-            user.set_cached_value(raiser, person)
-            raisers[case.raised_by_id] = raiser
+        user_values = values[steps + escalations :]
+        raiser = once.person(
+            _STAFF_COLUMNS, (case.raised_by_id, user_values[0]), _USER_COLUMNS, user_values
+        )
         raised_by.set_cached_value(case, raiser)
         escalation.set_cached_value(step, case)
         found[step.pk] = step
@@ -1216,17 +1236,13 @@ def load_the_record(
     by_pk: dict[int, Step] = {}
     attached: list[int] = []
     amended: list[int] = []
-    partners: dict[int, Partner] = {}
+    once = _BuiltOnce()
     partner = Step._meta.get_field("partner")
     steps_end, partner_end = len(_RECORD_STEP_COLUMNS), -2
     for values in _RECORD_STEPS.rows(escalations=list(by_escalation)):
         row = built(Step, _RECORD_STEP_COLUMNS, values[:steps_end])
         if row.partner_id is not None:
-            agency = partners.get(row.partner_id)
-            if agency is None:
-                agency = partners[row.partner_id] = built(
-                    Partner, _RECORD_PARTNER_COLUMNS, values[steps_end:partner_end]
-                )
+            agency = once.partner(_RECORD_PARTNER_COLUMNS, values[steps_end:partner_end])
             partner.set_cached_value(row, agency)
         by_escalation[row.escalation_id].append(row)
         by_pk[row.pk] = row
@@ -1325,14 +1341,11 @@ def people_by_pk(pks: Iterable[int | None]) -> dict[int, StaffMember]:
     wanted = sorted({pk for pk in pks if pk is not None})
     if not wanted:
         return {}
-    user = StaffMember._meta.get_field("user")
-    people: dict[int, StaffMember] = {}
+    once = _BuiltOnce()
     staff_end = len(_PERSON_COLUMNS)
     for values in _PEOPLE.rows(people=wanted):
-        person = built(StaffMember, _PERSON_COLUMNS, values[:staff_end])
-        user.set_cached_value(person, built(User, _PERSON_USER_COLUMNS, values[staff_end:]))
-        people[person.pk] = person
-    return people
+        once.person(_PERSON_COLUMNS, values[:staff_end], _PERSON_USER_COLUMNS, values[staff_end:])
+    return once.people
 
 
 def _people_query(*, people: list[int]) -> QuerySet[Any]:
@@ -1743,11 +1756,9 @@ def _steps_for_todo(pks: Iterable[int]) -> dict[int, Step]:
     if not wanted:
         return {}
     found: dict[int, Step] = {}
-    people: dict[int, StaffMember] = {}
-    partners: dict[int, Partner] = {}
+    once = _BuiltOnce()
     escalation = Step._meta.get_field("escalation")
     responder, partner = Step._meta.get_field("responder"), Step._meta.get_field("partner")
-    user = StaffMember._meta.get_field("user")
     ends = list(accumulate(len(c) for c in _TODO_PARTS))
     for values in _TODO_STEPS.rows(steps=wanted):
         step = built(Step, _TODO_STEP_COLUMNS, values[: ends[0]])
@@ -1755,19 +1766,15 @@ def _steps_for_todo(pks: Iterable[int]) -> dict[int, Step]:
             step, built(Escalation, _TODO_ESCALATION_COLUMNS, values[ends[0] : ends[1]])
         )
         if step.responder_id is not None:
-            person = people.get(step.responder_id)
-            if person is None:
-                person = built(StaffMember, _PERSON_COLUMNS, values[ends[1] : ends[2]])
-                user.set_cached_value(person, built(User, _USER_COLUMNS, values[ends[2] : ends[3]]))
-                people[step.responder_id] = person
+            person = once.person(
+                _PERSON_COLUMNS,
+                values[ends[1] : ends[2]],
+                _USER_COLUMNS,
+                values[ends[2] : ends[3]],
+            )
             responder.set_cached_value(step, person)
         if step.partner_id is not None:
-            agency = partners.get(step.partner_id)
-            if agency is None:
-                agency = partners[step.partner_id] = built(
-                    Partner, _RECORD_PARTNER_COLUMNS, values[ends[3] :]
-                )
-            partner.set_cached_value(step, agency)
+            partner.set_cached_value(step, once.partner(_RECORD_PARTNER_COLUMNS, values[ends[3] :]))
         found[step.pk] = step
     return found
 

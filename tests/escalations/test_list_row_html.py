@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalations.selectors import list_row_html
+from tests.strategies import references, urls, words
 
 # The loop of escalations/_table.html as it was when list_row_html() replaced it.
 TEMPLATE = engines["django"].from_string(
@@ -24,11 +25,10 @@ TEMPLATE = engines["django"].from_string(
   {% endfor %}"""
 )
 
-words = st.sampled_from(["", "Ada Lovelace, Bo Peep", "Fish & <chips>", "\"quoted\" 'it'", "—"])
 rows = st.fixed_dictionaries(
     {
-        "url": st.sampled_from(["/escalations/12/", "/escalations/1/?a=1&b=<2>"]),
-        "reference": st.sampled_from(["ESC-000012", "ESC-<1>"]),
+        "url": urls,
+        "reference": references,
         "children": words,
         "state": words,
         "stage": words,

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escalations.selectors import todo_row_html
+from tests.strategies import references, urls, words
 
 # The loop of escalations/todo.html's table as it was when todo_row_html() replaced it.
 TEMPLATE = engines["django"].from_string(
@@ -24,11 +25,10 @@ TEMPLATE = engines["django"].from_string(
   {% endfor %}"""
 )
 
-words = st.sampled_from(["", "Ada Lovelace, Bo Peep", "Fish & <chips>", "\"quoted\" 'it'", "—"])
 rows = st.fixed_dictionaries(
     {
-        "url": st.sampled_from(["/escalations/12/", "/escalations/1/?a=1&b=<2>"]),
-        "reference": st.sampled_from(["ESC-000012", "ESC-<1>"]),
+        "url": urls,
+        "reference": references,
         "children": words,
         "stage": words,
         "step": st.booleans(),

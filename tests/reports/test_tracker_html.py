@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reports.selectors import options_html, tracker_row_html
+from tests.strategies import references, urls, words
 
 ROWS = engines["django"].from_string(
     """{% for row in rows %}
@@ -28,11 +29,10 @@ OPTIONS = engines["django"].from_string(
     """{% for o in options %}<option value="{{ o.value }}"{{ o.selected }}>{{ o.label }}</option>{% endfor %}"""
 )
 
-words = st.sampled_from(["", "Ada Lovelace", "Fish & <chips>", "\"quoted\" 'it'", "—"])
 rows = st.fixed_dictionaries(
     {
-        "url": st.sampled_from(["/escalations/12/", "/escalations/1/?a=1&b=<2>"]),
-        "reference": st.sampled_from(["ESC-000012", "ESC-<1>"]),
+        "url": urls,
+        "reference": references,
         "raised": words,
         "children": words,
         "status": words,
